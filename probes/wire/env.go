@@ -1,0 +1,175 @@
+package wire
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dialer opens connections. The scan engine passes a Dialer that waits for
+// its global, per-host and rate bounds before dialing and releases them
+// when the connection is closed; tests pass NetDialer.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Limits bound what a probe spends on one connection.
+type Limits struct {
+	// DialTimeout bounds establishing one connection.
+	DialTimeout time.Duration
+	// ReadTimeout bounds each read (and each write): a server that says
+	// nothing for this long is silent.
+	ReadTimeout time.Duration
+	// MaxLine bounds one protocol line, in bytes.
+	MaxLine int
+	// MaxBytes bounds everything read from one connection.
+	MaxBytes int64
+}
+
+// Default limits, documented in the README.
+const (
+	DefaultDialTimeout = 5 * time.Second
+	DefaultReadTimeout = 10 * time.Second
+	DefaultMaxLine     = 4096
+	DefaultMaxBytes    = 256 << 10
+)
+
+// DefaultLimits returns the documented default limits.
+func DefaultLimits() Limits {
+	return Limits{
+		DialTimeout: DefaultDialTimeout,
+		ReadTimeout: DefaultReadTimeout,
+		MaxLine:     DefaultMaxLine,
+		MaxBytes:    DefaultMaxBytes,
+	}
+}
+
+// withDefaults fills zero fields with the defaults.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.DialTimeout <= 0 {
+		l.DialTimeout = d.DialTimeout
+	}
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = d.ReadTimeout
+	}
+	if l.MaxLine <= 0 {
+		l.MaxLine = d.MaxLine
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	return l
+}
+
+// Env is what a probe receives from its caller.
+type Env struct {
+	// Dialer opens connections; nil means a NetDialer without source
+	// address.
+	Dialer Dialer
+	// Limits bound each connection; zero fields take the defaults.
+	Limits Limits
+	// Tracer, if not nil, receives every protocol line (redacted).
+	Tracer *Tracer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Log receives diagnostics; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// Clock returns the current time of the env's clock.
+func (e Env) Clock() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// Logger returns the env's logger.
+func (e Env) Logger() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.Default()
+}
+
+// Lim returns the env's limits with defaults filled in.
+func (e Env) Lim() Limits { return e.Limits.withDefaults() }
+
+// Target is one service of one server to probe.
+type Target struct {
+	// Service is the inventory service name (smtp, submission, imaps, …).
+	Service string `json:"service"`
+	// Addr is the address and port to connect to.
+	Addr netip.AddrPort `json:"-"`
+	// Host is the server's name from the inventory when it is a DNS name
+	// (for TLS SNI and certificate name checks); empty for IP literals.
+	Host string `json:"-"`
+}
+
+// String returns "service address:port".
+func (t Target) String() string { return t.Service + " " + t.Addr.String() }
+
+// Dial opens a bounded connection to t using env's dialer. The
+// connection's deadlines never extend past ctx's deadline.
+func (e Env) Dial(ctx context.Context, network string, t Target, tr *Transcript) (*Conn, error) {
+	lim := e.Lim()
+	d := e.Dialer
+	if d == nil {
+		d = &NetDialer{}
+	}
+	dctx, cancel := context.WithTimeout(ctx, lim.DialTimeout)
+	defer cancel()
+	c, err := d.DialContext(dctx, network, t.Addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(ctx, c, lim, tr), nil
+}
+
+// NetDialer dials with the operating system, optionally from a fixed
+// source address. With a source address it sets IP_BIND_ADDRESS_NO_PORT
+// so that thousands of bound connections share the ephemeral port range
+// per destination instead of exhausting it.
+type NetDialer struct {
+	// Source is the local address to bind; the zero value lets the
+	// system choose.
+	Source netip.Addr
+}
+
+// DialContext implements Dialer.
+func (d *NetDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	nd := net.Dialer{}
+	if d.Source.IsValid() {
+		switch network {
+		case "udp", "udp4", "udp6":
+			nd.LocalAddr = &net.UDPAddr{IP: d.Source.AsSlice()}
+		default:
+			nd.LocalAddr = &net.TCPAddr{IP: d.Source.AsSlice()}
+			nd.Control = bindNoPort
+		}
+	}
+	return nd.DialContext(ctx, network, address)
+}
+
+func bindNoPort(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// HostPort formats an address and port for dialing.
+func HostPort(a netip.Addr, port int) string {
+	return net.JoinHostPort(a.String(), strconv.Itoa(port))
+}

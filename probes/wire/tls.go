@@ -1,0 +1,148 @@
+package wire
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TLSConfig returns the client configuration every probe uses: it offers
+// TLS 1.0 and up and the legacy cipher suites explicitly, so that an old
+// server's handshake succeeds and its weakness is recorded rather than
+// hidden, and it accepts any certificate, because the probe inspects the
+// certificate itself (InspectTLS) instead of refusing to look.
+func TLSConfig(serverName string) *tls.Config {
+	var suites []uint16
+	for _, s := range tls.CipherSuites() {
+		suites = append(suites, s.ID)
+	}
+	for _, s := range tls.InsecureCipherSuites() {
+		suites = append(suites, s.ID)
+	}
+	return &tls.Config{
+		ServerName:         serverName,
+		MinVersion:         tls.VersionTLS10,
+		CipherSuites:       suites,
+		InsecureSkipVerify: true, // verified by InspectTLS, as an observation
+	}
+}
+
+// TLSInfo is what a probe observed of one TLS session.
+type TLSInfo struct {
+	// Version is the negotiated protocol ("TLS 1.3").
+	Version string `json:"version,omitempty"`
+	// Cipher is the negotiated cipher suite's name.
+	Cipher string `json:"cipher,omitempty"`
+	// Error is set when the handshake failed; the other fields are then
+	// empty.
+	Error string `json:"error,omitempty"`
+
+	Subject   string    `json:"subject,omitempty"`
+	Issuer    string    `json:"issuer,omitempty"`
+	DNSNames  []string  `json:"dns_names,omitempty"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+	NotAfter  time.Time `json:"not_after,omitzero"`
+	KeyType   string    `json:"key_type,omitempty"`
+	KeyBits   int       `json:"key_bits,omitempty"`
+	SigAlg    string    `json:"signature_algorithm,omitempty"`
+	// SHA256 is the leaf certificate's fingerprint, hex.
+	Fingerprint string `json:"fingerprint_sha256,omitempty"`
+
+	Expired    bool `json:"expired"`
+	SelfSigned bool `json:"self_signed"`
+	// NameChecked is set when a name was available to check against
+	// (the inventory's DNS name or the server's own name); NameMatch
+	// tells the result.
+	NameChecked bool   `json:"name_checked"`
+	NameMatch   bool   `json:"name_match"`
+	CheckedName string `json:"checked_name,omitempty"`
+	// Trusted is set when the chain verifies against the system roots.
+	Trusted bool `json:"trusted"`
+	// Weak lists weaknesses found, each a short reason.
+	Weak []string `json:"weak,omitempty"`
+}
+
+// InspectTLS describes an established TLS session. name, if not empty, is
+// checked against the certificate; now decides expiry.
+func InspectTLS(cs tls.ConnectionState, name string, now time.Time) *TLSInfo {
+	info := &TLSInfo{
+		Version: tls.VersionName(cs.Version),
+		Cipher:  tls.CipherSuiteName(cs.CipherSuite),
+	}
+	if cs.Version < tls.VersionTLS12 {
+		info.Weak = append(info.Weak, "protocol "+info.Version+" is obsolete")
+	}
+	for _, s := range tls.InsecureCipherSuites() {
+		if s.ID == cs.CipherSuite {
+			info.Weak = append(info.Weak, "cipher "+s.Name+" is insecure")
+		}
+	}
+	if len(cs.PeerCertificates) == 0 {
+		info.Weak = append(info.Weak, "no certificate")
+		return info
+	}
+	leaf := cs.PeerCertificates[0]
+	info.Subject = leaf.Subject.String()
+	info.Issuer = leaf.Issuer.String()
+	info.DNSNames = leaf.DNSNames
+	info.NotBefore = leaf.NotBefore.UTC()
+	info.NotAfter = leaf.NotAfter.UTC()
+	info.SigAlg = leaf.SignatureAlgorithm.String()
+	info.Fingerprint = fingerprint(leaf.Raw)
+	info.KeyType, info.KeyBits = keyInfo(leaf)
+	if now.After(leaf.NotAfter) {
+		info.Expired = true
+		info.Weak = append(info.Weak, "certificate expired "+leaf.NotAfter.UTC().Format(time.DateOnly))
+	} else if now.Before(leaf.NotBefore) {
+		info.Weak = append(info.Weak, "certificate not valid before "+leaf.NotBefore.UTC().Format(time.DateOnly))
+	}
+	info.SelfSigned = leaf.CheckSignatureFrom(leaf) == nil && leaf.Subject.String() == leaf.Issuer.String()
+	if info.KeyType == "RSA" && info.KeyBits < 2048 {
+		info.Weak = append(info.Weak, fmt.Sprintf("RSA key of %d bits", info.KeyBits))
+	}
+	switch leaf.SignatureAlgorithm {
+	case x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
+		info.Weak = append(info.Weak, "certificate signed with "+info.SigAlg)
+	}
+	if name != "" {
+		info.NameChecked = true
+		info.CheckedName = name
+		info.NameMatch = leaf.VerifyHostname(name) == nil
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{Intermediates: inter, CurrentTime: now})
+	info.Trusted = err == nil
+	return info
+}
+
+// TLSFailure describes a failed handshake.
+func TLSFailure(err error) *TLSInfo {
+	return &TLSInfo{Error: "TLS handshake failed: " + Sanitize(err.Error(), 200)}
+}
+
+func keyInfo(c *x509.Certificate) (string, int) {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return "RSA", k.N.BitLen()
+	case *ecdsa.PublicKey:
+		return "ECDSA", k.Curve.Params().BitSize
+	case ed25519.PublicKey:
+		return "Ed25519", 256
+	}
+	return strings.TrimPrefix(fmt.Sprintf("%T", c.PublicKey), "*"), 0
+}
+
+func fingerprint(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,208 @@
+package wire
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Transcript limits.
+const (
+	// MaxTranscriptLines bounds the lines kept per transcript; later lines
+	// are counted, not kept.
+	MaxTranscriptLines = 400
+	// MaxShownLine bounds one kept line, in bytes.
+	MaxShownLine = 512
+)
+
+// Redacted replaces credentials in transcripts and evidence.
+const Redacted = "<redacted>"
+
+// Transcript records the protocol lines of one conversation: "C: …" for
+// what the probe sent, "S: …" for what the server sent. Lines are
+// sanitised (control characters escaped, long lines cut) and every
+// registered secret is replaced by <redacted> before a line is stored or
+// traced, so credentials never reach results or logs.
+type Transcript struct {
+	mu      sync.Mutex
+	lines   []string
+	dropped int
+	secrets []string
+	tracer  *Tracer
+	prefix  string
+}
+
+// NewTranscript returns a transcript that also writes each line to tracer
+// (if not nil) prefixed by prefix, for example "192.0.2.1:25 smtp".
+func NewTranscript(tracer *Tracer, prefix string) *Transcript {
+	return &Transcript{tracer: tracer, prefix: prefix}
+}
+
+// AddSecret registers a string that must never appear: the probe calls it
+// before sending any credential, with every encoding it will send (plain,
+// base64).
+func (t *Transcript) AddSecret(s string) {
+	if t == nil || s == "" {
+		return
+	}
+	t.mu.Lock()
+	t.secrets = append(t.secrets, s)
+	t.mu.Unlock()
+}
+
+// Add records one line in direction dir ("C", "S", or "*" for a note).
+func (t *Transcript) Add(dir, line string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.secrets {
+		line = strings.ReplaceAll(line, s, Redacted)
+	}
+	line = dir + ": " + Sanitize(line, MaxShownLine)
+	if t.tracer != nil {
+		t.tracer.line(t.prefix, line)
+	}
+	if len(t.lines) >= MaxTranscriptLines {
+		t.dropped++
+		return
+	}
+	t.lines = append(t.lines, line)
+}
+
+// Note records a remark of the probe's own, such as "TLS handshake done".
+func (t *Transcript) Note(format string, args ...any) {
+	t.Add("*", fmt.Sprintf(format, args...))
+}
+
+// Lines returns a copy of the lines recorded so far, with a final note if
+// lines were dropped.
+func (t *Transcript) Lines() []string {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]string(nil), t.lines...)
+	if t.dropped > 0 {
+		out = append(out, fmt.Sprintf("*: %d more lines not kept", t.dropped))
+	}
+	return out
+}
+
+// Len returns the number of lines recorded so far, kept or not.
+func (t *Transcript) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.lines) + t.dropped
+}
+
+// Tap returns a writer that records what is written to it as lines in
+// direction dir; use it as a protocol library's debug writer, or with
+// io.TeeReader above a TLS connection.
+func (t *Transcript) Tap(dir string) io.Writer {
+	return &lineTap{tr: t, dir: dir, max: DefaultMaxLine}
+}
+
+// Sanitize makes s safe to show on one line: invalid UTF-8 and control
+// characters are escaped, and the result is cut at max bytes.
+func Sanitize(s string, max int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if b.Len() >= max {
+			b.WriteString("…")
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// lineTap splits a byte stream into lines for a transcript. A line
+// longer than max is recorded cut, and the rest until its end skipped.
+type lineTap struct {
+	tr   *Transcript
+	dir  string
+	max  int
+	mu   sync.Mutex
+	buf  []byte
+	skip bool
+}
+
+func (l *lineTap) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if !l.skip {
+				room := l.max - len(l.buf)
+				if len(p) > room {
+					l.buf = append(l.buf, p[:room]...)
+					l.emit(true)
+					l.skip = true
+				} else {
+					l.buf = append(l.buf, p...)
+				}
+			}
+			break
+		}
+		if !l.skip {
+			l.buf = append(l.buf, p[:i]...)
+			l.emit(false)
+		}
+		l.skip = false
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (l *lineTap) emit(cut bool) {
+	line := strings.TrimRight(string(l.buf), "\r")
+	if cut {
+		line += " …(line cut)"
+	}
+	l.tr.Add(l.dir, line)
+	l.buf = l.buf[:0]
+}
+
+func (l *lineTap) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.emit(false)
+	}
+}
+
+// Tracer writes every protocol line of a scan to one writer (--trace
+// FILE), each prefixed with its conversation. It is safe for concurrent
+// use.
+type Tracer struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewTracer returns a tracer writing to w.
+func NewTracer(w io.Writer) *Tracer { return &Tracer{w: w} }
+
+func (tr *Tracer) line(prefix, line string) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	fmt.Fprintf(tr.w, "%s %s\n", prefix, line)
+}
