@@ -1,0 +1,84 @@
+// Package results writes and reads kensa/v1 results: JSON Lines, one
+// record per server, appended as each server finishes, so that a crashed
+// or interrupted scan keeps every finished server and can be resumed.
+package results
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// Schema is the value of every record's "schema" field.
+const Schema = "kensa/v1"
+
+// ScanMeta describes the scan a record belongs to. Every record carries
+// it, so a results file is self-describing even when cut or merged.
+type ScanMeta struct {
+	KensaVersion string `json:"kensa_version"`
+	ScanID       string `json:"scan_id"`
+	// InventoryPath is the inventory file as given to the scan;
+	// InventoryDigest its "sha256:…" digest; InventoryServers how many
+	// servers it lists.
+	InventoryPath    string `json:"inventory_path,omitempty"`
+	InventoryDigest  string `json:"inventory_digest"`
+	InventoryServers int    `json:"inventory_servers"`
+	// PolicyDigest names the rules policy the verdicts were derived with.
+	PolicyDigest string `json:"policy_digest"`
+	// AdvisoriesAsOf is the as-of date of the advisory data used for M1/M2.
+	AdvisoriesAsOf string `json:"advisories_as_of"`
+	// AsOf is the evaluation date (end-of-life decisions).
+	AsOf string `json:"as_of,omitempty"`
+	// SourceAddress is the scanner's source address ("" when the system
+	// chose it).
+	SourceAddress string `json:"source_address"`
+	// Catalog names the catalog the items come from.
+	Catalog string `json:"catalog,omitempty"`
+}
+
+// ServerRef identifies the server a record is about.
+type ServerRef struct {
+	ID   string `json:"id"`
+	Org  string `json:"org"`
+	Unit string `json:"unit"`
+	Host string `json:"host"`
+	// Addresses are the addresses scanned (a DNS name may have several).
+	Addresses []string `json:"addresses,omitempty"`
+	// Services are the inventory's services ("smtp:25"), Declared the
+	// inventory's declarations, kept so results can be re-graded without
+	// the inventory.
+	Services []string                   `json:"services,omitempty"`
+	Declared map[string]scoring.Outcome `json:"declared,omitempty"`
+}
+
+// Record is one server's result.
+type Record struct {
+	Schema     string    `json:"schema"`
+	Scan       ScanMeta  `json:"scan"`
+	Server     ServerRef `json:"server"`
+	Started    time.Time `json:"started"`
+	DurationMS int64     `json:"duration_ms"`
+	// Items holds a verdict for every catalog item, na included.
+	Items map[string]scoring.Verdict `json:"items"`
+	// Observations holds what each probe saw, as the probes encode it.
+	Observations json.RawMessage `json:"observations"`
+	// Undeclared lists answering services the inventory omits
+	// ("imap:143").
+	Undeclared []string `json:"undeclared_services,omitempty"`
+	// Findings are notes that change no verdict under the policy used
+	// (weak algorithms, weak TLS, expired exceptions).
+	Findings []string `json:"findings,omitempty"`
+}
+
+// Discrepancies returns the items where the probe and the declaration
+// disagree, in catalog order.
+func (r *Record) Discrepancies(cat *scoring.Catalog) []string {
+	var out []string
+	for _, code := range cat.Codes() {
+		if v, ok := r.Items[code]; ok && v.Discrepancy {
+			out = append(out, code)
+		}
+	}
+	return out
+}
