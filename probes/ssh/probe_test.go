@@ -1,0 +1,229 @@
+package ssh_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/sshd"
+	"github.com/kensa-inspect/kensa/probes/ssh"
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+func testEnv() wire.Env {
+	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 300 * time.Millisecond}}
+}
+
+func target(t *testing.T, a net.Addr) wire.Target {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wire.Target{Service: "ssh", Addr: ap}
+}
+
+func startProfile(t *testing.T, cfg sshd.Config) *sshd.Server {
+	t.Helper()
+	s, err := sshd.Start("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func probe(t *testing.T, s *sshd.Server, opts ssh.Options) *ssh.Observation {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	obs := ssh.Probe(ctx, testEnv(), target(t, s.Addr()), opts)
+	if obs == nil {
+		t.Fatal("Probe returned nil")
+	}
+	if _, err := json.Marshal(obs); err != nil {
+		t.Fatal(err)
+	}
+	if s.SecretAttempts() != 0 {
+		t.Fatalf("the probe made %d password/keyboard-interactive attempts", s.SecretAttempts())
+	}
+	return obs
+}
+
+func TestProfiles(t *testing.T) {
+	for _, p := range []sshd.Profile{sshd.PublicKey, sshd.Password, sshd.KeyboardInteractive, sshd.None, sshd.Weak, sshd.SSH199} {
+		t.Run(string(p), func(t *testing.T) {
+			cfg := sshd.Config{Profile: p}
+			s := startProfile(t, cfg)
+			obs := probe(t, s, ssh.Options{})
+			if obs.Error != "" {
+				t.Fatalf("error: %s\n%s", obs.Error, strings.Join(obs.Transcript, "\n"))
+			}
+			if !obs.Reachable || obs.Ident == nil || obs.Ident.Line != cfg.Ident() {
+				t.Fatalf("ident = %+v, want %q", obs.Ident, cfg.Ident())
+			}
+			if !obs.AuthExamined {
+				t.Fatalf("auth not examined:\n%s", strings.Join(obs.Transcript, "\n"))
+			}
+			if obs.KexInit == nil || len(obs.KexInit.Kex) == 0 {
+				t.Fatal("no KEXINIT recorded")
+			}
+			if len(obs.HostKeys) == 0 {
+				t.Fatal("no host key recorded")
+			}
+			switch p {
+			case sshd.PublicKey, sshd.SSH199, sshd.Weak:
+				if !slices.Equal(obs.AuthMethods, []string{"publickey"}) || obs.NoneAccepted {
+					t.Fatalf("methods %v none %v", obs.AuthMethods, obs.NoneAccepted)
+				}
+			case sshd.Password:
+				if !obs.AllowsMethod("password") {
+					t.Fatalf("methods %v", obs.AuthMethods)
+				}
+			case sshd.KeyboardInteractive:
+				if !obs.AllowsMethod("keyboard-interactive") {
+					t.Fatalf("methods %v", obs.AuthMethods)
+				}
+			case sshd.None:
+				if !obs.NoneAccepted {
+					t.Fatal("none not recorded as accepted")
+				}
+			}
+			if obs.SSH1 != (p == sshd.SSH199) || !obs.SSH2 {
+				t.Fatalf("ssh1=%v ssh2=%v", obs.SSH1, obs.SSH2)
+			}
+			if !obs.StrictKex {
+				t.Error("x/crypto servers offer strict kex")
+			}
+			if p != sshd.Weak {
+				if len(obs.HostKeys) != 3 {
+					t.Fatalf("host keys %+v, want rsa, ecdsa, ed25519", obs.HostKeys)
+				}
+				if obs.HostKeys[0].Type != "ssh-rsa" || obs.HostKeys[0].Bits != 3072 {
+					t.Fatalf("first host key %+v", obs.HostKeys[0])
+				}
+				for _, f := range obs.Findings {
+					if f.Weak() {
+						t.Errorf("unexpected weak finding %s", f)
+					}
+				}
+			}
+			if len(obs.Banners()) == 0 || obs.Banners()[0].Kind != "identification" {
+				t.Fatalf("banners %+v", obs.Banners())
+			}
+		})
+	}
+}
+
+func TestWeakFindings(t *testing.T) {
+	s := startProfile(t, sshd.Config{Profile: sshd.Weak})
+	obs := probe(t, s, ssh.Options{})
+	got := map[string]string{}
+	for _, f := range obs.Findings {
+		got[f.Algorithm] = f.Severity
+	}
+	want := map[string]string{
+		"diffie-hellman-group1-sha1":         "fail",
+		"diffie-hellman-group-exchange-sha1": "fail",
+		"3des-cbc":                           "fail",
+		"aes128-cbc":                         "warn",
+		"arcfour256":                         "fail",
+		"hmac-sha1":                          "note",
+		"hmac-sha1-96":                       "warn",
+	}
+	for a, sev := range want {
+		if got[a] != sev {
+			t.Errorf("finding for %s = %q, want %q (all: %v)", a, got[a], sev, got)
+		}
+	}
+	if len(obs.HostKeys) != 1 || obs.HostKeys[0].Bits != 1024 {
+		t.Fatalf("host keys %+v", obs.HostKeys)
+	}
+	if got["ssh-rsa"] != "fail" {
+		t.Errorf("no finding for the ssh-rsa key/algorithm: %v", obs.Findings)
+	}
+	var small bool
+	for _, f := range obs.Findings {
+		small = small || (f.Kind == "key" && strings.Contains(f.Reason, "1024"))
+	}
+	if !small {
+		t.Errorf("no finding for the 1024-bit RSA key: %v", obs.Findings)
+	}
+}
+
+func TestSSH1Only(t *testing.T) {
+	s := startProfile(t, sshd.Config{Profile: sshd.SSH1})
+	obs := probe(t, s, ssh.Options{})
+	if !obs.Reachable || !obs.SSH1 || obs.SSH2 || obs.AuthExamined {
+		t.Fatalf("obs %+v", obs)
+	}
+	if obs.Error != "" {
+		t.Fatalf("SSH-1 server is an observation, not an error: %s", obs.Error)
+	}
+}
+
+func TestLegacyKexInit(t *testing.T) {
+	s := startProfile(t, sshd.Config{Profile: sshd.LegacyKexInit})
+	obs := probe(t, s, ssh.Options{})
+	if obs.KexInit == nil || !slices.Contains(obs.KexInit.HostKey, "ssh-dss") {
+		t.Fatalf("kexinit %+v", obs.KexInit)
+	}
+	if obs.AuthExamined || obs.Error == "" || obs.StrictKex {
+		t.Fatalf("auth examined %v error %q strict %v", obs.AuthExamined, obs.Error, obs.StrictKex)
+	}
+	var dss, md5 bool
+	for _, f := range obs.Findings {
+		dss = dss || (f.Algorithm == "ssh-dss" && f.Severity == "fail")
+		md5 = md5 || (f.Algorithm == "hmac-md5" && f.Severity == "fail")
+	}
+	if !dss || !md5 {
+		t.Fatalf("findings %v", obs.Findings)
+	}
+}
+
+func TestHostile(t *testing.T) {
+	for _, p := range []sshd.Profile{sshd.Silent, sshd.Garbage, sshd.EndlessLines} {
+		t.Run(string(p), func(t *testing.T) {
+			s := startProfile(t, sshd.Config{Profile: p})
+			start := time.Now()
+			obs := probe(t, s, ssh.Options{})
+			if obs.Error == "" || obs.Reachable || obs.AuthExamined {
+				t.Fatalf("error %q reachable %v", obs.Error, obs.Reachable)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("took %v", d)
+			}
+			t.Logf("%s: %s", p, obs.Error)
+		})
+	}
+}
+
+func TestLatencyAndBanner(t *testing.T) {
+	cfg := sshd.Config{Profile: sshd.PublicKey, Banner: "OpenSSH_8.0", Latency: 20 * time.Millisecond}
+	s := startProfile(t, cfg)
+	obs := probe(t, s, ssh.Options{OneHostKey: true})
+	if obs.Error != "" || obs.Ident.Line != "SSH-2.0-OpenSSH_8.0" || obs.Ident.Software != "OpenSSH_8.0" {
+		t.Fatalf("error %q ident %+v", obs.Error, obs.Ident)
+	}
+	if len(obs.HostKeys) != 1 {
+		t.Fatalf("OneHostKey: %d keys", len(obs.HostKeys))
+	}
+}
+
+func TestRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr()
+	ln.Close()
+	obs := ssh.Probe(context.Background(), testEnv(), target(t, a), ssh.Options{})
+	if obs.Error != "connect: refused" || obs.Reachable {
+		t.Fatalf("error %q", obs.Error)
+	}
+}
