@@ -1,0 +1,280 @@
+// Package admin looks for cleartext administration channels: telnet,
+// rlogin and rsh listeners. A listener that accepts a connection is such
+// a channel, whatever it says next; the probe records how the connection
+// went (answered, refused, timed out), the telnet option negotiation,
+// and the text the server sends (banner and login prompt). For rlogin it
+// sends the protocol's handshake with a fake user name, never a
+// password; for rsh it sends nothing.
+//
+// The probe observes; the rules (package rules, item S1) decide.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"time"
+
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// FakeUser is the only user name the probe ever presents.
+const FakeUser = "kensa-probe-nonexistent"
+
+// States of a connection attempt.
+const (
+	// StateAnswered: the listener accepted the connection.
+	StateAnswered = "answered"
+	// StateRefused: the port is closed (TCP reset).
+	StateRefused = "refused"
+	// StateTimeout: no answer at all (a filtering firewall, or a host
+	// down).
+	StateTimeout = "timeout"
+	// StateUnreachable: the network says the host cannot be reached.
+	StateUnreachable = "unreachable"
+	// StateError: any other failure to connect.
+	StateError = "error"
+)
+
+// Defaults of Options.
+const (
+	DefaultQuiet = time.Second
+	maxText      = 2048
+	maxCommands  = 64
+)
+
+// Options tune the probe.
+type Options struct {
+	// Listed says the inventory lists this service on this port (as
+	// opposed to a standard port checked for discovery); it is recorded
+	// in the observation for the rules.
+	Listed bool
+	// Quiet is how long to wait for more once the server has sent
+	// something; default DefaultQuiet, at most the read timeout.
+	Quiet time.Duration
+	// User is the user name of the rlogin handshake; default FakeUser.
+	User string
+}
+
+// Observation is what the probe saw of one telnet, rlogin or rsh port.
+// Reachable (of the embedded Endpoint) is set when the listener accepted
+// the connection: for these protocols that alone is the finding, and
+// rlogin and rsh servers say nothing until the client speaks.
+type Observation struct {
+	wire.Endpoint
+	// Listed is set when the inventory lists the service on this port.
+	Listed bool `json:"listed"`
+	// State is how the connection attempt went: answered, refused,
+	// timeout, unreachable or error.
+	State string `json:"state"`
+	// Negotiation lists the telnet options the server asked for or
+	// offered ("DO TERMINAL-TYPE", "WILL ECHO"); the probe declined all.
+	Negotiation []string `json:"negotiation,omitempty"`
+	// Text is what the server wrote, option negotiation removed,
+	// sanitised and cut at 2 KiB.
+	Text string `json:"text,omitempty"`
+	// Prompt is the last line of Text when it awaits input ("login: ").
+	Prompt string `json:"prompt,omitempty"`
+	// BytesRead is how many bytes the server sent.
+	BytesRead int64 `json:"bytes_read"`
+	// ClosedByServer is set when the server closed the connection.
+	ClosedByServer bool `json:"closed_by_server,omitempty"`
+}
+
+// Banners returns the text before the prompt (kind "greeting") and the
+// prompt (kind "prompt").
+func (o *Observation) Banners() []wire.Banner {
+	var out []wire.Banner
+	b := func(kind, text string) {
+		out = append(out, wire.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
+	}
+	greeting := o.Text
+	if o.Prompt != "" {
+		if i := strings.LastIndexByte(greeting, '\n'); i >= 0 {
+			greeting = greeting[:i]
+		} else {
+			greeting = ""
+		}
+	}
+	greeting = strings.TrimSpace(greeting)
+	if greeting != "" {
+		b("greeting", greeting)
+	}
+	if o.Prompt != "" {
+		b("prompt", o.Prompt)
+	}
+	return out
+}
+
+// Probe connects to the telnet, rlogin or rsh service t (by t.Service)
+// and records what happens. It never returns nil.
+func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
+	if opts.User == "" {
+		opts.User = FakeUser
+	}
+	lim := env.Lim()
+	if opts.Quiet <= 0 {
+		opts.Quiet = DefaultQuiet
+	}
+	if opts.Quiet > lim.ReadTimeout {
+		opts.Quiet = lim.ReadTimeout
+	}
+	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), Listed: opts.Listed}
+	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
+	defer func() { obs.Finish(env.Clock(), tr) }()
+
+	conn, err := env.Dial(ctx, "tcp", t, nil)
+	if err != nil {
+		obs.Error = wire.Describe("connect", err)
+		obs.State = connectState(err)
+		return obs
+	}
+	defer conn.Close()
+	obs.State = StateAnswered
+	obs.Reachable = true
+	tr.Note("connection accepted")
+
+	if t.Service == "rlogin" {
+		// RFC 1282: NUL, client user, NUL, server user, NUL, terminal/speed, NUL.
+		hs := "\x00" + opts.User + "\x00" + opts.User + "\x00" + "vt100/9600\x00"
+		if _, err := conn.Write([]byte(hs)); err != nil {
+			obs.Error = wire.Describe("rlogin handshake", err)
+			return obs
+		}
+		tr.Add("C", "rlogin handshake for user "+opts.User)
+	}
+
+	chunks := make(chan []byte)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			n, err := conn.Read(buf)
+			if n > 0 {
+				select {
+				case chunks <- append([]byte(nil), buf[:n]...):
+				case <-stop:
+					return
+				}
+			}
+			if err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+
+	var dec Decoder
+	var text []byte
+	answered := map[Command]bool{}
+	var logged int
+	wait := lim.ReadTimeout // for the first bytes
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+loop:
+	for {
+		select {
+		case p := <-chunks:
+			txt, cmds := dec.Feed(p)
+			if t.Service != "telnet" {
+				txt, cmds = p, nil
+			}
+			if len(text) < maxText {
+				text = append(text, txt...)
+			}
+			var reply []byte
+			for _, c := range cmds {
+				if logged < maxCommands {
+					obs.Negotiation = append(obs.Negotiation, c.String())
+					tr.Add("S", "IAC "+c.String())
+					logged++
+				}
+				if r, ok := c.Refusal(); ok && !answered[c] && len(answered) < 2*256 {
+					answered[c] = true
+					reply = append(reply, r.Bytes()...)
+					tr.Add("C", "IAC "+r.String())
+				}
+			}
+			if len(reply) > 0 {
+				if _, err := conn.Write(reply); err != nil {
+					obs.Error = wire.Describe("telnet negotiation", err)
+					break loop
+				}
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+			timer.Reset(opts.Quiet)
+		case err := <-readErr:
+			switch wire.Classify(err) {
+			case "closed", "reset":
+				obs.ClosedByServer = true
+				tr.Note("connection closed by the server")
+			case "timeout":
+				tr.Note("server quiet")
+			default:
+				obs.Error = wire.Describe("read", err)
+			}
+			break loop
+		case <-timer.C:
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	conn.Close()
+	obs.BytesRead = conn.BytesRead()
+	obs.Text, obs.Prompt = shape(text, t.Service)
+	for _, l := range strings.Split(obs.Text, "\n") {
+		if l != "" {
+			tr.Add("S", l)
+		}
+	}
+	if obs.BytesRead == 0 {
+		tr.Note("the server said nothing")
+	}
+	return obs
+}
+
+// shape turns the server's bytes into display text (lines joined by
+// "\n", control characters escaped) and picks the prompt: the last line
+// when the text does not end with a line break.
+func shape(b []byte, service string) (text, prompt string) {
+	if service == "rlogin" && len(b) > 0 && b[0] == 0 {
+		b = b[1:] // the server's acknowledgement
+	}
+	b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+	b = bytes.ReplaceAll(b, []byte("\r\x00"), []byte("\n"))
+	b = bytes.ReplaceAll(b, []byte("\x00"), nil)
+	b = bytes.ReplaceAll(b, []byte("\r"), []byte("\n"))
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		lines[i] = wire.Sanitize(l, wire.MaxShownLine)
+	}
+	text = strings.Join(lines, "\n")
+	if len(text) > maxText {
+		text = wire.Sanitize(text[:maxText], maxText)
+	}
+	if n := len(lines); n > 0 && strings.TrimSpace(lines[n-1]) != "" {
+		prompt = strings.TrimSpace(lines[n-1])
+	}
+	return text, prompt
+}
+
+// connectState names how a failed connection attempt went.
+func connectState(err error) string {
+	switch wire.Classify(err) {
+	case "refused", "reset":
+		return StateRefused
+	case "timeout":
+		return StateTimeout
+	case "unreachable":
+		return StateUnreachable
+	}
+	return StateError
+}
