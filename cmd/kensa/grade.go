@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/report"
+	"github.com/kensa-inspect/kensa/results"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// reportFlags are the flags grade and questionnaire share.
+type reportFlags struct {
+	unknown   string
+	lang      string
+	inventory string
+	catalog   string
+}
+
+func (r *reportFlags) register(fs *flagSet) {
+	fs.StringVar(&r.unknown, "unknown", "count", "unknown outcomes: count (in the denominator) or exclude")
+	fs.StringVar(&r.lang, "lang", "ja", "language of item names: ja or en")
+	fs.StringVar(&r.inventory, "inventory", "", "inventory the scan read (default: the path the results name, if its digest matches); servers without a record count as unknown")
+	fs.StringVar(&r.catalog, "catalog", "", "catalog YAML file for another inspection type (default: the built-in mail-server catalog)")
+}
+
+// load reads the results and builds the report input.
+func (r *reportFlags) load(e *env, path string) (report.Input, error) {
+	in := report.Input{Lang: r.lang}
+	pol, err := scoring.ParseUnknownPolicy(r.unknown)
+	if err != nil {
+		return in, wrapBadInput(fmt.Errorf("--unknown: %w", err))
+	}
+	in.Policy = pol
+	if err := oneOf("lang", r.lang, "ja", "en"); err != nil {
+		return in, err
+	}
+	in.Catalog = scoring.Mail
+	if r.catalog != "" {
+		if in.Catalog, err = scoring.LoadCatalog(r.catalog); err != nil {
+			return in, wrapBadInput(err)
+		}
+	}
+	set, err := results.ReadFile(path)
+	if err != nil {
+		return in, wrapBadInput(err)
+	}
+	in.Results = set
+	for _, w := range set.Warnings {
+		fmt.Fprintf(e.stderr, "kensa: warning: %s\n", w)
+	}
+	inv, note, err := r.findInventory(set)
+	if err != nil {
+		return in, err
+	}
+	if note != "" {
+		in.Notes = append(in.Notes, note)
+	}
+	var servers []inventory.Server
+	if inv != nil {
+		servers = inv.Servers
+	}
+	in.Servers, in.Unattributed = report.Outcomes(set, in.Catalog, servers)
+	return in, nil
+}
+
+// findInventory returns the inventory to place missing servers: the one
+// given by flag (which must load), or the one the records name when it
+// is still there and unchanged.
+func (r *reportFlags) findInventory(set *results.Set) (*inventory.Inventory, string, error) {
+	if r.inventory != "" {
+		inv, err := inventory.Load(r.inventory)
+		if err != nil {
+			return nil, "", wrapBadInput(err)
+		}
+		if d := set.Meta.InventoryDigest; d != "" && d != inv.Digest {
+			return inv, fmt.Sprintf("note: inventory %s differs from the one scanned (%s)", r.inventory, d), nil
+		}
+		return inv, "", nil
+	}
+	p := set.Meta.InventoryPath
+	if p == "" || len(set.Records) >= set.Meta.InventoryServers {
+		return nil, "", nil
+	}
+	if _, err := os.Stat(p); err != nil {
+		return nil, fmt.Sprintf("note: the scanned inventory %s cannot be read (%v); pass --inventory to place missing servers", p, err), nil
+	}
+	inv, err := inventory.Load(p)
+	if err != nil || inv.Digest != set.Meta.InventoryDigest {
+		return nil, fmt.Sprintf("note: the scanned inventory %s has changed since the scan; pass --inventory to place missing servers", p), nil
+	}
+	return inv, "", nil
+}
+
+func cmdGrade(e *env, args []string) error {
+	fs := newFlags("grade", "kensa grade RESULTS [--by org|unit|all] [--format text|json|csv|md] [--fail-under GRADE] [--unknown count|exclude]",
+		"Grade a results file with the category-average method: item rates, category means, overall mean, A–D.")
+	var rf reportFlags
+	rf.register(fs)
+	by := fs.String("by", "org", "group by org, unit (organisation and unit together) or all")
+	format := fs.String("format", "text", "output format: text, json, csv or md")
+	failUnder := fs.String("fail-under", "", "exit 1 when any group's grade is below this grade (A, B, C or D)")
+	pos, err := fs.parse(e, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	groupBy, err := scoring.ParseGroupBy(*by)
+	if err != nil {
+		return wrapBadInput(fmt.Errorf("--by: %w", err))
+	}
+	if err := oneOf("format", *format, "text", "json", "csv", "md"); err != nil {
+		return err
+	}
+	if *failUnder != "" {
+		if err := oneOf("fail-under", *failUnder, "A", "B", "C", "D"); err != nil {
+			return err
+		}
+	}
+	in, err := rf.load(e, pos[0])
+	if err != nil {
+		return err
+	}
+	g := report.NewGrade(in, groupBy)
+	if err := writeGrade(e, g, *format); err != nil {
+		return err
+	}
+	return checkFailUnder(g, *failUnder)
+}
+
+func writeGrade(e *env, g *report.GradeReport, format string) error {
+	switch format {
+	case "json":
+		return g.WriteJSON(e.stdout)
+	case "csv":
+		return g.WriteCSV(e.stdout)
+	case "md":
+		return g.WriteMarkdown(e.stdout)
+	}
+	return g.WriteText(e.stdout)
+}
+
+// checkFailUnder returns exit 1 when a group's grade is worse than min.
+func checkFailUnder(g *report.GradeReport, min string) error {
+	if min == "" {
+		return nil
+	}
+	if worst := g.Lowest(); worst > min {
+		return &exitError{exitBelowGrade, fmt.Errorf("grade %s is below --fail-under %s", worst, min)}
+	}
+	return nil
+}
+
+func cmdQuestionnaire(e *env, args []string) error {
+	fs := newFlags("questionnaire", "kensa questionnaire RESULTS [--format csv|json] [--excel] [--lang ja|en]",
+		"Per organisation and item: 対象数 (applicable), 実施数 (implemented), rate, verified and declared counts, unknowns, discrepancies.")
+	var rf reportFlags
+	rf.register(fs)
+	format := fs.String("format", "csv", "output format: csv or json")
+	excel := fs.Bool("excel", false, "write UTF-8 with a byte order mark (and CRLF lines in CSV) so that Excel in Japan opens it")
+	pos, err := fs.parse(e, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if err := oneOf("format", *format, "csv", "json"); err != nil {
+		return err
+	}
+	in, err := rf.load(e, pos[0])
+	if err != nil {
+		return err
+	}
+	if in.Partial() {
+		fmt.Fprintln(e.stderr, "kensa: warning: PARTIAL: servers of the inventory have no record; their items count as unknown")
+	}
+	rows := report.Questionnaire(in)
+	if *format == "json" {
+		return report.WriteQuestionnaireJSON(e.stdout, in, rows, *excel)
+	}
+	return report.WriteQuestionnaireCSV(e.stdout, rows, *excel)
+}

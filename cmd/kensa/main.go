@@ -1,0 +1,160 @@
+// Command kensa is an active compliance scanner for mail servers: it
+// reads an inventory, probes every server, turns observations into
+// verdicts per checklist item, and grades each organisation with the
+// category-average method. See DESIGN.md and README.md.
+//
+// This package holds the command line only: flags, wiring and output.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+)
+
+// Exit codes of every command (DESIGN.md).
+const (
+	exitOK         = 0
+	exitBelowGrade = 1
+	exitBadInput   = 2
+	exitIncomplete = 3
+	exitInternal   = 4
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func kensaVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// exitError carries an exit code with an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func badInput(format string, args ...any) error {
+	return &exitError{exitBadInput, fmt.Errorf(format, args...)}
+}
+
+func wrapBadInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{exitBadInput, err}
+}
+
+// env is what a command runs with.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// stderrTTY is set when stderr is a terminal (progress bar).
+	stderrTTY bool
+	// self is the path of the kensa binary, for child processes.
+	self string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"scan", "scan every server of an inventory, stream results, print the grade table", cmdScan},
+		{"probe", "probe one host on demand and show every verdict with its evidence", cmdProbe},
+		{"grade", "grade results by organisation, unit or all", cmdGrade},
+		{"questionnaire", "per organisation and item: applicable, implemented, rate, verified vs declared", cmdQuestionnaire},
+		{"inventory", "inventory tools: kensa inventory check FILE", cmdInventory},
+		{"advisories", "advisory data tools: kensa advisories import --nvd … --osv …", cmdAdvisories},
+		{"fleet", "play a simulated fleet of mail servers on loopback", cmdFleet},
+		{"demo", "the embedded default: a simulated fleet on loopback, scanned and graded", cmdDemo},
+		{"version", "print kensa's version", cmdVersion},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "kensa %s — active compliance scanner for mail servers\n\nUsage: kensa COMMAND [flags] [args]\n\nCommands:\n", kensaVersion())
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'kensa COMMAND --help' for a command's flags.\nExit codes: 0 ok, 1 grade below --fail-under, 2 bad input, 3 scan incomplete, 4 internal error.\n")
+}
+
+// run is main without os.Exit, for tests.
+func run(e *env, args []string) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return exitBadInput
+	}
+	name := args[0]
+	if name == "-h" || name == "--help" || name == "help" {
+		usage(e.stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return exitCode(e, c.run(e, args[1:]))
+		}
+	}
+	fmt.Fprintf(e.stderr, "kensa: unknown command %q\n\n", name)
+	usage(e.stderr)
+	return exitBadInput
+}
+
+func exitCode(e *env, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintf(e.stderr, "kensa: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(e.stderr, "kensa: internal error: %v\n", err)
+	return exitInternal
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	self, _ := os.Executable()
+	e := &env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stderrTTY: isTerminal(os.Stderr), self: self}
+	os.Exit(run(e, os.Args[1:]))
+}
+
+func cmdVersion(e *env, args []string) error {
+	fs := newFlags("version", "kensa version", "Print kensa's version.")
+	if _, err := fs.parse(e, args, 0, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "kensa %s\n", kensaVersion())
+	return nil
+}
+
+// joinLines joins non-empty lines.
+func joinLines(lines []string) string { return strings.Join(lines, "\n") }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// runKensa runs the command line in-process.
+func runKensa(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
+	code = run(e, args)
+	return code, out.String(), errb.String()
+}
+
+const (
+	sampleResults   = "../../testdata/sample-results.jsonl"
+	sampleInventory = "../../testdata/sample-inventory.csv"
+)
+
+// golden compares got with testdata/golden/name, or rewrites it with
+// -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/kensa -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (go test ./cmd/kensa -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestGoldenOutputs(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"grade-org.txt", []string{"grade", sampleResults, "--inventory", sampleInventory}, 0},
+		{"grade-unit-en.txt", []string{"grade", "--by", "unit", "--lang", "en", sampleResults, "--inventory", sampleInventory}, 0},
+		{"grade-all-exclude.txt", []string{"grade", sampleResults, "--by", "all", "--unknown", "exclude", "--inventory", sampleInventory}, 0},
+		{"grade-org.json", []string{"grade", sampleResults, "--format", "json", "--inventory", sampleInventory}, 0},
+		{"grade-org.csv", []string{"grade", sampleResults, "--format", "csv", "--inventory", sampleInventory}, 0},
+		{"grade-org.md", []string{"grade", sampleResults, "--format=md", "--inventory", sampleInventory}, 0},
+		{"grade-no-inventory.txt", []string{"grade", sampleResults, "--inventory", ""}, 0},
+		{"questionnaire.csv", []string{"questionnaire", sampleResults, "--inventory", sampleInventory}, 0},
+		{"questionnaire-en.json", []string{"questionnaire", sampleResults, "--format", "json", "--lang", "en", "--inventory", sampleInventory}, 0},
+		{"questionnaire-excel.csv", []string{"questionnaire", "--excel", sampleResults, "--inventory", sampleInventory}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runKensa(t, c.args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, c.code, errs)
+			}
+			golden(t, c.name, out)
+		})
+	}
+}
+
+func TestExcelBOM(t *testing.T) {
+	_, out, _ := runKensa(t, "questionnaire", sampleResults, "--excel", "--inventory", sampleInventory)
+	if !strings.HasPrefix(out, "\ufefforg,category,item,") || !strings.Contains(out, "\r\n") {
+		t.Fatalf("no BOM or CRLF: %q", out[:40])
+	}
+}
+
+func TestFailUnderAndExitCodes(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"grade", sampleResults, "--fail-under", "D", "--inventory", sampleInventory}, 0, ""},
+		{[]string{"grade", sampleResults, "--fail-under", "B", "--inventory", sampleInventory}, 1, "below --fail-under B"},
+		{[]string{"grade", sampleResults, "--fail-under", "E"}, 2, "--fail-under"},
+		{[]string{"grade", "missing.jsonl"}, 2, "missing.jsonl"},
+		{[]string{"grade"}, 2, "want 1 arguments"},
+		{[]string{"grade", sampleResults, "--by", "ministry"}, 2, "--by"},
+		{[]string{"grade", sampleResults, "--format", "xml"}, 2, "--format"},
+		{[]string{"grade", sampleResults, "--unknown", "ignore"}, 2, "--unknown"},
+		{[]string{"grade", sampleResults, "--nope"}, 2, "flag provided but not defined"},
+		{[]string{"questionnaire", sampleResults, "--format", "md"}, 2, "--format"},
+		{[]string{"nosuch"}, 2, "unknown command"},
+		{[]string{"grade", "--help"}, 0, ""},
+		{[]string{"questionnaire", "--help"}, 0, ""},
+	}
+	for _, c := range cases {
+		code, _, errs := runKensa(t, c.args...)
+		if code != c.code || !strings.Contains(errs, c.err) {
+			t.Errorf("%v: exit %d stderr %q; want %d and %q", c.args, code, errs, c.code, c.err)
+		}
+	}
+}
+
+func TestGradeRefusesOtherSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "other.jsonl")
+	os.WriteFile(path, []byte(`{"schema":"other/v9","server":{"id":"x"}}`+"\n"), 0o644)
+	code, _, errs := runKensa(t, "grade", path)
+	if code != 2 || !strings.Contains(errs, "other/v9") || !strings.Contains(errs, ":1:") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+func TestGradeCutResults(t *testing.T) {
+	data, _ := os.ReadFile(sampleResults)
+	path := filepath.Join(t.TempDir(), "cut.jsonl")
+	os.WriteFile(path, data[:len(data)-100], 0o644)
+	code, out, errs := runKensa(t, "grade", path, "--inventory", sampleInventory)
+	if code != 0 || !strings.Contains(errs, "last line is cut") || !strings.Contains(out, "PARTIAL: no record for 2 servers") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}

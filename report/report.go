@@ -1,0 +1,149 @@
+// Package report renders what kensa concluded for people and for other
+// tools: the grade table (text, JSON, CSV, Markdown) and the inspection
+// questionnaire counts (CSV, JSON). It reads graded tables and results
+// and knows nothing of probes or networks.
+package report
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/results"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// Input is what every report is made from.
+type Input struct {
+	Catalog *scoring.Catalog
+	// Results is the results file read; Servers the outcomes per server,
+	// missing servers included (see Outcomes).
+	Results *results.Set
+	Servers []scoring.ServerOutcomes
+	// Unattributed counts servers known to be missing whose group is not
+	// known.
+	Unattributed int
+	// Policy is the unknown policy; Lang "ja" or "en" for item names.
+	Policy scoring.UnknownPolicy
+	Lang   string
+	// Notes are extra lines shown under the table (warnings of the
+	// reader, expired exceptions, inventory not found).
+	Notes []string
+}
+
+// Partial reports whether servers of the inventory have no record.
+func (in Input) Partial() bool {
+	if in.Unattributed > 0 {
+		return true
+	}
+	for _, s := range in.Servers {
+		if s.Missing {
+			return true
+		}
+	}
+	return false
+}
+
+// Outcomes turns records into the engine's input. inv, when not nil, is
+// the inventory the scan read: each of its servers without a record is
+// added as missing (unknown for every item that applies to its
+// services). Without the inventory, the difference between the servers
+// the records say the inventory holds and the records present is
+// returned as unattributed.
+func Outcomes(set *results.Set, cat *scoring.Catalog, inv []inventory.Server) (servers []scoring.ServerOutcomes, unattributed int) {
+	have := map[string]bool{}
+	for _, r := range set.Records {
+		have[r.Server.ID] = true
+		servers = append(servers, scoring.ServerOutcomes{ID: r.Server.ID, Org: r.Server.Org, Unit: r.Server.Unit, Items: r.Items})
+	}
+	if inv != nil {
+		for _, s := range inv {
+			if have[s.ID] {
+				continue
+			}
+			servers = append(servers, scoring.ServerOutcomes{ID: s.ID, Org: s.Org, Unit: s.Unit, Missing: true,
+				Items: scoring.MissingVerdicts(cat, s.ServiceSet())})
+		}
+		return servers, 0
+	}
+	if n := set.Meta.InventoryServers - len(set.Records); n > 0 {
+		unattributed = n
+	}
+	return servers, unattributed
+}
+
+// Discrepancy is one item of one server where the probe and the
+// declaration disagree.
+type Discrepancy struct {
+	ID       string          `json:"id"`
+	Org      string          `json:"org"`
+	Unit     string          `json:"unit"`
+	Item     string          `json:"item"`
+	Probed   scoring.Outcome `json:"probed"`
+	Declared scoring.Outcome `json:"declared"`
+	Counted  scoring.Outcome `json:"counted"`
+	Reason   string          `json:"reason"`
+}
+
+// Discrepancies lists every discrepancy of the records, by server then
+// item in catalog order.
+func Discrepancies(set *results.Set, cat *scoring.Catalog) []Discrepancy {
+	var out []Discrepancy
+	for _, r := range set.Records {
+		for _, code := range r.Discrepancies(cat) {
+			v := r.Items[code]
+			out = append(out, Discrepancy{ID: r.Server.ID, Org: r.Server.Org, Unit: r.Server.Unit, Item: code,
+				Probed: v.Probed, Declared: v.Declared, Counted: v.Outcome, Reason: v.Reason})
+		}
+	}
+	return out
+}
+
+// Undeclared lists answering services the inventory omits, per server.
+func Undeclared(set *results.Set) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range set.Records {
+		if len(r.Undeclared) > 0 {
+			out[r.Server.ID] = r.Undeclared
+		}
+	}
+	return out
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// policyLine says which unknown policy a table used.
+func policyLine(p scoring.UnknownPolicy) string {
+	if p == scoring.ExcludeUnknown {
+		return "unknown outcomes excluded from the denominators (--unknown exclude); no group with an unknown outcome is graded A"
+	}
+	return "unknown outcomes counted in the denominators (--unknown count, the default)"
+}
+
+func partialLine(t *scoring.Table) string {
+	switch {
+	case t.Missing > 0 && t.Unattributed > 0:
+		return fmt.Sprintf("PARTIAL: no record for %s of the inventory (counted unknown) nor for %d more whose group is unknown (no group graded A)", servers(t.Missing), t.Unattributed)
+	case t.Missing > 0:
+		return fmt.Sprintf("PARTIAL: no record for %s of the inventory; their items count as unknown", servers(t.Missing))
+	case t.Unattributed > 0:
+		return fmt.Sprintf("PARTIAL: no record for %s of the inventory, and the inventory could not be read to place them; no group is graded A", servers(t.Unattributed))
+	}
+	return ""
+}
+
+// servers says "1 server" or "N servers".
+func servers(n int) string {
+	if n == 1 {
+		return "1 server"
+	}
+	return fmt.Sprintf("%d servers", n)
+}
