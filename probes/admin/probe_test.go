@@ -227,4 +227,3 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
-
