@@ -1,0 +1,114 @@
+// Package imapd is the simulated fleet's IMAP server, built on go-imap
+// v2's imapserver with imapmemserver sessions: one server per listener
+// whose behaviour is a named Profile (credentials protected by TLS,
+// cleartext passwords accepted, LOGINDISABLED advertised but not honoured,
+// PREAUTH, anonymous login, hostile peers…), with a configurable greeting
+// text, per-reply latency and TLS certificate, and the ground truth of
+// checklist item P1 for each profile.
+//
+// It knows no real user: every password check fails, so probes only ever
+// see "authentication failed" where a real server would check a password.
+// A connection costs one goroutine and small buffers; thousands of
+// servers fit in one process.
+package imapd
+
+import "github.com/kensa-inspect/kensa/scoring"
+
+// Profile names a server behaviour.
+type Profile string
+
+// The profiles. The first group answers IMAP; the second is hostile and
+// exists to prove probes end with an error, in time and in bounded memory.
+// The names are those of package pop3d where the behaviours match.
+const (
+	// TLSRequired offers STARTTLS, advertises LOGINDISABLED and refuses
+	// LOGIN and AUTHENTICATE before TLS with NO [PRIVACYREQUIRED]
+	// (imapserver's own behaviour); after TLS it checks passwords.
+	TLSRequired Profile = "tls-required"
+	// Plaintext offers STARTTLS but also AUTH=PLAIN and LOGIN before TLS,
+	// and checks cleartext passwords.
+	Plaintext Profile = "plaintext"
+	// NoTLS has no STARTTLS at all and checks cleartext passwords.
+	NoTLS Profile = "no-tls"
+	// LoginDisabledLie advertises LOGINDISABLED (and no AUTH=) before TLS
+	// and refuses LOGIN, but accepts AUTHENTICATE PLAIN before TLS and
+	// checks the password.
+	LoginDisabledLie Profile = "logindisabled-lie"
+	// PreAuth greets with PREAUTH: the connection is logged in without
+	// authentication.
+	PreAuth Profile = "preauth"
+	// Anonymous is TLSRequired plus AUTH=ANONYMOUS after TLS (and on
+	// imaps), where anonymous login is accepted.
+	Anonymous Profile = "anonymous"
+	// WeakTLS is TLSRequired with a server that speaks only TLS 1.0.
+	WeakTLS Profile = "weak-tls"
+
+	// Silent accepts connections and never says anything.
+	Silent Profile = "silent"
+	// Garbage answers with random bytes instead of IMAP.
+	Garbage Profile = "garbage"
+	// EndlessLine sends a greeting that never ends.
+	EndlessLine Profile = "endless-line"
+	// HugeLiteral greets properly, then answers any command with an
+	// untagged response announcing a 1 GiB literal and streams it.
+	HugeLiteral Profile = "huge-literal"
+	// Reset resets every connection as soon as it is accepted.
+	Reset Profile = "reset"
+)
+
+// Profiles returns every profile, well-behaved ones first.
+func Profiles() []Profile {
+	return []Profile{TLSRequired, Plaintext, NoTLS, LoginDisabledLie, PreAuth, Anonymous, WeakTLS,
+		Silent, Garbage, EndlessLine, HugeLiteral, Reset}
+}
+
+// Hostile reports whether p is one of the hostile profiles.
+func (p Profile) Hostile() bool {
+	switch p {
+	case Silent, Garbage, EndlessLine, HugeLiteral, Reset:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether p is a known profile.
+func (p Profile) Valid() bool {
+	for _, q := range Profiles() {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// Truth returns the expected P1 outcome of a server whose IMAP service on
+// a plaintext port (imap, with or without an imaps sibling of the same
+// profile) behaves as p, under the default policy. It follows from the
+// profile's own semantics, not from the rules.
+func Truth(p Profile) scoring.Outcome { return TruthFor(p, false, false) }
+
+// TruthFor returns the expected P1 outcome when the service behaves as p;
+// implicitTLSOnly says the server has only implicit-TLS services (imaps),
+// where a cleartext password can never be sent, and tlsWeakFails mirrors
+// the policy switch that lets weak TLS fail P1.
+func TruthFor(p Profile, implicitTLSOnly, tlsWeakFails bool) scoring.Outcome {
+	switch p {
+	case TLSRequired:
+		return scoring.Pass
+	case WeakTLS:
+		if tlsWeakFails {
+			return scoring.Fail
+		}
+		return scoring.Pass
+	case Plaintext, NoTLS, LoginDisabledLie:
+		// Cleartext passwords are accepted for checking before TLS; on
+		// implicit TLS there is no "before TLS".
+		if implicitTLSOnly {
+			return scoring.Pass
+		}
+		return scoring.Fail
+	case PreAuth, Anonymous:
+		return scoring.Fail
+	}
+	return scoring.Unknown
+}

@@ -1,0 +1,647 @@
+// Package imap probes IMAP services (imap with STARTTLS, imaps with
+// implicit TLS) for checklist item P1: it records the greeting (a PREAUTH
+// greeting gives mailbox access without authentication), the capabilities
+// before and after TLS (LOGINDISABLED, STARTTLS, AUTH= mechanisms,
+// AUTH=ANONYMOUS), the TLS session, and how the server answers what a
+// careless client does before TLS: LOGIN and AUTHENTICATE PLAIN / LOGIN
+// for an obviously fake user with a random password, and AUTHENTICATE
+// ANONYMOUS.
+//
+// It speaks IMAP with go-imap v2's imapclient over connections it dials
+// itself (wire.Conn), which bound every read in time and all reads in
+// bytes: the library's decoder has no limit of its own on lines or
+// literals. STARTTLS exists in imapclient only at connect time, so the
+// view before TLS and the view after it take two connections; the
+// STARTTLS exchange itself is a few raw lines.
+//
+// The probe observes; it decides no verdict.
+package imap
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// Options change what the probe does.
+type Options struct {
+	// SkipLogin leaves out every login attempt; the observation then
+	// cannot show whether cleartext passwords are refused.
+	SkipLogin bool
+}
+
+// Observation is what the probe saw of one IMAP service.
+type Observation struct {
+	wire.Endpoint
+	// ImplicitTLS is set for imaps: TLS from the first byte.
+	ImplicitTLS bool `json:"implicit_tls"`
+	// Greeting is the server's first line ("* OK [CAPABILITY …] Dovecot
+	// ready."); GreetingStatus its status (OK, PREAUTH, BYE).
+	Greeting       string `json:"greeting,omitempty"`
+	GreetingStatus string `json:"greeting_status,omitempty"`
+	// PreAuth is set when the greeting was PREAUTH: the connection is
+	// logged in without any authentication.
+	PreAuth bool `json:"preauth"`
+	// Capabilities are the capabilities on the first connection (before
+	// TLS on imap, over TLS on imaps); CapabilityLine is the line that
+	// announced them.
+	Capabilities   []string `json:"capabilities,omitempty"`
+	CapabilityLine string   `json:"capability_line,omitempty"`
+	// ID holds the server's answer to the ID command (RFC 2971), when it
+	// advertises ID.
+	ID map[string]string `json:"id,omitempty"`
+	// StartTLS is the outcome of STARTTLS on a second connection; nil
+	// when the server does not advertise STARTTLS or on imaps.
+	StartTLS *StartTLS `json:"starttls,omitempty"`
+	// TLS describes the TLS session (imaps, or after STARTTLS).
+	TLS *wire.TLSInfo `json:"tls,omitempty"`
+	// CapabilitiesAfterTLS are the capabilities after STARTTLS.
+	CapabilitiesAfterTLS   []string `json:"capabilities_after_tls,omitempty"`
+	CapabilityLineAfterTLS string   `json:"capability_line_after_tls,omitempty"`
+	// LoginTested is set when the login attempts ran (Options.SkipLogin
+	// unset and the greeting was not PREAUTH).
+	LoginTested bool `json:"login_tested"`
+	// Attempts are the login attempts in order.
+	Attempts []Attempt `json:"login_attempts,omitempty"`
+}
+
+// StartTLS is what happened when the probe sent STARTTLS.
+type StartTLS struct {
+	// Result is "ok", "refused" (the server answered NO or BAD) or
+	// "failed" (no answer, or the handshake failed).
+	Result string `json:"result"`
+	// Reply is the server's answer to STARTTLS.
+	Reply string `json:"reply,omitempty"`
+	// Error says why it failed.
+	Error string `json:"error,omitempty"`
+}
+
+// Banners returns the greeting and the ID answer.
+func (o *Observation) Banners() []wire.Banner {
+	var out []wire.Banner
+	b := func(kind, text string) {
+		out = append(out, wire.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
+	}
+	if o.Greeting != "" {
+		b("greeting", o.Greeting)
+	}
+	if len(o.ID) > 0 {
+		var parts []string
+		for _, k := range idKeys {
+			if v, ok := o.ID[k]; ok {
+				parts = append(parts, k+"="+v)
+			}
+		}
+		b("id", strings.Join(parts, " "))
+	}
+	return out
+}
+
+// AnonymousOffered reports whether the server advertises AUTH=ANONYMOUS
+// anywhere or let an anonymous login in.
+func (o *Observation) AnonymousOffered() bool {
+	if hasCap(o.Capabilities, "AUTH=ANONYMOUS") || hasCap(o.CapabilitiesAfterTLS, "AUTH=ANONYMOUS") {
+		return true
+	}
+	for _, a := range o.Attempts {
+		if a.Method == "AUTHENTICATE ANONYMOUS" && a.Result == LoggedIn {
+			return true
+		}
+	}
+	return false
+}
+
+var idKeys = []string{"name", "version", "os", "os-version", "vendor", "support-url", "address", "date", "command", "arguments", "environment"}
+
+// maxConns bounds the connections one probe opens (reconnects after a
+// server hangs up between login attempts included).
+const maxConns = 6
+
+// prober holds the state of one probe run.
+type prober struct {
+	env     wire.Env
+	t       wire.Target
+	opts    Options
+	tr      *wire.Transcript
+	obs     *Observation
+	secrets []string
+	conns   int
+}
+
+// Probe examines the IMAP service t: t.Service "imaps" means implicit
+// TLS, anything else STARTTLS. It never returns nil; Error is set when it
+// could not finish.
+func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
+	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "imaps"}
+	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
+	p := &prober{env: env, t: t, opts: opts, tr: tr, obs: obs}
+	if err := p.run(ctx); err != nil {
+		obs.Error = err.Error()
+		env.Logger().Debug("imap probe", "target", t.String(), "error", obs.Error)
+	}
+	obs.Finish(env.Clock(), tr)
+	return obs
+}
+
+func (p *prober) run(ctx context.Context) error {
+	s, err := p.open(ctx, p.obs.ImplicitTLS)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if p.obs.PreAuth {
+		// Logged in already: there is nothing to try, and no command
+		// is needed to prove it.
+		return nil
+	}
+	if err := p.capabilities(s, false); err != nil {
+		return err
+	}
+	if hasCap(p.obs.Capabilities, "ID") {
+		p.id(s)
+	}
+	if !p.opts.SkipLogin {
+		p.obs.LoginTested = true
+		// Passwords are tried only where they would travel in
+		// cleartext; over implicit TLS only anonymous login matters.
+		plan := []attempt{anonymousAttempt()}
+		if !p.obs.ImplicitTLS {
+			plan = p.plan(p.obs.Capabilities)
+		}
+		if err := p.attempts(ctx, s, plan); err != nil {
+			return err
+		}
+	}
+	s.close()
+	if !p.obs.ImplicitTLS && hasCap(p.obs.Capabilities, "STARTTLS") {
+		return p.afterTLS(ctx)
+	}
+	return nil
+}
+
+// session is one IMAP connection.
+type session struct {
+	p      *prober
+	raw    *wire.Conn
+	tap    *tap
+	cl     *imapclient.Client
+	tls    bool
+	closed bool
+}
+
+// close logs out if the connection still works and closes it.
+func (s *session) close() {
+	if s == nil || s.closed {
+		return
+	}
+	s.closed = true
+	if s.cl != nil {
+		if !s.dead() {
+			s.cl.Logout().Wait()
+		}
+		s.cl.Close()
+	}
+	s.raw.Close()
+}
+
+// fail closes a connection left in an unknown state (an exchange cut
+// half-way) without a word, and returns the best explanation of err: why
+// the client stopped reading, with the probe's own limits recognised.
+func (s *session) fail(err error) error {
+	if !s.closed {
+		s.closed = true
+		s.raw.Close()
+		if cerr := s.cl.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
+		}
+	}
+	lim := s.p.env.Lim()
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	switch {
+	case s.raw.BytesRead() >= lim.MaxBytes || strings.Contains(msg, wire.ErrTooMuchData.Error()):
+		return wire.ErrTooMuchData
+	case strings.Contains(msg, "i/o timeout"):
+		return os.ErrDeadlineExceeded
+	case err == nil:
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// dead reports whether the client's connection has ended.
+func (s *session) dead() bool {
+	select {
+	case <-s.cl.Closed():
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
+	if p.conns >= maxConns {
+		return nil, fmt.Errorf("connect: gave up after %d connections", maxConns)
+	}
+	p.conns++
+	c, err := p.env.Dial(ctx, "tcp", p.t, nil)
+	if err != nil {
+		return nil, errors.New(wire.Describe("connect", err))
+	}
+	return c, nil
+}
+
+func (p *prober) handshake(c *wire.Conn) (*tls.Conn, error) {
+	tc := tls.Client(c, wire.TLSConfig(p.t.Host))
+	if err := tc.Handshake(); err != nil {
+		p.obs.TLS = wire.TLSFailure(err)
+		p.tr.Note("TLS handshake failed: %v", err)
+		return nil, errors.New("TLS handshake: " + wire.Classify(err) + ": " + wire.Sanitize(err.Error(), 200))
+	}
+	p.obs.TLS = wire.InspectTLS(tc.ConnectionState(), p.t.Host, p.env.Clock())
+	p.tr.Note("TLS established: %s %s", p.obs.TLS.Version, p.obs.TLS.Cipher)
+	return tc, nil
+}
+
+// open connects, with TLS first when implicitTLS, and reads the greeting.
+func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
+	raw, err := p.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{p: p, raw: raw}
+	var conn net.Conn = raw
+	if implicitTLS {
+		tc, err := p.handshake(raw)
+		if err != nil {
+			raw.Close()
+			return nil, err
+		}
+		conn, s.tls = tc, true
+	}
+	lim := p.env.Lim()
+	s.tap = newTap(conn, p.tr, lim.MaxLine)
+	br := bufio.NewReaderSize(s.tap, lim.MaxLine)
+	line, err := readLine(br)
+	if err != nil {
+		raw.Close()
+		return nil, errors.New(describe("greeting", err))
+	}
+	if err := p.greeting(line); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	p.obs.Reachable = true
+	s.cl = imapclient.New(&replayConn{Conn: s.tap, r: io.MultiReader(strings.NewReader(line+"\r\n"), br)}, nil)
+	return s, nil
+}
+
+// greeting records the first greeting and checks later ones.
+func (p *prober) greeting(line string) error {
+	st, err := ParseStatusLine(line)
+	if err != nil || st.Tag != "*" || (st.Status != "OK" && st.Status != "PREAUTH" && st.Status != "BYE") {
+		if p.obs.Greeting == "" {
+			p.obs.Greeting = wire.Sanitize(line, wire.MaxShownLine)
+		}
+		return errors.New("greeting: not an IMAP greeting: " + wire.Sanitize(line, 80))
+	}
+	if p.obs.Greeting == "" {
+		p.obs.Greeting = wire.Sanitize(line, wire.MaxShownLine)
+		p.obs.GreetingStatus = st.Status
+		p.obs.PreAuth = st.Status == "PREAUTH"
+	} else if st.Status == "PREAUTH" {
+		p.obs.PreAuth = true
+	}
+	if st.Status == "BYE" {
+		return errors.New("greeting: the server refused the connection: " + wire.Sanitize(line, 120))
+	}
+	return nil
+}
+
+// capabilities records the capability list: the greeting's, when it
+// announced them, otherwise the answer to CAPABILITY.
+func (p *prober) capabilities(s *session, afterTLS bool) error {
+	var list []string
+	var line string
+	for _, l := range s.tap.since(0) {
+		if c, ok := CapabilityList(l); ok {
+			list, line = c, l
+		}
+	}
+	if list == nil {
+		// With no capabilities in the greeting imapclient has asked for
+		// them itself; Caps waits for that answer.
+		if s.cl.Caps() == nil {
+			return errors.New(describe("capability", s.fail(nil)))
+		}
+		for _, l := range s.tap.since(0) {
+			if c, ok := CapabilityList(l); ok {
+				list, line = c, l
+			}
+		}
+		if list == nil {
+			return errors.New("capability: the server announced no capabilities")
+		}
+	}
+	line = wire.Sanitize(line, wire.MaxShownLine)
+	if afterTLS {
+		p.obs.CapabilitiesAfterTLS, p.obs.CapabilityLineAfterTLS = list, line
+	} else {
+		p.obs.Capabilities, p.obs.CapabilityLine = list, line
+	}
+	return nil
+}
+
+func (p *prober) id(s *session) {
+	data, err := s.cl.ID(nil).Wait()
+	if err != nil || data == nil {
+		return
+	}
+	vals := []string{data.Name, data.Version, data.OS, data.OSVersion, data.Vendor, data.SupportURL,
+		data.Address, data.Date, data.Command, data.Arguments, data.Environment}
+	for i, v := range vals {
+		if v != "" {
+			if p.obs.ID == nil {
+				p.obs.ID = map[string]string{}
+			}
+			p.obs.ID[idKeys[i]] = wire.Sanitize(v, 200)
+		}
+	}
+}
+
+// attempt is one planned login attempt.
+type attempt struct {
+	method string
+	run    func(cl *imapclient.Client) error
+}
+
+func (p *prober) plan(caps []string) []attempt {
+	pass := randomPassword()
+	p.secret(pass)
+	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + pass)))
+	p.secret(base64.StdEncoding.EncodeToString([]byte(pass)))
+	list := []attempt{
+		{"LOGIN", func(cl *imapclient.Client) error { return cl.Login(FakeUser, pass).Wait() }},
+		{"AUTHENTICATE PLAIN", func(cl *imapclient.Client) error {
+			return cl.Authenticate(&saslPlain{user: FakeUser, pass: pass})
+		}},
+	}
+	if hasCap(caps, "AUTH=LOGIN") {
+		list = append(list, attempt{"AUTHENTICATE LOGIN", func(cl *imapclient.Client) error {
+			return cl.Authenticate(&saslLogin{user: FakeUser, pass: pass})
+		}})
+	}
+	return append(list, anonymousAttempt())
+}
+
+func anonymousAttempt() attempt {
+	return attempt{"AUTHENTICATE ANONYMOUS", func(cl *imapclient.Client) error {
+		return cl.Authenticate(saslAnonymous{})
+	}}
+}
+
+func (p *prober) secret(s string) {
+	p.tr.AddSecret(s)
+	p.secrets = append(p.secrets, s)
+}
+
+func (p *prober) redact(s string) string {
+	for _, sec := range p.secrets {
+		s = strings.ReplaceAll(s, sec, wire.Redacted)
+	}
+	return s
+}
+
+// attempts runs the login attempts on s, reconnecting when the server
+// hangs up between them. It stops after a login succeeds, and with an
+// error when an attempt gets no answer twice, or once for a reason other
+// than a closed connection (silence, too much data, garbage).
+func (p *prober) attempts(ctx context.Context, s *session, plan []attempt) error {
+	loginDisabled := hasCap(p.obs.Capabilities, "LOGINDISABLED")
+	for _, a := range plan {
+		var (
+			res  Attempt
+			terr error
+		)
+		for try := 0; try < 2; try++ {
+			if s.closed || s.dead() {
+				s.close()
+				ns, err := p.open(ctx, p.obs.ImplicitTLS)
+				if err != nil {
+					p.obs.Attempts = append(p.obs.Attempts, Attempt{Method: a.method, TLS: p.obs.ImplicitTLS, Result: Unclear,
+						Why: "not attempted: " + err.Error()})
+					return fmt.Errorf("login attempts: %w", err)
+				}
+				*s = *ns
+			}
+			res, terr = p.try(s, a, a.method == "LOGIN" && loginDisabled)
+			if terr == nil {
+				break
+			}
+			if kind := wire.Classify(terr); kind != "closed" && kind != "reset" {
+				break
+			}
+		}
+		p.obs.Attempts = append(p.obs.Attempts, res)
+		if terr != nil {
+			return fmt.Errorf("%s: %s", a.method, res.Why)
+		}
+		if res.Result == LoggedIn {
+			break
+		}
+	}
+	return nil
+}
+
+var taggedRE = regexp.MustCompile(`^[A-Za-z0-9]+ (?i:OK|NO|BAD)\b`)
+
+// try runs one attempt and classifies the answer. terr is set when no
+// answer came (the connection failed); the connection is then closed.
+func (p *prober) try(s *session, a attempt, loginDisabled bool) (res Attempt, terr error) {
+	res = Attempt{Method: a.method, TLS: s.tls}
+	m := s.tap.mark()
+	err := a.run(s.cl)
+	var reply, bye string
+	for _, l := range s.tap.since(m) {
+		if reply == "" && taggedRE.MatchString(l) {
+			reply = l
+		}
+		if bye == "" && len(l) >= 5 && strings.EqualFold(l[:5], "* BYE") {
+			bye = l
+		}
+	}
+	var ierr *imap.Error
+	switch {
+	case err == nil:
+		res.Result, res.Why = LoggedIn, "the server answered OK"
+	case errors.As(err, &ierr):
+		if reply == "" {
+			reply = strings.TrimSpace(fmt.Sprintf("%s [%s] %s", ierr.Type, ierr.Code, ierr.Text))
+		}
+		res.Result, res.Why = classify(string(ierr.Type), string(ierr.Code), ierr.Text, loginDisabled)
+	default:
+		// The exchange may be stuck half-way: this connection is done.
+		terr = s.fail(err)
+		res.Result, res.Why = Unclear, describe("no answer", terr)
+		if reply == "" {
+			reply = bye
+		}
+	}
+	res.Reply = p.redact(wire.Sanitize(reply, wire.MaxShownLine))
+	return res, terr
+}
+
+// afterTLS opens a second connection, upgrades it with STARTTLS and
+// records the TLS session and the capabilities over TLS.
+func (p *prober) afterTLS(ctx context.Context) error {
+	st := &StartTLS{}
+	p.obs.StartTLS = st
+	raw, err := p.dial(ctx)
+	if err != nil {
+		st.Result, st.Error = "failed", err.Error()
+		return fmt.Errorf("starttls: %w", err)
+	}
+	defer raw.Close()
+	lim := p.env.Lim()
+	tp := newTap(raw, p.tr, lim.MaxLine)
+	br := bufio.NewReaderSize(tp, lim.MaxLine)
+	fail := func(step string, err error) error {
+		st.Result, st.Error = "failed", describe(step, err)
+		return errors.New("starttls: " + st.Error)
+	}
+	line, err := readLine(br)
+	if err != nil {
+		return fail("greeting", err)
+	}
+	if err := p.greeting(line); err != nil {
+		st.Result, st.Error = "failed", err.Error()
+		return fmt.Errorf("starttls: %w", err)
+	}
+	if _, err := io.WriteString(tp, "K1 STARTTLS\r\n"); err != nil {
+		return fail("STARTTLS", err)
+	}
+	var reply StatusLine
+	for n := 0; ; n++ {
+		line, err := readLine(br)
+		if err != nil {
+			return fail("STARTTLS reply", err)
+		}
+		if n > 32 {
+			return fail("STARTTLS reply", errors.New("no tagged reply after 32 lines"))
+		}
+		if s, err := ParseStatusLine(line); err == nil && s.Tag == "K1" {
+			reply = s
+			st.Reply = wire.Sanitize(line, wire.MaxShownLine)
+			break
+		}
+	}
+	if reply.Status != "OK" {
+		st.Result = "refused"
+		return nil
+	}
+	if br.Buffered() > 0 {
+		return fail("STARTTLS", errors.New("server sent data after its STARTTLS reply, before the TLS handshake"))
+	}
+	tp.stop()
+	tc, err := p.handshake(raw)
+	if err != nil {
+		st.Result, st.Error = "failed", err.Error()
+		return fmt.Errorf("starttls: %w", err)
+	}
+	st.Result = "ok"
+	s := &session{p: p, raw: raw, tls: true, tap: newTap(tc, p.tr, lim.MaxLine)}
+	// imapclient expects a greeting, which a STARTTLS upgrade does not
+	// repeat: it is given a synthetic one that never reaches the wire
+	// or the transcript.
+	s.cl = imapclient.New(&replayConn{Conn: s.tap, r: io.MultiReader(strings.NewReader(syntheticGreeting), s.tap)}, nil)
+	defer s.close()
+	if err := p.capabilities(s, true); err != nil {
+		return fmt.Errorf("after STARTTLS: %w", err)
+	}
+	if !p.opts.SkipLogin && hasCap(p.obs.CapabilitiesAfterTLS, "AUTH=ANONYMOUS") && !p.anonymousLoggedIn() {
+		res, _ := p.try(s, anonymousAttempt(), false)
+		p.obs.Attempts = append(p.obs.Attempts, res)
+	}
+	return nil
+}
+
+const syntheticGreeting = "* OK synthetic greeting after STARTTLS\r\n"
+
+func (p *prober) anonymousLoggedIn() bool {
+	for _, a := range p.obs.Attempts {
+		if a.Method == "AUTHENTICATE ANONYMOUS" && a.Result == LoggedIn {
+			return true
+		}
+	}
+	return false
+}
+
+// replayConn reads from r (bytes already read, then the connection) and
+// writes to the connection.
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// errLineTooLong reports a line longer than the limit.
+var errLineTooLong = errors.New("line longer than the limit")
+
+// readLine reads one line of at most the reader's buffer size, without
+// its line ending.
+func readLine(br *bufio.Reader) (string, error) {
+	b, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return string(b), errLineTooLong
+	}
+	if err != nil {
+		return string(b), err
+	}
+	return string(bytes.TrimRight(b, "\r\n")), nil
+}
+
+// describe words a failed step for a reason.
+func describe(step string, err error) string {
+	switch {
+	case errors.Is(err, errLineTooLong):
+		if step == "" {
+			return "line too long"
+		}
+		return step + ": line too long"
+	case step == "":
+		return wire.Classify(err)
+	}
+	return wire.Describe(step, err)
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "kp-" + hex.EncodeToString(b)
+}
+
+var (
+	_ sasl.Client = (*saslPlain)(nil)
+	_ sasl.Client = (*saslLogin)(nil)
+	_ sasl.Client = saslAnonymous{}
+)

@@ -1,0 +1,216 @@
+package imap
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/imapd"
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// testEnv has short limits, so hostile servers end tests quickly.
+func testEnv() wire.Env {
+	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 500 * time.Millisecond, MaxLine: 4096, MaxBytes: 256 << 10}}
+}
+
+func start(t *testing.T, cfg imapd.Config) wire.Target {
+	t.Helper()
+	srv, err := imapd.Start("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	service := "imap"
+	if cfg.ImplicitTLS {
+		service = "imaps"
+	}
+	return wire.Target{Service: service, Addr: netip.MustParseAddrPort(srv.Addr().String())}
+}
+
+func probe(t *testing.T, cfg imapd.Config) *Observation {
+	t.Helper()
+	tg := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	obs := Probe(ctx, testEnv(), tg, Options{})
+	if testing.Verbose() {
+		b, _ := json.MarshalIndent(obs, "", "  ")
+		t.Logf("%s", b)
+	}
+	return obs
+}
+
+func results(obs *Observation) map[string]AuthResult {
+	m := map[string]AuthResult{}
+	for _, a := range obs.Attempts {
+		key := a.Method
+		if a.TLS {
+			key += "/tls"
+		}
+		m[key] = a.Result
+	}
+	return m
+}
+
+func TestTLSRequired(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.TLSRequired, Banner: "Dovecot ready."})
+	if obs.Error != "" || !obs.Reachable {
+		t.Fatalf("error %q", obs.Error)
+	}
+	if !strings.HasSuffix(obs.Greeting, "Dovecot ready.") || obs.PreAuth {
+		t.Errorf("greeting %q", obs.Greeting)
+	}
+	if !hasCap(obs.Capabilities, "LOGINDISABLED") || !hasCap(obs.Capabilities, "STARTTLS") {
+		t.Errorf("capabilities %v", obs.Capabilities)
+	}
+	if obs.StartTLS == nil || obs.StartTLS.Result != "ok" || obs.TLS == nil || obs.TLS.Version == "" {
+		t.Fatalf("starttls %+v tls %+v", obs.StartTLS, obs.TLS)
+	}
+	if !hasCap(obs.CapabilitiesAfterTLS, "AUTH=PLAIN") || hasCap(obs.CapabilitiesAfterTLS, "LOGINDISABLED") {
+		t.Errorf("capabilities after TLS %v", obs.CapabilitiesAfterTLS)
+	}
+	want := map[string]AuthResult{"LOGIN": Refused, "AUTHENTICATE PLAIN": Refused, "AUTHENTICATE ANONYMOUS": Refused}
+	if got := results(obs); !equal(got, want) {
+		t.Errorf("attempts %v, want %v", got, want)
+	}
+	for _, a := range obs.Attempts {
+		if !strings.Contains(a.Reply, "PRIVACYREQUIRED") {
+			t.Errorf("reply %q", a.Reply)
+		}
+	}
+	if obs.AnonymousOffered() {
+		t.Error("anonymous offered")
+	}
+	if len(obs.Banners()) != 1 {
+		t.Errorf("banners %v", obs.Banners())
+	}
+}
+
+func equal(a, b map[string]AuthResult) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPlaintext(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.Plaintext})
+	want := map[string]AuthResult{"LOGIN": Checked, "AUTHENTICATE PLAIN": Checked, "AUTHENTICATE LOGIN": Checked, "AUTHENTICATE ANONYMOUS": Refused}
+	if got := results(obs); !equal(got, want) || obs.Error != "" {
+		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
+	}
+}
+
+func TestNoTLS(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.NoTLS})
+	if obs.StartTLS != nil || obs.TLS != nil || obs.Error != "" {
+		t.Errorf("starttls %+v tls %+v error %q", obs.StartTLS, obs.TLS, obs.Error)
+	}
+	if r := results(obs); r["LOGIN"] != Checked {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestLoginDisabledLie(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.LoginDisabledLie})
+	if !hasCap(obs.Capabilities, "LOGINDISABLED") {
+		t.Errorf("capabilities %v", obs.Capabilities)
+	}
+	r := results(obs)
+	if r["LOGIN"] != Refused || r["AUTHENTICATE PLAIN"] != Checked {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestPreAuth(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.PreAuth})
+	if !obs.PreAuth || obs.GreetingStatus != "PREAUTH" || obs.Error != "" {
+		t.Errorf("preauth %v status %q error %q", obs.PreAuth, obs.GreetingStatus, obs.Error)
+	}
+}
+
+func TestAnonymous(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.Anonymous})
+	r := results(obs)
+	if r["AUTHENTICATE ANONYMOUS/tls"] != LoggedIn || !obs.AnonymousOffered() {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestImplicitTLS(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.TLSRequired, ImplicitTLS: true})
+	if obs.Error != "" || obs.TLS == nil || obs.TLS.Version != "TLS 1.3" || !obs.ImplicitTLS {
+		t.Fatalf("error %q tls %+v", obs.Error, obs.TLS)
+	}
+	if r := results(obs); !equal(r, map[string]AuthResult{"AUTHENTICATE ANONYMOUS/tls": Refused}) {
+		t.Errorf("attempts %v", r)
+	}
+	obs = probe(t, imapd.Config{Profile: imapd.Anonymous, ImplicitTLS: true})
+	if r := results(obs); r["AUTHENTICATE ANONYMOUS/tls"] != LoggedIn {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestWeakTLS(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.WeakTLS})
+	if obs.TLS == nil || obs.TLS.Version != "TLS 1.0" || len(obs.TLS.Weak) == 0 {
+		t.Fatalf("tls %+v", obs.TLS)
+	}
+}
+
+func TestCredentialsRedacted(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.Plaintext})
+	b, _ := json.Marshal(obs)
+	all := strings.Join(obs.Transcript, "\n")
+	if !strings.Contains(all, "LOGIN \"kensa-probe-nonexistent\" \""+wire.Redacted) || !strings.Contains(all, "AUTHENTICATE PLAIN "+wire.Redacted) {
+		t.Errorf("credentials not redacted in the transcript:\n%s", all)
+	}
+	if strings.Contains(string(b), "kp-") {
+		t.Errorf("password in the observation: %s", b)
+	}
+}
+
+// TestHostile checks that every hostile server gives an error, in time
+// and with bounded memory.
+func TestHostile(t *testing.T) {
+	for _, p := range []imapd.Profile{imapd.Silent, imapd.Garbage, imapd.EndlessLine, imapd.HugeLiteral, imapd.Reset} {
+		for _, implicit := range []bool{false, true} {
+			name := string(p)
+			if implicit {
+				name += "/imaps"
+			}
+			t.Run(name, func(t *testing.T) {
+				tg := start(t, imapd.Config{Profile: p, ImplicitTLS: implicit, IdleTimeout: 30 * time.Second})
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				begin := time.Now()
+				obs := Probe(ctx, testEnv(), tg, Options{})
+				took := time.Since(begin)
+				runtime.ReadMemStats(&after)
+				if obs.Error == "" {
+					t.Errorf("no error; observation %+v", obs)
+				}
+				t.Logf("error %q after %v, %d KiB allocated", obs.Error, took, (after.TotalAlloc-before.TotalAlloc)>>10)
+				if took > 15*time.Second {
+					t.Errorf("took %v", took)
+				}
+				if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+					t.Errorf("allocated %d MiB", alloc>>20)
+				}
+			})
+		}
+	}
+}

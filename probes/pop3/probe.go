@@ -1,0 +1,532 @@
+// Package pop3 probes POP3 services (pop3 with STLS, pop3s with implicit
+// TLS) for checklist item P1: it records the greeting (and its APOP
+// timestamp), CAPA before and after TLS (STLS, USER, SASL mechanisms,
+// SASL ANONYMOUS), the TLS session, and how the server answers what a
+// careless client does before TLS: USER/PASS and AUTH PLAIN / LOGIN for
+// an obviously fake user with a random password, and AUTH ANONYMOUS.
+//
+// It speaks POP3 with package github.com/kensa-inspect/kensa/pop3 over
+// connections it dials itself (wire.Conn), which bound every read in time
+// and all reads in bytes; the client bounds each line. The probe
+// observes; it decides no verdict.
+package pop3
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+
+	"github.com/kensa-inspect/kensa/pop3"
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// Options change what the probe does.
+type Options struct {
+	// SkipLogin leaves out every login attempt; the observation then
+	// cannot show whether cleartext passwords are refused.
+	SkipLogin bool
+}
+
+// Observation is what the probe saw of one POP3 service.
+type Observation struct {
+	wire.Endpoint
+	// ImplicitTLS is set for pop3s: TLS from the first byte.
+	ImplicitTLS bool `json:"implicit_tls"`
+	// Greeting is the server's first line ("+OK Dovecot ready.").
+	Greeting string `json:"greeting,omitempty"`
+	// APOPTimestamp is the greeting's "<…@…>" string, if any.
+	APOPTimestamp string `json:"apop_timestamp,omitempty"`
+	// Capa are the CAPA lines on the first connection (before TLS on
+	// pop3, over TLS on pop3s); CapaError is the server's -ERR when it
+	// has no CAPA.
+	Capa      []string `json:"capa,omitempty"`
+	CapaError string   `json:"capa_error,omitempty"`
+	// STLS is the outcome of STLS on a second connection; nil when the
+	// server does not advertise STLS or on pop3s.
+	STLS *STLS `json:"stls,omitempty"`
+	// TLS describes the TLS session (pop3s, or after STLS).
+	TLS *wire.TLSInfo `json:"tls,omitempty"`
+	// CapaAfterTLS are the CAPA lines after STLS.
+	CapaAfterTLS []string `json:"capa_after_tls,omitempty"`
+	// LoginTested is set when the login attempts ran (Options.SkipLogin
+	// unset).
+	LoginTested bool `json:"login_tested"`
+	// Attempts are the login attempts in order.
+	Attempts []Attempt `json:"login_attempts,omitempty"`
+}
+
+// STLS is what happened when the probe sent STLS.
+type STLS struct {
+	// Result is "ok", "refused" (the server answered -ERR) or "failed"
+	// (no answer, or the handshake failed).
+	Result string `json:"result"`
+	// Reply is the server's answer to STLS.
+	Reply string `json:"reply,omitempty"`
+	// Error says why it failed.
+	Error string `json:"error,omitempty"`
+}
+
+// Banners returns the greeting and the CAPA IMPLEMENTATION line.
+func (o *Observation) Banners() []wire.Banner {
+	var out []wire.Banner
+	b := func(kind, text string) {
+		out = append(out, wire.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
+	}
+	if o.Greeting != "" {
+		b("greeting", o.Greeting)
+	}
+	seen := map[string]bool{}
+	for _, l := range append(append([]string(nil), o.Capa...), o.CapaAfterTLS...) {
+		if impl, ok := cutPrefixFold(l, "IMPLEMENTATION "); ok && !seen[impl] {
+			seen[impl] = true
+			b("implementation", impl)
+		}
+	}
+	return out
+}
+
+// Mechanisms returns the SASL mechanisms of CAPA lines.
+func Mechanisms(capa []string) []string {
+	for _, l := range capa {
+		if rest, ok := cutPrefixFold(l, "SASL"); ok && (rest == "" || rest[0] == ' ') {
+			return strings.Fields(strings.ToUpper(rest))
+		}
+	}
+	return nil
+}
+
+// HasCapa reports whether the CAPA lines include the capability name
+// (the line's first word).
+func HasCapa(capa []string, name string) bool {
+	for _, l := range capa {
+		if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], name) {
+			return true
+		}
+	}
+	return false
+}
+
+// AnonymousOffered reports whether the server advertises SASL ANONYMOUS
+// anywhere or let an anonymous login in.
+func (o *Observation) AnonymousOffered() bool {
+	for _, capa := range [][]string{o.Capa, o.CapaAfterTLS} {
+		for _, m := range Mechanisms(capa) {
+			if m == "ANONYMOUS" {
+				return true
+			}
+		}
+	}
+	for _, a := range o.Attempts {
+		if a.Method == "AUTH ANONYMOUS" && a.Result == LoggedIn {
+			return true
+		}
+	}
+	return false
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return "", false
+}
+
+// maxConns bounds the connections one probe opens (reconnects after a
+// server hangs up between login attempts included).
+const maxConns = 6
+
+type prober struct {
+	env     wire.Env
+	t       wire.Target
+	opts    Options
+	tr      *wire.Transcript
+	obs     *Observation
+	secrets []string
+	conns   int
+}
+
+// Probe examines the POP3 service t: t.Service "pop3s" means implicit
+// TLS, anything else STLS. It never returns nil; Error is set when it
+// could not finish.
+func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
+	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "pop3s"}
+	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
+	p := &prober{env: env, t: t, opts: opts, tr: tr, obs: obs}
+	if err := p.run(ctx); err != nil {
+		obs.Error = err.Error()
+		env.Logger().Debug("pop3 probe", "target", t.String(), "error", obs.Error)
+	}
+	obs.Finish(env.Clock(), tr)
+	return obs
+}
+
+func (p *prober) run(ctx context.Context) error {
+	s, err := p.open(ctx, p.obs.ImplicitTLS)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	capa, err := s.cl.Capa()
+	var rerr *pop3.ReplyError
+	switch {
+	case errors.As(err, &rerr):
+		p.obs.CapaError = p.clean(rerr.Line)
+	case err != nil:
+		return errors.New(describe("CAPA", s.fail(err)))
+	default:
+		p.obs.Capa = p.cleanAll(capa)
+	}
+	if !p.opts.SkipLogin {
+		p.obs.LoginTested = true
+		plan := []attempt{anonymousAttempt()}
+		if !p.obs.ImplicitTLS {
+			plan = p.plan()
+		}
+		if err := p.attempts(ctx, s, plan); err != nil {
+			return err
+		}
+	}
+	s.close()
+	if !p.obs.ImplicitTLS && HasCapa(p.obs.Capa, "STLS") {
+		return p.afterTLS(ctx)
+	}
+	return nil
+}
+
+// session is one POP3 connection.
+type session struct {
+	p      *prober
+	raw    *wire.Conn
+	cl     *pop3.Client
+	tls    bool
+	closed bool
+}
+
+// close sends QUIT if the connection still works and closes it.
+func (s *session) close() {
+	if s == nil || s.closed {
+		return
+	}
+	s.closed = true
+	s.cl.Quit()
+	s.raw.Close()
+}
+
+// fail closes a connection left in an unknown state and returns err
+// with the probe's own byte limit recognised.
+func (s *session) fail(err error) error {
+	if !s.closed {
+		s.closed = true
+		s.raw.Close()
+	}
+	if s.raw.BytesRead() >= s.p.env.Lim().MaxBytes {
+		return wire.ErrTooMuchData
+	}
+	return err
+}
+
+func (p *prober) trace(dir, line string) { p.tr.Add(dir, line) }
+
+func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
+	if p.conns >= maxConns {
+		return nil, fmt.Errorf("connect: gave up after %d connections", maxConns)
+	}
+	p.conns++
+	c, err := p.env.Dial(ctx, "tcp", p.t, nil)
+	if err != nil {
+		return nil, errors.New(wire.Describe("connect", err))
+	}
+	return c, nil
+}
+
+func (p *prober) clientOptions() *pop3.Options {
+	return &pop3.Options{MaxLine: p.env.Lim().MaxLine, MaxLines: 200, Trace: p.trace}
+}
+
+func (p *prober) tlsConfig() *tls.Config { return wire.TLSConfig(p.t.Host) }
+
+// open connects, with TLS first when implicitTLS, and reads the greeting.
+func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
+	raw, err := p.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{p: p, raw: raw}
+	var conn net.Conn = raw
+	if implicitTLS {
+		tc := tls.Client(raw, p.tlsConfig())
+		if err := tc.Handshake(); err != nil {
+			raw.Close()
+			p.obs.TLS = wire.TLSFailure(err)
+			p.tr.Note("TLS handshake failed: %v", err)
+			return nil, errors.New("TLS handshake: " + wire.Classify(err) + ": " + wire.Sanitize(err.Error(), 200))
+		}
+		p.obs.TLS = wire.InspectTLS(tc.ConnectionState(), p.t.Host, p.env.Clock())
+		p.tr.Note("TLS established: %s %s", p.obs.TLS.Version, p.obs.TLS.Cipher)
+		conn, s.tls = tc, true
+	}
+	cl, err := pop3.NewClient(conn, p.clientOptions())
+	if err != nil {
+		err = s.fail(err)
+		var rerr *pop3.ReplyError
+		if errors.As(err, &rerr) {
+			p.keepGreeting(rerr.Line)
+			return nil, errors.New("greeting: the server refused the connection: " + p.clean(rerr.Line))
+		}
+		return nil, errors.New(describe("greeting", err))
+	}
+	s.cl = cl
+	p.keepGreeting(cl.Greeting().Line)
+	p.obs.Reachable = true
+	return s, nil
+}
+
+func (p *prober) keepGreeting(line string) {
+	if p.obs.Greeting == "" {
+		p.obs.Greeting = p.clean(line)
+		p.obs.APOPTimestamp = wire.Sanitize(pop3.Timestamp(line), 200)
+	}
+}
+
+// attempt is one planned login attempt.
+type attempt struct {
+	method string
+	run    func(cl *pop3.Client) (step string, err error)
+}
+
+func (p *prober) plan() []attempt {
+	pass := randomPassword()
+	p.secret(pass)
+	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + pass)))
+	p.secret(base64.StdEncoding.EncodeToString([]byte(pass)))
+	list := []attempt{
+		{"USER/PASS", func(cl *pop3.Client) (string, error) {
+			if err := cl.User(FakeUser); err != nil {
+				return "USER", err
+			}
+			return "PASS", cl.Pass(pass)
+		}},
+		saslAttempt(&saslPlain{user: FakeUser, pass: pass}),
+	}
+	for _, m := range Mechanisms(p.obs.Capa) {
+		if m == "LOGIN" {
+			list = append(list, saslAttempt(&saslLogin{user: FakeUser, pass: pass}))
+		}
+	}
+	return append(list, anonymousAttempt())
+}
+
+func anonymousAttempt() attempt { return saslAttempt(saslAnonymous{}) }
+
+// saslAttempt runs AUTH with mech, noting whether the server answered
+// before any credential was sent.
+func saslAttempt(mech sasl.Client) attempt {
+	name, _, _ := mech.Start()
+	return attempt{"AUTH " + name, func(cl *pop3.Client) (string, error) {
+		tm := &trackedMech{Client: mech}
+		err := cl.Auth(tm)
+		if tm.sent {
+			return "response", err
+		}
+		return "AUTH", err
+	}}
+}
+
+// trackedMech sends its credentials only in answer to a continuation,
+// and remembers whether it did.
+type trackedMech struct {
+	sasl.Client
+	sent bool
+}
+
+func (m *trackedMech) Start() (string, []byte, error) {
+	name, _, err := m.Client.Start()
+	return name, nil, err
+}
+
+func (m *trackedMech) Next(challenge []byte) ([]byte, error) {
+	m.sent = true
+	if len(challenge) == 0 {
+		// The first, empty, continuation asks for the initial response.
+		if _, ir, _ := m.Client.Start(); ir != nil {
+			return ir, nil
+		}
+	}
+	return m.Client.Next(challenge)
+}
+
+func (p *prober) secret(s string) {
+	p.tr.AddSecret(s)
+	p.secrets = append(p.secrets, s)
+}
+
+// clean redacts and sanitises a server line for the observation.
+func (p *prober) clean(s string) string {
+	for _, sec := range p.secrets {
+		s = strings.ReplaceAll(s, sec, wire.Redacted)
+	}
+	return wire.Sanitize(s, wire.MaxShownLine)
+}
+
+func (p *prober) cleanAll(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = p.clean(l)
+	}
+	return out
+}
+
+// attempts runs the login attempts on s, reconnecting when the server
+// hangs up between them. It stops after a login succeeds, and with an
+// error when an attempt gets no answer twice, or once for a reason other
+// than a closed connection.
+func (p *prober) attempts(ctx context.Context, s *session, plan []attempt) error {
+	for _, a := range plan {
+		var (
+			res  Attempt
+			terr error
+		)
+		for try := 0; try < 2; try++ {
+			if s.closed {
+				ns, err := p.open(ctx, p.obs.ImplicitTLS)
+				if err != nil {
+					p.obs.Attempts = append(p.obs.Attempts, Attempt{Method: a.method, TLS: p.obs.ImplicitTLS, Result: Unclear,
+						Why: "not attempted: " + err.Error()})
+					return fmt.Errorf("login attempts: %w", err)
+				}
+				*s = *ns
+			}
+			res, terr = p.try(s, a)
+			if terr == nil {
+				break
+			}
+			if kind := wire.Classify(terr); kind != "closed" && kind != "reset" {
+				break
+			}
+		}
+		p.obs.Attempts = append(p.obs.Attempts, res)
+		if terr != nil {
+			return fmt.Errorf("%s: %s", a.method, res.Why)
+		}
+		if res.Result == LoggedIn {
+			break
+		}
+	}
+	return nil
+}
+
+// try runs one attempt and classifies the answer; terr is set when no
+// answer came, and the connection is then closed.
+func (p *prober) try(s *session, a attempt) (res Attempt, terr error) {
+	res = Attempt{Method: a.method, TLS: s.tls}
+	step, err := a.run(s.cl)
+	res.Step = step
+	var rerr *pop3.ReplyError
+	switch {
+	case err == nil:
+		res.Result, res.Why = LoggedIn, "the server answered +OK"
+		res.Reply = "+OK"
+	case errors.As(err, &rerr):
+		res.Reply = p.clean(rerr.Line)
+		before := step == "USER" || step == "AUTH"
+		res.Result, res.Why = classifyErr(rerr.Code, rerr.Text, before)
+	default:
+		terr = s.fail(err)
+		res.Result, res.Why = Unclear, describe("no answer", terr)
+	}
+	return res, terr
+}
+
+// afterTLS opens a second connection, upgrades it with STLS and records
+// the TLS session and CAPA over TLS.
+func (p *prober) afterTLS(ctx context.Context) error {
+	st := &STLS{}
+	p.obs.STLS = st
+	s, err := p.open(ctx, false)
+	if err != nil {
+		st.Result, st.Error = "failed", err.Error()
+		return fmt.Errorf("stls: %w", err)
+	}
+	defer s.close()
+	cs, err := s.cl.StartTLS(p.tlsConfig())
+	var (
+		rerr *pop3.ReplyError
+		terr *pop3.TLSError
+	)
+	switch {
+	case errors.As(err, &rerr):
+		st.Result, st.Reply = "refused", p.clean(rerr.Line)
+		return nil
+	case errors.As(err, &terr):
+		st.Result, st.Reply = "failed", "+OK"
+		p.obs.TLS = wire.TLSFailure(terr.Err)
+		st.Error = p.obs.TLS.Error
+		s.fail(err)
+		return errors.New("stls: " + st.Error)
+	case err != nil:
+		st.Result, st.Error = "failed", describe("STLS", s.fail(err))
+		return errors.New("stls: " + st.Error)
+	}
+	st.Result, st.Reply = "ok", "+OK"
+	s.tls = true
+	p.obs.TLS = wire.InspectTLS(cs, p.t.Host, p.env.Clock())
+	p.tr.Note("TLS established: %s %s", p.obs.TLS.Version, p.obs.TLS.Cipher)
+	capa, err := s.cl.Capa()
+	switch {
+	case errors.As(err, &rerr):
+		// No CAPA after TLS: nothing more to learn.
+		return nil
+	case err != nil:
+		return errors.New(describe("CAPA after STLS", s.fail(err)))
+	}
+	p.obs.CapaAfterTLS = p.cleanAll(capa)
+	if !p.opts.SkipLogin && !p.anonymousLoggedIn() {
+		for _, m := range Mechanisms(p.obs.CapaAfterTLS) {
+			if m == "ANONYMOUS" {
+				res, _ := p.try(s, anonymousAttempt())
+				p.obs.Attempts = append(p.obs.Attempts, res)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *prober) anonymousLoggedIn() bool {
+	for _, a := range p.obs.Attempts {
+		if a.Method == "AUTH ANONYMOUS" && a.Result == LoggedIn {
+			return true
+		}
+	}
+	return false
+}
+
+// describe words a failed step for a reason.
+func describe(step string, err error) string {
+	var perr *pop3.ProtocolError
+	switch {
+	case errors.Is(err, pop3.ErrLineTooLong):
+		return step + ": line too long"
+	case errors.Is(err, pop3.ErrTooManyLines):
+		return step + ": too many lines"
+	case errors.As(err, &perr):
+		if perr.Line == "" {
+			return step + ": " + perr.Problem
+		}
+		return step + ": " + perr.Problem + ": " + wire.Sanitize(perr.Line, 80)
+	}
+	return wire.Describe(step, err)
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "kp-" + hex.EncodeToString(b)
+}

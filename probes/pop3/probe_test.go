@@ -1,0 +1,211 @@
+package pop3
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/pop3d"
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// testEnv has short limits, so hostile servers end tests quickly.
+func testEnv() wire.Env {
+	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 500 * time.Millisecond, MaxLine: 4096, MaxBytes: 256 << 10}}
+}
+
+func start(t *testing.T, cfg pop3d.Config) wire.Target {
+	t.Helper()
+	srv, err := pop3d.Start("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	service := "pop3"
+	if cfg.ImplicitTLS {
+		service = "pop3s"
+	}
+	return wire.Target{Service: service, Addr: netip.MustParseAddrPort(srv.Addr().String())}
+}
+
+func probe(t *testing.T, cfg pop3d.Config) *Observation {
+	t.Helper()
+	tg := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	obs := Probe(ctx, testEnv(), tg, Options{})
+	if testing.Verbose() {
+		b, _ := json.MarshalIndent(obs, "", "  ")
+		t.Logf("%s", b)
+	}
+	return obs
+}
+
+func results(obs *Observation) map[string]AuthResult {
+	m := map[string]AuthResult{}
+	for _, a := range obs.Attempts {
+		key := a.Method
+		if a.TLS {
+			key += "/tls"
+		}
+		m[key] = a.Result
+	}
+	return m
+}
+
+func equal(a, b map[string]AuthResult) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestTLSRequired(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.TLSRequired, Banner: "Dovecot ready.", APOP: true})
+	if obs.Error != "" || !obs.Reachable {
+		t.Fatalf("error %q", obs.Error)
+	}
+	if !strings.HasPrefix(obs.Greeting, "+OK Dovecot ready. <") || obs.APOPTimestamp == "" {
+		t.Errorf("greeting %q timestamp %q", obs.Greeting, obs.APOPTimestamp)
+	}
+	if !HasCapa(obs.Capa, "STLS") || HasCapa(obs.Capa, "USER") {
+		t.Errorf("capa %v", obs.Capa)
+	}
+	if obs.STLS == nil || obs.STLS.Result != "ok" || obs.TLS == nil || obs.TLS.Version == "" {
+		t.Fatalf("stls %+v tls %+v", obs.STLS, obs.TLS)
+	}
+	if !HasCapa(obs.CapaAfterTLS, "USER") {
+		t.Errorf("capa after TLS %v", obs.CapaAfterTLS)
+	}
+	want := map[string]AuthResult{"USER/PASS": Refused, "AUTH PLAIN": Refused, "AUTH ANONYMOUS": Refused}
+	if got := results(obs); !equal(got, want) {
+		t.Errorf("attempts %v, want %v", got, want)
+	}
+	for _, a := range obs.Attempts {
+		if a.Step != "USER" && a.Step != "AUTH" {
+			t.Errorf("%s answered at step %q", a.Method, a.Step)
+		}
+	}
+	if obs.AnonymousOffered() {
+		t.Error("anonymous offered")
+	}
+	if b := obs.Banners(); len(b) != 2 || b[1].Kind != "implementation" {
+		t.Errorf("banners %v", b)
+	}
+}
+
+func TestPlaintext(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.Plaintext})
+	want := map[string]AuthResult{"USER/PASS": Checked, "AUTH PLAIN": Checked, "AUTH LOGIN": Checked, "AUTH ANONYMOUS": Refused}
+	if got := results(obs); !equal(got, want) || obs.Error != "" {
+		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
+	}
+}
+
+func TestNoTLS(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.NoTLS})
+	if obs.STLS != nil || obs.TLS != nil || obs.Error != "" {
+		t.Errorf("stls %+v tls %+v error %q", obs.STLS, obs.TLS, obs.Error)
+	}
+	if r := results(obs); r["USER/PASS"] != Checked {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestLoginDisabledLie(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.LoginDisabledLie})
+	r := results(obs)
+	if r["USER/PASS"] != Refused || r["AUTH PLAIN"] != Checked {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestPreAuth(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.PreAuth})
+	if r := results(obs); r["USER/PASS"] != LoggedIn || len(r) != 1 {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestAnonymous(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.Anonymous})
+	r := results(obs)
+	if r["AUTH ANONYMOUS"] != LoggedIn || !obs.AnonymousOffered() {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestImplicitTLS(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.TLSRequired, ImplicitTLS: true})
+	if obs.Error != "" || obs.TLS == nil || obs.TLS.Version != "TLS 1.3" || !obs.ImplicitTLS || obs.STLS != nil {
+		t.Fatalf("error %q tls %+v", obs.Error, obs.TLS)
+	}
+	if r := results(obs); !equal(r, map[string]AuthResult{"AUTH ANONYMOUS/tls": Refused}) {
+		t.Errorf("attempts %v", r)
+	}
+}
+
+func TestWeakTLS(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.WeakTLS})
+	if obs.TLS == nil || obs.TLS.Version != "TLS 1.0" || len(obs.TLS.Weak) == 0 {
+		t.Fatalf("tls %+v", obs.TLS)
+	}
+}
+
+func TestCredentialsRedacted(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.Plaintext})
+	all := strings.Join(obs.Transcript, "\n")
+	for _, want := range []string{"C: PASS " + wire.Redacted, "C: " + wire.Redacted} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no %q in the transcript:\n%s", want, all)
+		}
+	}
+	b, _ := json.Marshal(obs)
+	if strings.Contains(string(b), "kp-") {
+		t.Errorf("password in the observation: %s", b)
+	}
+}
+
+// TestHostile checks that every hostile server gives an error, in time
+// and with bounded memory.
+func TestHostile(t *testing.T) {
+	for _, p := range []pop3d.Profile{pop3d.Silent, pop3d.Garbage, pop3d.EndlessLine, pop3d.Flood, pop3d.Reset} {
+		for _, implicit := range []bool{false, true} {
+			name := string(p)
+			if implicit {
+				name += "/pop3s"
+			}
+			t.Run(name, func(t *testing.T) {
+				tg := start(t, pop3d.Config{Profile: p, ImplicitTLS: implicit, IdleTimeout: 30 * time.Second})
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				begin := time.Now()
+				obs := Probe(ctx, testEnv(), tg, Options{})
+				took := time.Since(begin)
+				runtime.ReadMemStats(&after)
+				if obs.Error == "" {
+					t.Errorf("no error; observation %+v", obs)
+				}
+				t.Logf("error %q after %v, %d KiB allocated", obs.Error, took, (after.TotalAlloc-before.TotalAlloc)>>10)
+				if took > 15*time.Second {
+					t.Errorf("took %v", took)
+				}
+				if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+					t.Errorf("allocated %d MiB", alloc>>20)
+				}
+			})
+		}
+	}
+}
