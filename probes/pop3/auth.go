@@ -55,7 +55,9 @@ func (s *saslPlain) Start() (string, []byte, error) {
 	return "PLAIN", []byte("\x00" + s.user + "\x00" + s.pass), nil
 }
 
-func (s *saslPlain) Next([]byte) ([]byte, error) { return []byte("\x00" + s.user + "\x00" + s.pass), nil }
+func (s *saslPlain) Next([]byte) ([]byte, error) {
+	return []byte("\x00" + s.user + "\x00" + s.pass), nil
+}
 
 // saslLogin is the LOGIN mechanism answering by the challenge's words.
 type saslLogin struct{ user, pass string }
