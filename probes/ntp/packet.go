@@ -88,11 +88,12 @@ func (p Packet) KissCode() string {
 	return s
 }
 
-// RefIDText formats the reference ID: the ASCII code for stratum 0 and
-// 1 (kiss code, clock name), dotted quad for the others (an IPv4
-// address, or a hash of an IPv6 one).
+// RefIDText formats the reference ID: the ASCII code for stratum 0, 1
+// and 16 (kiss code, clock name, ntpd's "INIT" while unsynchronised),
+// dotted quad for the others (an IPv4 address, or a hash of an IPv6
+// one).
 func (p Packet) RefIDText() string {
-	if p.Stratum <= 1 {
+	if p.Stratum <= 1 || p.Stratum >= 16 {
 		if s := p.KissCode(); s != "" {
 			return s
 		}

@@ -346,6 +346,11 @@ func describeSSHError(step string, err error) string {
 		return step + ": " + k
 	}
 	msg := strings.TrimPrefix(err.Error(), "ssh: handshake failed: ")
+	// "no common algorithm for host key; we offered: […], peer offered:
+	// […]": the lists are in the observation's KEXINIT already.
+	if i := strings.Index(msg, "; we offered"); i >= 0 {
+		msg = msg[:i]
+	}
 	return step + ": " + wire.Sanitize(msg, 300)
 }
 
