@@ -142,6 +142,7 @@ type prober struct {
 	tr      *wire.Transcript
 	obs     *Observation
 	secrets []string
+	pass    string
 	conns   int
 }
 
@@ -179,13 +180,16 @@ func (p *prober) run(ctx context.Context) error {
 	}
 	if !p.opts.SkipLogin {
 		p.obs.LoginTested = true
-		// Passwords are tried only where they would travel in
-		// cleartext; over implicit TLS only anonymous login matters.
-		plan := []attempt{anonymousAttempt()}
+		p.newPassword()
+		// Without TLS, everything a careless client sends; over TLS,
+		// a fake login (is authentication required at all?) and
+		// anonymous login.
+		plan := p.tlsPlan(nil, true)
 		if !p.obs.ImplicitTLS {
-			plan = p.plan(p.obs.Capabilities)
+			plan = p.cleartextPlan(p.obs.Capabilities)
 		}
-		if err := p.attempts(ctx, s, plan); err != nil {
+		reopen := func() (*session, error) { return p.open(ctx, p.obs.ImplicitTLS) }
+		if err := p.attempts(s, plan, p.obs.Capabilities, reopen); err != nil {
 			return err
 		}
 	}
@@ -394,23 +398,42 @@ type attempt struct {
 	run    func(cl *imapclient.Client) error
 }
 
-func (p *prober) plan(caps []string) []attempt {
-	pass := randomPassword()
-	p.secret(pass)
-	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + pass)))
-	p.secret(base64.StdEncoding.EncodeToString([]byte(pass)))
-	list := []attempt{
-		{"LOGIN", func(cl *imapclient.Client) error { return cl.Login(FakeUser, pass).Wait() }},
-		{"AUTHENTICATE PLAIN", func(cl *imapclient.Client) error {
-			return cl.Authenticate(&saslPlain{user: FakeUser, pass: pass})
-		}},
-	}
+// newPassword makes the random password of the fake user and registers
+// it, in every encoding it will be sent in, as a secret.
+func (p *prober) newPassword() {
+	p.pass = randomPassword()
+	p.secret(p.pass)
+	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + p.pass)))
+	p.secret(base64.StdEncoding.EncodeToString([]byte(p.pass)))
+}
+
+// cleartextPlan is what a careless client tries before TLS: LOGIN, every
+// cleartext SASL mechanism (PLAIN always, LOGIN when advertised), and
+// anonymous login.
+func (p *prober) cleartextPlan(caps []string) []attempt {
+	list := []attempt{p.loginAttempt(), {"AUTHENTICATE PLAIN", func(cl *imapclient.Client) error {
+		return cl.Authenticate(&saslPlain{user: FakeUser, pass: p.pass})
+	}}}
 	if hasCap(caps, "AUTH=LOGIN") {
 		list = append(list, attempt{"AUTHENTICATE LOGIN", func(cl *imapclient.Client) error {
-			return cl.Authenticate(&saslLogin{user: FakeUser, pass: pass})
+			return cl.Authenticate(&saslLogin{user: FakeUser, pass: p.pass})
 		}})
 	}
 	return append(list, anonymousAttempt())
+}
+
+// tlsPlan is what is tried over TLS: a fake login, and anonymous login
+// when anon says so.
+func (p *prober) tlsPlan(caps []string, anon bool) []attempt {
+	list := []attempt{p.loginAttempt()}
+	if anon || hasCap(caps, "AUTH=ANONYMOUS") {
+		list = append(list, anonymousAttempt())
+	}
+	return list
+}
+
+func (p *prober) loginAttempt() attempt {
+	return attempt{"LOGIN", func(cl *imapclient.Client) error { return cl.Login(FakeUser, p.pass).Wait() }}
 }
 
 func anonymousAttempt() attempt {
@@ -435,8 +458,8 @@ func (p *prober) redact(s string) string {
 // hangs up between them. It stops after a login succeeds, and with an
 // error when an attempt gets no answer twice, or once for a reason other
 // than a closed connection (silence, too much data, garbage).
-func (p *prober) attempts(ctx context.Context, s *session, plan []attempt) error {
-	loginDisabled := hasCap(p.obs.Capabilities, "LOGINDISABLED")
+func (p *prober) attempts(s *session, plan []attempt, caps []string, reopen func() (*session, error)) error {
+	loginDisabled := hasCap(caps, "LOGINDISABLED")
 	for _, a := range plan {
 		var (
 			res  Attempt
@@ -444,10 +467,11 @@ func (p *prober) attempts(ctx context.Context, s *session, plan []attempt) error
 		)
 		for try := 0; try < 2; try++ {
 			if s.closed || s.dead() {
+				wasTLS := s.tls
 				s.close()
-				ns, err := p.open(ctx, p.obs.ImplicitTLS)
+				ns, err := reopen()
 				if err != nil {
-					p.obs.Attempts = append(p.obs.Attempts, Attempt{Method: a.method, TLS: p.obs.ImplicitTLS, Result: Unclear,
+					p.obs.Attempts = append(p.obs.Attempts, Attempt{Method: a.method, TLS: wasTLS, Result: Unclear,
 						Why: "not attempted: " + err.Error()})
 					return fmt.Errorf("login attempts: %w", err)
 				}
@@ -511,16 +535,54 @@ func (p *prober) try(s *session, a attempt, loginDisabled bool) (res Attempt, te
 }
 
 // afterTLS opens a second connection, upgrades it with STARTTLS and
-// records the TLS session and the capabilities over TLS.
+// records the TLS session, the capabilities over TLS and the answers to
+// a fake login and (when advertised) anonymous login there.
 func (p *prober) afterTLS(ctx context.Context) error {
+	s, err := p.openStartTLS(ctx)
+	if err != nil || s == nil {
+		return err
+	}
+	defer s.close()
+	if err := p.capabilities(s, true); err != nil {
+		return fmt.Errorf("after STARTTLS: %w", err)
+	}
+	if p.opts.SkipLogin {
+		return nil
+	}
+	plan := p.tlsPlan(p.obs.CapabilitiesAfterTLS, false)
+	if p.anonymousLoggedIn() {
+		plan = plan[:1]
+	}
+	reopen := func() (*session, error) {
+		s, err := p.openStartTLS(ctx)
+		if err == nil && s == nil {
+			err = errors.New("STARTTLS refused on a new connection")
+		}
+		return s, err
+	}
+	if err := p.attempts(s, plan, p.obs.CapabilitiesAfterTLS, reopen); err != nil {
+		return fmt.Errorf("after STARTTLS: %w", err)
+	}
+	return nil
+}
+
+// openStartTLS connects, sends STARTTLS and performs the handshake,
+// recording the outcome in the observation. It returns a nil session and
+// no error when the server refuses STARTTLS.
+func (p *prober) openStartTLS(ctx context.Context) (*session, error) {
 	st := &StartTLS{}
 	p.obs.StartTLS = st
 	raw, err := p.dial(ctx)
 	if err != nil {
 		st.Result, st.Error = "failed", err.Error()
-		return fmt.Errorf("starttls: %w", err)
+		return nil, fmt.Errorf("starttls: %w", err)
 	}
-	defer raw.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			raw.Close()
+		}
+	}()
 	lim := p.env.Lim()
 	tp := newTap(raw, p.tr, lim.MaxLine)
 	br := bufio.NewReaderSize(tp, lim.MaxLine)
@@ -530,23 +592,23 @@ func (p *prober) afterTLS(ctx context.Context) error {
 	}
 	line, err := readLine(br)
 	if err != nil {
-		return fail("greeting", err)
+		return nil, fail("greeting", err)
 	}
 	if err := p.greeting(line); err != nil {
 		st.Result, st.Error = "failed", err.Error()
-		return fmt.Errorf("starttls: %w", err)
+		return nil, fmt.Errorf("starttls: %w", err)
 	}
 	if _, err := io.WriteString(tp, "K1 STARTTLS\r\n"); err != nil {
-		return fail("STARTTLS", err)
+		return nil, fail("STARTTLS", err)
 	}
 	var reply StatusLine
 	for n := 0; ; n++ {
 		line, err := readLine(br)
 		if err != nil {
-			return fail("STARTTLS reply", err)
+			return nil, fail("STARTTLS reply", err)
 		}
 		if n > 32 {
-			return fail("STARTTLS reply", errors.New("no tagged reply after 32 lines"))
+			return nil, fail("STARTTLS reply", errors.New("no tagged reply after 32 lines"))
 		}
 		if s, err := ParseStatusLine(line); err == nil && s.Tag == "K1" {
 			reply = s
@@ -556,32 +618,26 @@ func (p *prober) afterTLS(ctx context.Context) error {
 	}
 	if reply.Status != "OK" {
 		st.Result = "refused"
-		return nil
+		tp.Close()
+		return nil, nil
 	}
 	if br.Buffered() > 0 {
-		return fail("STARTTLS", errors.New("server sent data after its STARTTLS reply, before the TLS handshake"))
+		return nil, fail("STARTTLS", errors.New("server sent data after its STARTTLS reply, before the TLS handshake"))
 	}
 	tp.stop()
 	tc, err := p.handshake(raw)
 	if err != nil {
 		st.Result, st.Error = "failed", err.Error()
-		return fmt.Errorf("starttls: %w", err)
+		return nil, fmt.Errorf("starttls: %w", err)
 	}
 	st.Result = "ok"
+	ok = true
 	s := &session{p: p, raw: raw, tls: true, tap: newTap(tc, p.tr, lim.MaxLine)}
 	// imapclient expects a greeting, which a STARTTLS upgrade does not
 	// repeat: it is given a synthetic one that never reaches the wire
 	// or the transcript.
 	s.cl = imapclient.New(&replayConn{Conn: s.tap, r: io.MultiReader(strings.NewReader(syntheticGreeting), s.tap)}, nil)
-	defer s.close()
-	if err := p.capabilities(s, true); err != nil {
-		return fmt.Errorf("after STARTTLS: %w", err)
-	}
-	if !p.opts.SkipLogin && hasCap(p.obs.CapabilitiesAfterTLS, "AUTH=ANONYMOUS") && !p.anonymousLoggedIn() {
-		res, _ := p.try(s, anonymousAttempt(), false)
-		p.obs.Attempts = append(p.obs.Attempts, res)
-	}
-	return nil
+	return s, nil
 }
 
 const syntheticGreeting = "* OK synthetic greeting after STARTTLS\r\n"

@@ -74,12 +74,12 @@ func TestTLSRequired(t *testing.T) {
 	if !hasCap(obs.CapabilitiesAfterTLS, "AUTH=PLAIN") || hasCap(obs.CapabilitiesAfterTLS, "LOGINDISABLED") {
 		t.Errorf("capabilities after TLS %v", obs.CapabilitiesAfterTLS)
 	}
-	want := map[string]AuthResult{"LOGIN": Refused, "AUTHENTICATE PLAIN": Refused, "AUTHENTICATE ANONYMOUS": Refused}
+	want := map[string]AuthResult{"LOGIN": Refused, "AUTHENTICATE PLAIN": Refused, "AUTHENTICATE ANONYMOUS": Refused, "LOGIN/tls": Checked}
 	if got := results(obs); !equal(got, want) {
 		t.Errorf("attempts %v, want %v", got, want)
 	}
 	for _, a := range obs.Attempts {
-		if !strings.Contains(a.Reply, "PRIVACYREQUIRED") {
+		if !a.TLS && !strings.Contains(a.Reply, "PRIVACYREQUIRED") {
 			t.Errorf("reply %q", a.Reply)
 		}
 	}
@@ -105,7 +105,7 @@ func equal(a, b map[string]AuthResult) bool {
 
 func TestPlaintext(t *testing.T) {
 	obs := probe(t, imapd.Config{Profile: imapd.Plaintext})
-	want := map[string]AuthResult{"LOGIN": Checked, "AUTHENTICATE PLAIN": Checked, "AUTHENTICATE LOGIN": Checked, "AUTHENTICATE ANONYMOUS": Refused}
+	want := map[string]AuthResult{"LOGIN": Checked, "AUTHENTICATE PLAIN": Checked, "AUTHENTICATE LOGIN": Checked, "AUTHENTICATE ANONYMOUS": Refused, "LOGIN/tls": Checked}
 	if got := results(obs); !equal(got, want) || obs.Error != "" {
 		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
 	}
@@ -152,7 +152,7 @@ func TestImplicitTLS(t *testing.T) {
 	if obs.Error != "" || obs.TLS == nil || obs.TLS.Version != "TLS 1.3" || !obs.ImplicitTLS {
 		t.Fatalf("error %q tls %+v", obs.Error, obs.TLS)
 	}
-	if r := results(obs); !equal(r, map[string]AuthResult{"AUTHENTICATE ANONYMOUS/tls": Refused}) {
+	if r := results(obs); !equal(r, map[string]AuthResult{"LOGIN/tls": Checked, "AUTHENTICATE ANONYMOUS/tls": Refused}) {
 		t.Errorf("attempts %v", r)
 	}
 	obs = probe(t, imapd.Config{Profile: imapd.Anonymous, ImplicitTLS: true})

@@ -150,7 +150,10 @@ type prober struct {
 	tr      *wire.Transcript
 	obs     *Observation
 	secrets []string
+	pass    string
 	conns   int
+	// lastServer is the last line the server sent.
+	lastServer string
 }
 
 // Probe examines the POP3 service t: t.Service "pop3s" means implicit
@@ -186,11 +189,16 @@ func (p *prober) run(ctx context.Context) error {
 	}
 	if !p.opts.SkipLogin {
 		p.obs.LoginTested = true
-		plan := []attempt{anonymousAttempt()}
+		p.newPassword()
+		// Without TLS, everything a careless client sends; over TLS,
+		// a fake login (is authentication required at all?) and
+		// anonymous login.
+		plan := p.tlsPlan(nil, true)
 		if !p.obs.ImplicitTLS {
-			plan = p.plan()
+			plan = p.cleartextPlan()
 		}
-		if err := p.attempts(ctx, s, plan); err != nil {
+		reopen := func() (*session, error) { return p.open(ctx, p.obs.ImplicitTLS) }
+		if err := p.attempts(s, plan, reopen); err != nil {
 			return err
 		}
 	}
@@ -233,7 +241,12 @@ func (s *session) fail(err error) error {
 	return err
 }
 
-func (p *prober) trace(dir, line string) { p.tr.Add(dir, line) }
+func (p *prober) trace(dir, line string) {
+	p.tr.Add(dir, line)
+	if dir == "S" {
+		p.lastServer = line
+	}
+}
 
 func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
 	if p.conns >= maxConns {
@@ -302,26 +315,48 @@ type attempt struct {
 	run    func(cl *pop3.Client) (step string, err error)
 }
 
-func (p *prober) plan() []attempt {
-	pass := randomPassword()
-	p.secret(pass)
-	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + pass)))
-	p.secret(base64.StdEncoding.EncodeToString([]byte(pass)))
-	list := []attempt{
-		{"USER/PASS", func(cl *pop3.Client) (string, error) {
-			if err := cl.User(FakeUser); err != nil {
-				return "USER", err
-			}
-			return "PASS", cl.Pass(pass)
-		}},
-		saslAttempt(&saslPlain{user: FakeUser, pass: pass}),
-	}
+// newPassword makes the random password of the fake user and registers
+// it, in every encoding it will be sent in, as a secret.
+func (p *prober) newPassword() {
+	p.pass = randomPassword()
+	p.secret(p.pass)
+	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + p.pass)))
+	p.secret(base64.StdEncoding.EncodeToString([]byte(p.pass)))
+}
+
+// cleartextPlan is what a careless client tries before TLS: USER/PASS,
+// every cleartext SASL mechanism (PLAIN always, LOGIN when advertised),
+// and anonymous login.
+func (p *prober) cleartextPlan() []attempt {
+	list := []attempt{p.userPass(), saslAttempt(&saslPlain{user: FakeUser, pass: p.pass})}
 	for _, m := range Mechanisms(p.obs.Capa) {
 		if m == "LOGIN" {
-			list = append(list, saslAttempt(&saslLogin{user: FakeUser, pass: pass}))
+			list = append(list, saslAttempt(&saslLogin{user: FakeUser, pass: p.pass}))
 		}
 	}
 	return append(list, anonymousAttempt())
+}
+
+// tlsPlan is what is tried over TLS: a fake login, and anonymous login
+// when anon says so or capa advertises it.
+func (p *prober) tlsPlan(capa []string, anon bool) []attempt {
+	list := []attempt{p.userPass()}
+	for _, m := range Mechanisms(capa) {
+		anon = anon || m == "ANONYMOUS"
+	}
+	if anon {
+		list = append(list, anonymousAttempt())
+	}
+	return list
+}
+
+func (p *prober) userPass() attempt {
+	return attempt{"USER/PASS", func(cl *pop3.Client) (string, error) {
+		if err := cl.User(FakeUser); err != nil {
+			return "USER", err
+		}
+		return "PASS", cl.Pass(p.pass)
+	}}
 }
 
 func anonymousAttempt() attempt { return saslAttempt(saslAnonymous{}) }
@@ -388,7 +423,7 @@ func (p *prober) cleanAll(lines []string) []string {
 // hangs up between them. It stops after a login succeeds, and with an
 // error when an attempt gets no answer twice, or once for a reason other
 // than a closed connection.
-func (p *prober) attempts(ctx context.Context, s *session, plan []attempt) error {
+func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, error)) error {
 	for _, a := range plan {
 		var (
 			res  Attempt
@@ -396,9 +431,9 @@ func (p *prober) attempts(ctx context.Context, s *session, plan []attempt) error
 		)
 		for try := 0; try < 2; try++ {
 			if s.closed {
-				ns, err := p.open(ctx, p.obs.ImplicitTLS)
+				ns, err := reopen()
 				if err != nil {
-					p.obs.Attempts = append(p.obs.Attempts, Attempt{Method: a.method, TLS: p.obs.ImplicitTLS, Result: Unclear,
+					p.obs.Attempts = append(p.obs.Attempts, Attempt{Method: a.method, TLS: s.tls, Result: Unclear,
 						Why: "not attempted: " + err.Error()})
 					return fmt.Errorf("login attempts: %w", err)
 				}
@@ -433,7 +468,7 @@ func (p *prober) try(s *session, a attempt) (res Attempt, terr error) {
 	switch {
 	case err == nil:
 		res.Result, res.Why = LoggedIn, "the server answered +OK"
-		res.Reply = "+OK"
+		res.Reply = p.clean(p.lastServer)
 	case errors.As(err, &rerr):
 		res.Reply = p.clean(rerr.Line)
 		before := step == "USER" || step == "AUTH"
@@ -446,16 +481,55 @@ func (p *prober) try(s *session, a attempt) (res Attempt, terr error) {
 }
 
 // afterTLS opens a second connection, upgrades it with STLS and records
-// the TLS session and CAPA over TLS.
+// the TLS session, CAPA over TLS and the answers to a fake login and
+// (when advertised) anonymous login there.
 func (p *prober) afterTLS(ctx context.Context) error {
+	s, err := p.openSTLS(ctx)
+	if err != nil || s == nil {
+		return err
+	}
+	defer s.close()
+	capa, err := s.cl.Capa()
+	var rerr *pop3.ReplyError
+	switch {
+	case errors.As(err, &rerr):
+		// No CAPA after TLS: the login attempts still tell.
+	case err != nil:
+		return errors.New(describe("CAPA after STLS", s.fail(err)))
+	default:
+		p.obs.CapaAfterTLS = p.cleanAll(capa)
+	}
+	if p.opts.SkipLogin {
+		return nil
+	}
+	plan := p.tlsPlan(p.obs.CapaAfterTLS, false)
+	if p.anonymousLoggedIn() {
+		plan = plan[:1]
+	}
+	reopen := func() (*session, error) {
+		s, err := p.openSTLS(ctx)
+		if err == nil && s == nil {
+			err = errors.New("STLS refused on a new connection")
+		}
+		return s, err
+	}
+	if err := p.attempts(s, plan, reopen); err != nil {
+		return fmt.Errorf("after STLS: %w", err)
+	}
+	return nil
+}
+
+// openSTLS connects, sends STLS and performs the handshake, recording
+// the outcome in the observation. It returns a nil session and no error
+// when the server refuses STLS.
+func (p *prober) openSTLS(ctx context.Context) (*session, error) {
 	st := &STLS{}
 	p.obs.STLS = st
 	s, err := p.open(ctx, false)
 	if err != nil {
 		st.Result, st.Error = "failed", err.Error()
-		return fmt.Errorf("stls: %w", err)
+		return nil, fmt.Errorf("stls: %w", err)
 	}
-	defer s.close()
 	cs, err := s.cl.StartTLS(p.tlsConfig())
 	var (
 		rerr *pop3.ReplyError
@@ -464,39 +538,23 @@ func (p *prober) afterTLS(ctx context.Context) error {
 	switch {
 	case errors.As(err, &rerr):
 		st.Result, st.Reply = "refused", p.clean(rerr.Line)
-		return nil
+		s.close()
+		return nil, nil
 	case errors.As(err, &terr):
-		st.Result, st.Reply = "failed", "+OK"
+		st.Result, st.Reply = "failed", p.clean(p.lastServer)
 		p.obs.TLS = wire.TLSFailure(terr.Err)
 		st.Error = p.obs.TLS.Error
 		s.fail(err)
-		return errors.New("stls: " + st.Error)
+		return nil, errors.New("stls: " + st.Error)
 	case err != nil:
 		st.Result, st.Error = "failed", describe("STLS", s.fail(err))
-		return errors.New("stls: " + st.Error)
+		return nil, errors.New("stls: " + st.Error)
 	}
-	st.Result, st.Reply = "ok", "+OK"
+	st.Result, st.Reply = "ok", p.clean(p.lastServer)
 	s.tls = true
 	p.obs.TLS = wire.InspectTLS(cs, p.t.Host, p.env.Clock())
 	p.tr.Note("TLS established: %s %s", p.obs.TLS.Version, p.obs.TLS.Cipher)
-	capa, err := s.cl.Capa()
-	switch {
-	case errors.As(err, &rerr):
-		// No CAPA after TLS: nothing more to learn.
-		return nil
-	case err != nil:
-		return errors.New(describe("CAPA after STLS", s.fail(err)))
-	}
-	p.obs.CapaAfterTLS = p.cleanAll(capa)
-	if !p.opts.SkipLogin && !p.anonymousLoggedIn() {
-		for _, m := range Mechanisms(p.obs.CapaAfterTLS) {
-			if m == "ANONYMOUS" {
-				res, _ := p.try(s, anonymousAttempt())
-				p.obs.Attempts = append(p.obs.Attempts, res)
-			}
-		}
-	}
-	return nil
+	return s, nil
 }
 
 func (p *prober) anonymousLoggedIn() bool {

@@ -86,12 +86,12 @@ func TestTLSRequired(t *testing.T) {
 	if !HasCapa(obs.CapaAfterTLS, "USER") {
 		t.Errorf("capa after TLS %v", obs.CapaAfterTLS)
 	}
-	want := map[string]AuthResult{"USER/PASS": Refused, "AUTH PLAIN": Refused, "AUTH ANONYMOUS": Refused}
+	want := map[string]AuthResult{"USER/PASS": Refused, "AUTH PLAIN": Refused, "AUTH ANONYMOUS": Refused, "USER/PASS/tls": Checked}
 	if got := results(obs); !equal(got, want) {
 		t.Errorf("attempts %v, want %v", got, want)
 	}
 	for _, a := range obs.Attempts {
-		if a.Step != "USER" && a.Step != "AUTH" {
+		if !a.TLS && a.Step != "USER" && a.Step != "AUTH" {
 			t.Errorf("%s answered at step %q", a.Method, a.Step)
 		}
 	}
@@ -105,7 +105,7 @@ func TestTLSRequired(t *testing.T) {
 
 func TestPlaintext(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.Plaintext})
-	want := map[string]AuthResult{"USER/PASS": Checked, "AUTH PLAIN": Checked, "AUTH LOGIN": Checked, "AUTH ANONYMOUS": Refused}
+	want := map[string]AuthResult{"USER/PASS": Checked, "AUTH PLAIN": Checked, "AUTH LOGIN": Checked, "AUTH ANONYMOUS": Refused, "USER/PASS/tls": Checked}
 	if got := results(obs); !equal(got, want) || obs.Error != "" {
 		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
 	}
@@ -131,7 +131,7 @@ func TestLoginDisabledLie(t *testing.T) {
 
 func TestPreAuth(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.PreAuth})
-	if r := results(obs); r["USER/PASS"] != LoggedIn || len(r) != 1 {
+	if r := results(obs); r["USER/PASS"] != LoggedIn || r["USER/PASS/tls"] != LoggedIn {
 		t.Errorf("attempts %v", r)
 	}
 }
@@ -149,7 +149,7 @@ func TestImplicitTLS(t *testing.T) {
 	if obs.Error != "" || obs.TLS == nil || obs.TLS.Version != "TLS 1.3" || !obs.ImplicitTLS || obs.STLS != nil {
 		t.Fatalf("error %q tls %+v", obs.Error, obs.TLS)
 	}
-	if r := results(obs); !equal(r, map[string]AuthResult{"AUTH ANONYMOUS/tls": Refused}) {
+	if r := results(obs); !equal(r, map[string]AuthResult{"USER/PASS/tls": Checked, "AUTH ANONYMOUS/tls": Refused}) {
 		t.Errorf("attempts %v", r)
 	}
 }

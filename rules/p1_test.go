@@ -1,0 +1,226 @@
+package rules
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/imapd"
+	"github.com/kensa-inspect/kensa/fleet/pop3d"
+	"github.com/kensa-inspect/kensa/probes/imap"
+	"github.com/kensa-inspect/kensa/probes/pop3"
+	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+func p1Env() wire.Env {
+	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 500 * time.Millisecond, MaxLine: 4096, MaxBytes: 256 << 10}}
+}
+
+func target(t *testing.T, service, addr string) wire.Target {
+	t.Helper()
+	return wire.Target{Service: service, Addr: netip.MustParseAddrPort(addr)}
+}
+
+func probeIMAP(t *testing.T, p imapd.Profile, implicit bool) *imap.Observation {
+	t.Helper()
+	srv, err := imapd.Start("127.0.0.1:0", imapd.Config{Profile: p, ImplicitTLS: implicit, IdleTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	service := "imap"
+	if implicit {
+		service = "imaps"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return imap.Probe(ctx, p1Env(), target(t, service, srv.Addr().String()), imap.Options{})
+}
+
+func probePOP3(t *testing.T, p pop3d.Profile, implicit bool) *pop3.Observation {
+	t.Helper()
+	srv, err := pop3d.Start("127.0.0.1:0", pop3d.Config{Profile: p, ImplicitTLS: implicit, IdleTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	service := "pop3"
+	if implicit {
+		service = "pop3s"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return pop3.Probe(ctx, p1Env(), target(t, service, srv.Addr().String()), pop3.Options{})
+}
+
+// TestP1FleetIMAP scans every IMAP profile, as imap with imaps and as
+// imaps alone, under both TLS policies, and compares with the profile's
+// truth.
+func TestP1FleetIMAP(t *testing.T) {
+	for _, p := range imapd.Profiles() {
+		t.Run(string(p), func(t *testing.T) {
+			plain, implicit := probeIMAP(t, p, false), probeIMAP(t, p, true)
+			for _, weakFails := range []bool{false, true} {
+				pol := DefaultPolicy()
+				pol.TLSWeakFails = weakFails
+				v := P1([]*imap.Observation{plain, implicit}, nil, pol)
+				if want := imapd.TruthFor(p, false, weakFails); v.Outcome != want {
+					t.Errorf("imap+imaps, weak fails %v: %s (%s), truth %s; evidence %q", weakFails, v.Outcome, v.Reason, want, v.Evidence)
+				}
+				v = P1([]*imap.Observation{implicit}, nil, pol)
+				if want := imapd.TruthFor(p, true, weakFails); v.Outcome != want {
+					t.Errorf("imaps only, weak fails %v: %s (%s), truth %s", weakFails, v.Outcome, v.Reason, want)
+				}
+			}
+			checkVerdict(t, P1([]*imap.Observation{plain, implicit}, nil, DefaultPolicy()))
+		})
+	}
+}
+
+// TestP1FleetPOP3 does the same for POP3.
+func TestP1FleetPOP3(t *testing.T) {
+	for _, p := range pop3d.Profiles() {
+		t.Run(string(p), func(t *testing.T) {
+			plain, implicit := probePOP3(t, p, false), probePOP3(t, p, true)
+			for _, weakFails := range []bool{false, true} {
+				pol := DefaultPolicy()
+				pol.TLSWeakFails = weakFails
+				v := P1(nil, []*pop3.Observation{plain, implicit}, pol)
+				if want := pop3d.TruthFor(p, false, weakFails); v.Outcome != want {
+					t.Errorf("pop3+pop3s, weak fails %v: %s (%s), truth %s; evidence %q", weakFails, v.Outcome, v.Reason, want, v.Evidence)
+				}
+				v = P1(nil, []*pop3.Observation{implicit}, pol)
+				if want := pop3d.TruthFor(p, true, weakFails); v.Outcome != want {
+					t.Errorf("pop3s only, weak fails %v: %s (%s), truth %s", weakFails, v.Outcome, v.Reason, want)
+				}
+			}
+			checkVerdict(t, P1(nil, []*pop3.Observation{plain, implicit}, DefaultPolicy()))
+		})
+	}
+}
+
+// checkVerdict checks the form every verdict must have.
+func checkVerdict(t *testing.T, v scoring.Verdict) {
+	t.Helper()
+	if v.Source != scoring.FromProbe || v.Reason == "" || strings.Contains(v.Reason, "\n") {
+		t.Errorf("verdict form: %+v", v)
+	}
+	if v.Outcome != scoring.Unknown && len(v.Evidence) == 0 {
+		t.Errorf("%s without evidence: %s", v.Outcome, v.Reason)
+	}
+	for _, e := range v.Evidence {
+		if !strings.HasPrefix(e, "127.0.0.1:") {
+			t.Errorf("evidence without its service: %q", e)
+		}
+		if strings.Contains(e, "kp-") {
+			t.Errorf("credential in evidence: %q", e)
+		}
+	}
+	if testing.Verbose() {
+		t.Logf("%s: %s", v.Outcome, v.Reason)
+		for _, e := range v.Evidence {
+			t.Logf("  %s", e)
+		}
+	}
+}
+
+// TestP1Mixed checks that one bad service fails the server, that an
+// unknown one keeps it from passing, and that IMAP and POP3 combine.
+func TestP1Mixed(t *testing.T) {
+	good := probeIMAP(t, imapd.TLSRequired, false)
+	bad := probePOP3(t, pop3d.Plaintext, false)
+	silent := probePOP3(t, pop3d.Silent, false)
+	goodPOP := probePOP3(t, pop3d.TLSRequired, false)
+	pol := DefaultPolicy()
+	if v := P1([]*imap.Observation{good}, []*pop3.Observation{bad, silent}, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "pop3") {
+		t.Errorf("good imap, plaintext pop3: %s (%s)", v.Outcome, v.Reason)
+	}
+	if v := P1([]*imap.Observation{good}, []*pop3.Observation{silent}, pol); v.Outcome != scoring.Unknown {
+		t.Errorf("good imap, silent pop3: %s (%s)", v.Outcome, v.Reason)
+	}
+	v := P1([]*imap.Observation{good}, []*pop3.Observation{goodPOP}, pol)
+	if v.Outcome != scoring.Pass {
+		t.Errorf("good imap and pop3: %s (%s)", v.Outcome, v.Reason)
+	}
+	checkVerdict(t, v)
+}
+
+func TestP1NotApplicable(t *testing.T) {
+	if v := P1(nil, nil, DefaultPolicy()); v.Outcome != scoring.NA {
+		t.Errorf("no service: %s", v.Outcome)
+	}
+	if v := P1([]*imap.Observation{nil}, nil, DefaultPolicy()); v.Outcome != scoring.Unknown {
+		t.Errorf("nil observation: %s", v.Outcome)
+	}
+}
+
+// TestP1Observations checks the rule on hand-made observations: cases
+// the fleet does not produce.
+func TestP1Observations(t *testing.T) {
+	base := func() *imap.Observation {
+		return &imap.Observation{
+			Endpoint:       wire.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
+			Greeting:       "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
+			GreetingStatus: "OK",
+			Capabilities:   []string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
+			CapabilityLine: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
+			StartTLS:       &imap.StartTLS{Result: "ok", Reply: "K1 OK go"},
+			TLS:            &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+			LoginTested:    true,
+			Attempts: []imap.Attempt{
+				{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO [PRIVACYREQUIRED] no"},
+				{Method: "AUTHENTICATE PLAIN", Result: imap.Refused, Reply: "T2 NO [PRIVACYREQUIRED] no"},
+				{Method: "AUTHENTICATE ANONYMOUS", Result: imap.Refused, Reply: "T3 NO [PRIVACYREQUIRED] no"},
+				{Method: "LOGIN", TLS: true, Result: imap.Checked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"},
+			},
+		}
+	}
+	pol := DefaultPolicy()
+	cases := []struct {
+		name   string
+		change func(o *imap.Observation)
+		want   scoring.Outcome
+		reason string
+	}{
+		{"pass", func(*imap.Observation) {}, scoring.Pass, "cleartext passwords refused"},
+		{"unclear answer", func(o *imap.Observation) { o.Attempts[1].Result = imap.Unclear }, scoring.Unknown, "unclear"},
+		{"plain not tried", func(o *imap.Observation) { o.Attempts = o.Attempts[:1] }, scoring.Unknown, "AUTHENTICATE PLAIN not tried"},
+		{"no login over TLS", func(o *imap.Observation) { o.Attempts = o.Attempts[:3] }, scoring.Unknown, "no login tried over TLS"},
+		{"fake user logged in over TLS", func(o *imap.Observation) { o.Attempts[3].Result = imap.LoggedIn }, scoring.Fail, "logged in"},
+		{"login skipped", func(o *imap.Observation) { o.LoginTested, o.Attempts = false, nil }, scoring.Unknown, "login attempts not made"},
+		{"starttls failed", func(o *imap.Observation) { o.StartTLS = &imap.StartTLS{Result: "failed", Error: "handshake"} }, scoring.Unknown, "STARTTLS"},
+		{"probe error", func(o *imap.Observation) { o.Error = "capability: timeout" }, scoring.Unknown, "timeout"},
+		{"checked after error", func(o *imap.Observation) {
+			o.Error = "AUTHENTICATE PLAIN: no answer: timeout"
+			o.Attempts[0].Result = imap.Checked
+		}, scoring.Fail, "cleartext password"},
+		{"anonymous advertised", func(o *imap.Observation) {
+			o.Capabilities = append(o.Capabilities, "AUTH=ANONYMOUS")
+		}, scoring.Fail, "anonymous"},
+		{"weak TLS finding", func(o *imap.Observation) { o.TLS.Weak = []string{"protocol TLS 1.0 is obsolete"} }, scoring.Pass, "finding: weak TLS"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := base()
+			c.change(o)
+			v := P1([]*imap.Observation{o}, nil, pol)
+			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
+			}
+			for _, e := range v.Evidence {
+				if !strings.HasPrefix(e, "192.0.2.1:143 imap ") {
+					t.Errorf("evidence %q", e)
+				}
+			}
+		})
+	}
+	o := base()
+	o.TLS.Weak = []string{"protocol TLS 1.0 is obsolete"}
+	pol.TLSWeakFails = true
+	if v := P1([]*imap.Observation{o}, nil, pol); v.Outcome != scoring.Fail {
+		t.Errorf("weak TLS under tls_weak_fails: %s (%s)", v.Outcome, v.Reason)
+	}
+}
