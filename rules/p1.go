@@ -77,7 +77,7 @@ type recvService struct {
 	// been tried over TLS, when there was TLS.
 	required    []string
 	requiredTLS string
-	transcript []string
+	transcript  []string
 }
 
 type recvAttempt struct {
