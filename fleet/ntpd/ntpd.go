@@ -44,8 +44,9 @@ const (
 	Rate Profile = "rate"
 	// Deny answers every query with the kiss-of-death DENY.
 	Deny Profile = "deny"
-	// RateLimited answers the first query of a client as Synced and
-	// the following ones with RATE, as ntpd's "limited" restriction.
+	// RateLimited answers as Synced, except that a query coming less
+	// than RateInterval after the same client's previous one gets RATE,
+	// as ntpd's "limited" restriction does.
 	RateLimited Profile = "rate-limited"
 	// Garbage answers with 48 random bytes.
 	Garbage Profile = "garbage"
@@ -63,6 +64,10 @@ func Profiles() []Profile {
 	return []Profile{Synced, Stratum1, Offset, Stratum16, Leap3, Init, Rate, Deny, RateLimited,
 		Garbage, Short, WrongOrigin, Silent}
 }
+
+// RateInterval is the RateLimited profile's minimum time between two
+// queries of one client (ntpd's "discard minimum 1": 2 s).
+const RateInterval = 2 * time.Second
 
 // DefaultOffset is the Offset profile's clock error when Config.Offset
 // is zero.
@@ -152,7 +157,7 @@ func (s *Server) serve(ctx context.Context, cfg Config) error {
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	seen := map[string]bool{} // RateLimited: clients already answered
+	last := map[string]time.Time{} // RateLimited: each client's last query
 	buf := make([]byte, 512)
 	for {
 		n, from, err := s.pc.ReadFrom(buf)
@@ -172,11 +177,14 @@ func (s *Server) serve(ctx context.Context, cfg Config) error {
 		profile := cfg.Profile
 		if profile == RateLimited {
 			host, _, _ := net.SplitHostPort(from.String())
-			if seen[host] {
+			now := time.Now()
+			if t, ok := last[host]; ok && now.Sub(t) < RateInterval {
 				profile = Rate
-			} else if len(seen) < 4096 {
-				seen[host] = true
 			}
+			if len(last) >= 4096 {
+				clear(last)
+			}
+			last[host] = now
 		}
 		send := func() {
 			if reply := answer(profile, q, arrived, cfg); reply != nil {

@@ -252,15 +252,16 @@ func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Obse
 		}
 		a := ac.Algorithms
 		obs.Negotiated = &Negotiated{Kex: a.KeyExchange, HostKey: a.HostKey, Cipher: a.Read.Cipher, MAC: a.Read.MAC}
+		tr.Add("C", "USERAUTH_REQUEST none user "+opts.User)
 		tr.Add("S", "USERAUTH_FAILURE methods: "+strings.Join(obs.AuthMethods, ","))
 		tr.Note("stopped before sending any credential")
 		return nil, errStop
 	}
-	tr.Add("C", "USERAUTH_REQUEST none user "+opts.User)
 	sc, _, _, err := gossh.NewClientConn(rc, t.Addr.String(), cfg)
 	if err == nil {
 		obs.AuthExamined = true
 		obs.NoneAccepted = true
+		tr.Add("C", "USERAUTH_REQUEST none user "+opts.User)
 		tr.Add("S", "USERAUTH_SUCCESS for method none")
 		sc.Close()
 	} else if !errors.Is(err, errStop) {

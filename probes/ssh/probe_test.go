@@ -1,8 +1,10 @@
 package ssh_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/netip"
 	"slices"
@@ -225,5 +227,81 @@ func TestRefused(t *testing.T) {
 	obs := ssh.Probe(context.Background(), testEnv(), target(t, a), ssh.Options{})
 	if obs.Error != "connect: refused" || obs.Reachable {
 		t.Fatalf("error %q", obs.Error)
+	}
+}
+
+// raw serves fn on a loopback listener.
+func raw(t *testing.T, fn func(net.Conn)) net.Addr {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				fn(c)
+				io.Copy(io.Discard, io.LimitReader(c, 1<<20))
+			}()
+		}
+	}()
+	return ln.Addr()
+}
+
+func TestHostileRaw(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		reachable  bool
+		fn         func(net.Conn)
+	}{
+		{"endless line", "longer than", false, func(c net.Conn) {
+			b := bytes.Repeat([]byte("A"), 4096)
+			for {
+				if _, err := c.Write(b); err != nil {
+					return
+				}
+			}
+		}},
+		{"closed at once", "identification: closed", false, func(c net.Conn) { c.Close() }},
+		{"huge packet length", "exceeds the probe's limit", true, func(c net.Conn) {
+			c.Write([]byte("SSH-2.0-x\r\n\x7f\xff\xff\xff\x04"))
+		}},
+		{"truncated packet", "kexinit: timeout", true, func(c net.Conn) {
+			c.Write([]byte("SSH-2.0-x\r\n\x00\x00\x01\x00\x04abc"))
+			time.Sleep(2 * time.Second)
+		}},
+		{"not a kexinit", "message 21", true, func(c net.Conn) {
+			c.Write([]byte("SSH-2.0-x\r\n\x00\x00\x00\x0c\x0a\x15\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+		}},
+		{"disconnect", "too many connections", true, func(c net.Conn) {
+			msg := "too many connections"
+			p := append([]byte{1, 0, 0, 0, 2, 0, 0, 0, byte(len(msg))}, msg...)
+			pad := 8 - (5+len(p))%8
+			if pad < 4 {
+				pad += 8
+			}
+			pkt := []byte{0, 0, 0, byte(1 + len(p) + pad), byte(pad)}
+			pkt = append(append(pkt, p...), make([]byte, pad)...)
+			c.Write(append([]byte("SSH-2.0-x\r\n"), pkt...))
+		}},
+		{"unknown version", "unknown protocol version", true, func(c net.Conn) {
+			c.Write([]byte("SSH-3.0-future\r\n"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := raw(t, tc.fn)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			obs := ssh.Probe(ctx, testEnv(), target(t, a), ssh.Options{})
+			if !strings.Contains(obs.Error, tc.want) || obs.Reachable != tc.reachable || obs.AuthExamined {
+				t.Fatalf("error %q reachable %v, want %q", obs.Error, obs.Reachable, tc.want)
+			}
+		})
 	}
 }
