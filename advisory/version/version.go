@@ -36,7 +36,7 @@ func SchemeFor(distro string) Scheme {
 	switch strings.ToLower(distro) {
 	case "debian", "ubuntu", "raspbian":
 		return Deb
-	case "rhel", "centos", "rocky", "almalinux", "oracle", "fedora", "amazon":
+	case "el", "rhel", "centos", "centos-stream", "rocky", "almalinux", "oracle", "fedora", "amazon":
 		return RPM
 	}
 	return Upstream
