@@ -18,8 +18,18 @@ import (
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
+// s1Env has generous limits for servers that behave; the hostile
+// profiles get short ones so the tests stay quick.
 func s1Env() wire.Env {
+	return wire.Env{Limits: wire.Limits{DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second}}
+}
+
+func hostileEnv() wire.Env {
 	return wire.Env{Limits: wire.Limits{DialTimeout: time.Second, ReadTimeout: 300 * time.Millisecond}}
+}
+
+func adminEnv() wire.Env {
+	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second}}
 }
 
 func addrOf(t *testing.T, service string, a net.Addr) wire.Target {
@@ -52,7 +62,12 @@ func sshScan(t *testing.T, p sshd.Profile) *ssh.Observation {
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	obs := ssh.Probe(ctx, s1Env(), addrOf(t, "ssh", s.Addr()), ssh.Options{})
+	env := s1Env()
+	switch p {
+	case sshd.Silent, sshd.Garbage, sshd.EndlessLines:
+		env = hostileEnv()
+	}
+	obs := ssh.Probe(ctx, env, addrOf(t, "ssh", s.Addr()), ssh.Options{})
 	// Observations are stored and re-graded: grade the stored form.
 	b, err := json.Marshal(obs)
 	if err != nil {
@@ -66,7 +81,7 @@ func sshScan(t *testing.T, p sshd.Profile) *ssh.Observation {
 }
 
 func refusedTelnet(t *testing.T) *admin.Observation {
-	return admin.Probe(context.Background(), s1Env(), closedPort(t, "telnet"), admin.Options{})
+	return admin.Probe(context.Background(), adminEnv(), closedPort(t, "telnet"), admin.Options{})
 }
 
 // TestS1FleetTruth scans every SSH profile, with a closed telnet port
@@ -104,7 +119,7 @@ func TestS1CleartextTruth(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			a := admin.Probe(context.Background(), s1Env(), addrOf(t, telnetd.Service(p), s.Addr()), admin.Options{Quiet: 200 * time.Millisecond})
+			a := admin.Probe(context.Background(), adminEnv(), addrOf(t, telnetd.Service(p), s.Addr()), admin.Options{Quiet: time.Second})
 			v := rules.S1([]*ssh.Observation{good}, []*admin.Observation{a}, rules.DefaultPolicy())
 			if v.Outcome != telnetd.Truth(p) {
 				t.Fatalf("%s (%s), truth %s", v.Outcome, v.Reason, telnetd.Truth(p))
@@ -129,7 +144,7 @@ func (blackhole) DialContext(ctx context.Context, _, _ string) (net.Conn, error)
 
 func TestS1AdminStates(t *testing.T) {
 	good := sshScan(t, sshd.PublicKey)
-	env := s1Env()
+	env := adminEnv()
 	env.Limits.DialTimeout = 100 * time.Millisecond
 	env.Dialer = blackhole{}
 	tg := wire.Target{Service: "telnet", Addr: netip.MustParseAddrPort("127.0.0.1:23")}

@@ -23,7 +23,9 @@ func ntpScan(t *testing.T, cfg ntpd.Config) *ntp.Observation {
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	obs := ntp.Probe(ctx, s1Env(), addrOf(t, "ntp", s.Addr()), ntp.Options{Spacing: 20 * time.Millisecond})
+	env := adminEnv() // one-second queries at most, for the silent profile
+	env.Limits.ReadTimeout = time.Second
+	obs := ntp.Probe(ctx, env, addrOf(t, "ntp", s.Addr()), ntp.Options{Spacing: 20 * time.Millisecond})
 	b, err := json.Marshal(obs)
 	if err != nil {
 		t.Fatal(err)

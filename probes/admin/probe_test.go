@@ -17,7 +17,9 @@ import (
 )
 
 func testEnv() wire.Env {
-	return wire.Env{Limits: wire.Limits{DialTimeout: time.Second, ReadTimeout: 300 * time.Millisecond, MaxBytes: 64 << 10}}
+	// Generous enough for a loaded machine; a silent listener costs one
+	// read timeout.
+	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, MaxBytes: 64 << 10}}
 }
 
 func tgt(t *testing.T, service string, a net.Addr) wire.Target {
@@ -51,7 +53,7 @@ func TestProfiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			obs := run(t, testEnv(), tgt(t, telnetd.Service(p), s.Addr()), admin.Options{Listed: true, Quiet: 200 * time.Millisecond})
+			obs := run(t, testEnv(), tgt(t, telnetd.Service(p), s.Addr()), admin.Options{Listed: true, Quiet: time.Second})
 			if obs.State != admin.StateAnswered || !obs.Reachable || !obs.Listed {
 				t.Fatalf("state %q reachable %v", obs.State, obs.Reachable)
 			}
@@ -179,7 +181,9 @@ func TestTrickle(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	obs := admin.Probe(ctx, testEnv(), tgt(t, "telnet", a), admin.Options{Quiet: 250 * time.Millisecond})
+	env := testEnv()
+	env.Limits.ReadTimeout = 300 * time.Millisecond
+	obs := admin.Probe(ctx, env, tgt(t, "telnet", a), admin.Options{Quiet: 250 * time.Millisecond})
 	if obs.State != admin.StateAnswered || obs.BytesRead == 0 {
 		t.Fatalf("%+v", obs)
 	}

@@ -17,7 +17,14 @@ import (
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
+// testEnv has generous limits for servers that behave, so that a loaded
+// machine does not make the tests flaky; hostileEnv short ones, so that
+// the hostile-server tests are quick.
 func testEnv() wire.Env {
+	return wire.Env{Limits: wire.Limits{DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second}}
+}
+
+func hostileEnv() wire.Env {
 	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 300 * time.Millisecond}}
 }
 
@@ -42,9 +49,14 @@ func startProfile(t *testing.T, cfg sshd.Config) *sshd.Server {
 
 func probe(t *testing.T, s *sshd.Server, opts ssh.Options) *ssh.Observation {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return probeEnv(t, testEnv(), s, opts)
+}
+
+func probeEnv(t *testing.T, env wire.Env, s *sshd.Server, opts ssh.Options) *ssh.Observation {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	obs := ssh.Probe(ctx, testEnv(), target(t, s.Addr()), opts)
+	obs := ssh.Probe(ctx, env, target(t, s.Addr()), opts)
 	if obs == nil {
 		t.Fatal("Probe returned nil")
 	}
@@ -193,7 +205,7 @@ func TestHostile(t *testing.T) {
 		t.Run(string(p), func(t *testing.T) {
 			s := startProfile(t, sshd.Config{Profile: p})
 			start := time.Now()
-			obs := probe(t, s, ssh.Options{})
+			obs := probeEnv(t, hostileEnv(), s, ssh.Options{})
 			if obs.Error == "" || obs.Reachable || obs.AuthExamined {
 				t.Fatalf("error %q reachable %v", obs.Error, obs.Reachable)
 			}
@@ -298,7 +310,7 @@ func TestHostileRaw(t *testing.T) {
 			a := raw(t, tc.fn)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			obs := ssh.Probe(ctx, testEnv(), target(t, a), ssh.Options{})
+			obs := ssh.Probe(ctx, hostileEnv(), target(t, a), ssh.Options{})
 			if !strings.Contains(obs.Error, tc.want) || obs.Reachable != tc.reachable || obs.AuthExamined {
 				t.Fatalf("error %q reachable %v, want %q", obs.Error, obs.Reachable, tc.want)
 			}
