@@ -1,0 +1,227 @@
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// session is one SMTP connection of the probe. It is a small client of
+// its own rather than go-smtp's: the probe needs the greeting and every
+// reply line exactly as sent, must put raw RCPT forms on the wire
+// verbatim, bounds each line and each reply, and decides for itself
+// what a reply means (go-smtp's client treats any 25x as success and
+// hides the greeting).
+type session struct {
+	p     *prober
+	n     int // 1 for the first connection of the probe
+	conn  *wire.Conn
+	w     io.Writer
+	rr    *replyReader
+	tls   bool
+	dead  error // set once the connection is unusable
+	start time.Time
+	// dialRTT is the time the TCP connection took to establish.
+	dialRTT time.Duration
+}
+
+// dial opens a session: TCP through the env's dialer (so the engine's
+// per-host bounds hold), and the TLS handshake at once on an implicit-TLS
+// service. It does not read the greeting.
+func (p *prober) dial(n int) (*session, error) {
+	start := p.env.Clock()
+	c, err := p.env.Dial(p.ctx, "tcp", p.t, p.tr)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{p: p, n: n, conn: c, w: c, start: start, dialRTT: p.env.Clock().Sub(start)}
+	s.rr = newReplyReader(c, p.lim.MaxLine, p.env.Clock)
+	if n > 1 {
+		p.tr.Note("session %d", n)
+	}
+	return s, nil
+}
+
+// handshake runs a TLS client handshake over the session's connection
+// and switches the session to it. It returns what the probe saw of the
+// TLS session, or its failure.
+func (s *session) handshake() (*wire.TLSInfo, error) {
+	p := s.p
+	s.conn.StopTranscript()
+	name := p.t.Host
+	cfg := wire.TLSConfig(name)
+	tc := tls.Client(s.conn, cfg)
+	if err := tc.HandshakeContext(p.ctx); err != nil {
+		s.dead = err
+		p.tr.Note("TLS handshake failed: %v", err)
+		return wire.TLSFailure(err), err
+	}
+	check := p.t.Host
+	if check == "" {
+		check = p.serverName
+	}
+	info := wire.InspectTLS(tc.ConnectionState(), check, p.env.Clock())
+	p.tr.Note("TLS established: %s %s", info.Version, info.Cipher)
+	s.tls = true
+	s.w = io.MultiWriter(tc, p.tr.Tap("C"))
+	s.rr = newReplyReader(io.TeeReader(tc, p.tr.Tap("S")), p.lim.MaxLine, p.env.Clock)
+	return info, nil
+}
+
+// read reads one reply within the reply time limit.
+func (s *session) read() (*Reply, error) {
+	if s.dead != nil {
+		return nil, s.dead
+	}
+	r, err := s.rr.read(s.p.replyTimeout)
+	if err != nil {
+		s.dead = err
+	}
+	return r, err
+}
+
+// cmd sends one command line and reads its reply.
+func (s *session) cmd(line string) (*Reply, error) {
+	if s.dead != nil {
+		return nil, s.dead
+	}
+	if err := s.p.ctx.Err(); err != nil {
+		s.dead = err
+		return nil, err
+	}
+	if _, err := io.WriteString(s.w, line+"\r\n"); err != nil {
+		s.dead = err
+		return nil, err
+	}
+	r, err := s.read()
+	if err == nil && r.Code == 421 {
+		// The server is closing the channel (RFC 5321 section 3.8).
+		s.dead = errClosing
+	}
+	return r, err
+}
+
+var errClosing = errors.New("server closing the connection (421)")
+
+// hello sends EHLO, and HELO when EHLO is refused with a permanent or
+// temporary error (not when the connection fails).
+func (s *session) hello() (*Hello, error) {
+	name := s.p.opts.HeloName
+	h := &Hello{Command: "EHLO", TLS: s.tls}
+	r, err := s.cmd("EHLO " + name)
+	h.Reply = r
+	if err != nil {
+		return h, err
+	}
+	if r.Class() == 2 {
+		h.Extensions, h.Auth, h.AuthMechanisms, h.StartTLS = ParseEHLO(r)
+		return h, nil
+	}
+	if r.Code == 421 {
+		return h, errClosing
+	}
+	h.EHLOReply = r
+	h.Command = "HELO"
+	r, err = s.cmd("HELO " + name)
+	h.Reply = r
+	if err == nil && r.Class() != 2 && r.Code != 421 {
+		err = fmt.Errorf("server refused EHLO (%d) and HELO (%d)", h.EHLOReply.Code, r.Code)
+	}
+	return h, err
+}
+
+// startTLS sends STARTTLS and, on 220, runs the handshake. reply is
+// the server's answer to STARTTLS.
+func (s *session) startTLS() (reply *Reply, info *wire.TLSInfo, err error) {
+	r, err := s.cmd("STARTTLS")
+	if err != nil {
+		return r, nil, err
+	}
+	if r.Code != 220 {
+		return r, nil, fmt.Errorf("server answered %d to STARTTLS", r.Code)
+	}
+	if n := s.rr.buffered(); n > 0 {
+		// Plaintext the server sent after its 220 would be taken as
+		// coming from inside TLS: refuse it (the STARTTLS injection
+		// flaw).
+		s.dead = fmt.Errorf("server sent %d bytes after its 220 to STARTTLS", n)
+		return r, wire.TLSFailure(s.dead), s.dead
+	}
+	info, err = s.handshake()
+	return r, info, err
+}
+
+// quit ends the session politely and closes it.
+func (s *session) quit() {
+	if s.dead == nil {
+		_, _ = s.cmd("QUIT")
+	}
+	s.close()
+}
+
+func (s *session) close() {
+	if s.dead == nil {
+		s.dead = errProbeClosed
+	}
+	s.conn.Close()
+}
+
+var errProbeClosed = errors.New("session closed by the probe")
+
+// describe says what went wrong with the step, in the words of reasons.
+func describe(step string, err error) string {
+	switch {
+	case errors.Is(err, ErrLineTooLong), errors.Is(err, ErrTooManyLines), errors.Is(err, ErrReplySlow):
+		return step + ": " + err.Error()
+	case errors.Is(err, ErrMalformed):
+		return step + ": " + strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": ")
+	case errors.Is(err, errClosing):
+		return step + ": server closing the connection (421)"
+	case errors.Is(err, context.DeadlineExceeded):
+		return step + ": probe time budget spent"
+	}
+	return wire.Describe(step, err)
+}
+
+// connLost reports whether err means the server went away (closed,
+// reset, 421) rather than stalled or spoke garbage: the relay test then
+// reconnects and goes on.
+func connLost(err error) bool {
+	if errors.Is(err, errClosing) {
+		return true
+	}
+	switch wire.Classify(err) {
+	case "closed", "reset":
+		return !errors.Is(err, context.Canceled)
+	}
+	return false
+}
+
+var (
+	errGreeting   = errors.New("greeting refused")
+	errNoStartTLS = errors.New("server does not offer STARTTLS")
+)
+
+// stepError is a failure of one step of a session.
+type stepError struct {
+	step  string
+	err   error
+	reply *Reply
+}
+
+func (e *stepError) Error() string {
+	if e.reply != nil && errors.Is(e.err, errGreeting) {
+		return e.step + ": refused: " + e.reply.String()
+	}
+	return describe(e.step, e.err)
+}
+
+func (e *stepError) Unwrap() error { return e.err }
+
+func wrapStep(step string, err error) error { return &stepError{step: step, err: err} }

@@ -1,0 +1,342 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// Defaults of Options.
+const (
+	DefaultHeloName    = "kensa.invalid"
+	DefaultRelayDomain = "kensa-relay-test.example"
+	// DefaultMaxSessions bounds the connections one probe opens to one
+	// service: the first, and reconnections after the server dropped
+	// the relay test.
+	DefaultMaxSessions = 10
+)
+
+// Options adjust the probe.
+type Options struct {
+	// HeloName is the name the probe gives in EHLO/HELO; default
+	// "kensa.invalid".
+	HeloName string
+	// RelayDomain is D, the external domain the open-relay test tries
+	// to relay to; in real use a domain that resolves, so that no
+	// server can refuse it as unknown. Default
+	// "kensa-relay-test.example".
+	RelayDomain string
+	// SkipRelay leaves the open-relay test out.
+	SkipRelay bool
+	// MaxSessions bounds the connections to the service (default 10).
+	MaxSessions int
+	// ReplyTimeout bounds the arrival of one whole reply, however the
+	// server spaces its bytes; default three times the env's read
+	// timeout.
+	ReplyTimeout time.Duration
+}
+
+func (o Options) withDefaults(lim wire.Limits) Options {
+	if o.HeloName == "" {
+		o.HeloName = DefaultHeloName
+	}
+	if o.RelayDomain == "" {
+		o.RelayDomain = DefaultRelayDomain
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.ReplyTimeout <= 0 {
+		o.ReplyTimeout = 3 * lim.ReadTimeout
+	}
+	return o
+}
+
+// Observation is what the SMTP probe saw of one smtp, submission or
+// smtps service. It decides nothing: the rules grade it.
+type Observation struct {
+	wire.Endpoint
+	// ImplicitTLS is set for smtps, where TLS starts before the
+	// greeting.
+	ImplicitTLS bool `json:"implicit_tls"`
+	// Greeting is the server's opening reply (220 ready, 421 or 554
+	// refused).
+	Greeting *Reply `json:"greeting,omitempty"`
+	// ServerName is S, the server's own name, and ServerNameFrom where it
+	// was read: "greeting", "ehlo" or "inventory".
+	ServerName     string `json:"server_name,omitempty"`
+	ServerNameFrom string `json:"server_name_from,omitempty"`
+	// Hello is the reply to the first EHLO (or HELO), before STARTTLS
+	// (inside TLS on smtps).
+	Hello *Hello `json:"hello,omitempty"`
+	// StartTLS is the STARTTLS step on smtp and submission; nil when
+	// the server did not offer it or the probe did not get that far.
+	StartTLS *StartTLS `json:"starttls,omitempty"`
+	// TLS is the TLS session (implicit or after STARTTLS); its Error
+	// is set when the handshake failed, which leaves the after-TLS
+	// checks unknown.
+	TLS *wire.TLSInfo `json:"tls,omitempty"`
+	// HelloTLS is the reply to EHLO after STARTTLS.
+	HelloTLS *Hello `json:"hello_tls,omitempty"`
+	// GreetingTime is the clock the greeting states, if it states one.
+	GreetingTime *wire.TimeSample `json:"greeting_time,omitempty"`
+	// Relay is the open-relay test; nil when it was not run (skipped,
+	// greeting refused, introduction failed).
+	Relay *Relay `json:"relay,omitempty"`
+}
+
+// StartTLS records the STARTTLS step.
+type StartTLS struct {
+	// Reply is the server's answer to STARTTLS (220 to go ahead).
+	Reply *Reply `json:"reply,omitempty"`
+	// OK is set when the handshake completed.
+	OK bool `json:"ok"`
+	// Error says why STARTTLS did not give a TLS session.
+	Error string `json:"error,omitempty"`
+}
+
+// Banners returns the greeting and the EHLO (or HELO) replies.
+func (o *Observation) Banners() []wire.Banner {
+	var out []wire.Banner
+	add := func(kind string, r *Reply) {
+		if r == nil || len(r.Lines) == 0 {
+			return
+		}
+		out = append(out, wire.Banner{
+			Service: o.Service, Address: o.Address, Port: o.Port,
+			Kind: kind, Text: strings.Join(r.Lines, "\n"),
+		})
+	}
+	add("greeting", o.Greeting)
+	for _, h := range []*Hello{o.Hello, o.HelloTLS} {
+		if h == nil {
+			continue
+		}
+		if h.EHLOReply != nil {
+			add("ehlo", h.EHLOReply)
+		}
+		add(strings.ToLower(h.Command), h.Reply)
+	}
+	return out
+}
+
+// AuthBeforeTLS reports whether AUTH was offered outside TLS (in the
+// first EHLO of a service without implicit TLS).
+func (o *Observation) AuthBeforeTLS() bool {
+	return !o.ImplicitTLS && o.Hello != nil && !o.Hello.TLS && o.Hello.Auth
+}
+
+// prober holds the state of one probe run.
+type prober struct {
+	ctx          context.Context
+	env          wire.Env
+	t            wire.Target
+	opts         Options
+	lim          wire.Limits
+	tr           *wire.Transcript
+	obs          *Observation
+	replyTimeout time.Duration
+	serverName   string
+	sessions     int
+}
+
+// Probe examines one smtp, submission or smtps service (implicit TLS on
+// smtps): greeting, EHLO with HELO fallback, extensions, AUTH before and
+// after STARTTLS, the TLS session, the greeting's timestamp, and the
+// open-relay test, which never sends DATA. It never returns nil; what
+// stopped it is in Error, and the relay test's own trouble in
+// Relay.Error.
+func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
+	lim := env.Lim()
+	opts = opts.withDefaults(lim)
+	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "smtps"}
+	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
+	p := &prober{ctx: ctx, env: env, t: t, opts: opts, lim: lim, tr: tr, obs: obs, replyTimeout: opts.ReplyTimeout}
+	p.run()
+	obs.Finish(env.Clock(), tr)
+	return obs
+}
+
+// open starts session number n: connect, TLS on smtps, greeting, EHLO,
+// and STARTTLS plus a second EHLO when withTLS is set on a service
+// without implicit TLS. The first session records what it sees in the
+// observation; later ones only check that the server still answers.
+func (p *prober) open(withTLS bool) (*session, error) {
+	p.sessions++
+	n := p.sessions
+	first := n == 1
+	s, err := p.dial(n)
+	if err != nil {
+		return nil, wrapStep("connect", err)
+	}
+	if p.obs.ImplicitTLS {
+		info, err := s.handshake()
+		if first || p.obs.TLS == nil {
+			p.obs.TLS = info
+		}
+		if err != nil {
+			s.close()
+			return nil, wrapStep("TLS handshake", err)
+		}
+	}
+	g, err := s.read()
+	if first {
+		p.obs.Greeting = g
+		if g != nil && !g.Malformed {
+			p.obs.Reachable = true
+			p.greetingTime(s, g)
+		}
+	}
+	if err != nil {
+		s.close()
+		return nil, wrapStep("greeting", err)
+	}
+	if g.Code != 220 {
+		s.quit()
+		return nil, &stepError{step: "greeting", err: errGreeting, reply: g}
+	}
+	if first {
+		if name := ServerName(g); name != "" {
+			p.serverName, p.obs.ServerNameFrom = name, "greeting"
+		}
+	}
+	h, err := s.hello()
+	if first {
+		p.obs.Hello = h
+		if p.serverName == "" {
+			if name := ServerName(h.Reply); name != "" && h.OK() {
+				p.serverName, p.obs.ServerNameFrom = name, "ehlo"
+			}
+		}
+		if p.serverName == "" && IsDomain(p.t.Host) {
+			p.serverName, p.obs.ServerNameFrom = strings.ToLower(p.t.Host), "inventory"
+		}
+		p.obs.ServerName = p.serverName
+	}
+	if err != nil {
+		s.close()
+		return nil, wrapStep(strings.ToLower(h.Command), err)
+	}
+	if withTLS && !s.tls {
+		if !h.StartTLS {
+			s.quit()
+			return nil, wrapStep("starttls", errNoStartTLS)
+		}
+		if _, _, err := s.startTLS(); err != nil {
+			s.close()
+			return nil, wrapStep("starttls", err)
+		}
+		if _, err := s.hello(); err != nil {
+			s.close()
+			return nil, wrapStep("ehlo after starttls", err)
+		}
+	}
+	return s, nil
+}
+
+// run is the probe's plan: first session with the relay test in the
+// clear (inside TLS on smtps), then STARTTLS, then the relay test again
+// inside TLS if the server demanded STARTTLS first.
+func (p *prober) run() {
+	obs := p.obs
+	s, err := p.open(false)
+	if err != nil {
+		if se, ok := err.(*stepError); ok && errors.Is(se.err, errGreeting) {
+			// The greeting refused us (421, 554): that is the
+			// observation, not a failure of the probe.
+			return
+		}
+		obs.Error = err.Error()
+		return
+	}
+	var rt *relayRunner
+	if !p.opts.SkipRelay {
+		rt = newRelayRunner(p)
+		obs.Relay = rt.res
+		s = rt.run(s, s.tls)
+	}
+	// STARTTLS on a service without implicit TLS.
+	if !obs.ImplicitTLS && obs.Hello.StartTLS {
+		if s == nil || s.dead != nil {
+			s = closeSession(s)
+			if p.ctx.Err() == nil && p.sessions < p.opts.MaxSessions+1 {
+				var err error
+				s, err = p.open(false)
+				if err != nil {
+					obs.StartTLS = &StartTLS{Error: err.Error()}
+				}
+			}
+		}
+		if s != nil && s.dead == nil {
+			st := &StartTLS{}
+			obs.StartTLS = st
+			r, info, err := s.startTLS()
+			st.Reply = r
+			if info != nil {
+				obs.TLS = info
+			}
+			if err != nil {
+				st.Error = describe("starttls", err)
+				if obs.TLS == nil && r != nil && r.Code == 220 {
+					obs.TLS = wire.TLSFailure(err)
+				}
+				s.close()
+				s = nil
+			} else {
+				st.OK = true
+				h, err := s.hello()
+				obs.HelloTLS = h
+				if err != nil {
+					st.Error = describe("ehlo after starttls", err)
+					s.close()
+					s = nil
+				}
+			}
+		} else if obs.StartTLS == nil {
+			obs.StartTLS = &StartTLS{Error: "no session left for STARTTLS"}
+		}
+	}
+	if rt != nil && rt.needTLS {
+		if obs.ImplicitTLS || obs.StartTLS == nil || !obs.StartTLS.OK {
+			rt.res.Error = "server requires STARTTLS before MAIL, and no TLS session could be established"
+		} else {
+			s = rt.run(s, true)
+		}
+	}
+	if rt != nil {
+		rt.finish()
+	}
+	if s != nil {
+		s.quit()
+	}
+}
+
+// greetingTime keeps the greeting's timestamp, if it has one.
+func (p *prober) greetingTime(s *session, g *Reply) {
+	recv := p.env.Clock()
+	for _, l := range g.Lines {
+		_, _, text, err := ParseReplyLine(l)
+		if err != nil {
+			continue
+		}
+		st, ok := ParseGreetingTime(text)
+		if !ok {
+			continue
+		}
+		p.obs.GreetingTime = &wire.TimeSample{
+			Service: p.t.Service, Address: p.obs.Address, Port: p.obs.Port,
+			Text:         st.Text,
+			Server:       st.Time,
+			Received:     recv,
+			RTTMS:        s.dialRTT.Milliseconds(),
+			ResolutionMS: st.Resolution.Milliseconds(),
+		}
+		if p.obs.GreetingTime.ResolutionMS == 0 {
+			p.obs.GreetingTime.ResolutionMS = 1
+		}
+		return
+	}
+}

@@ -1,0 +1,562 @@
+package smtp_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/probes/smtp"
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// nextHost hands each test server its own loopback address.
+var nextHost atomic.Uint32
+
+func loopback() string {
+	n := nextHost.Add(1)
+	return fmt.Sprintf("127.0.%d.%d", 40+n/250, 1+n%250)
+}
+
+func startFleet(t *testing.T, cfg smtpd.Config) *smtpd.Server {
+	t.Helper()
+	srv, err := smtpd.Start(loopback()+":0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// env returns test limits: reads time out after rt.
+func env(rt time.Duration) wire.Env {
+	return wire.Env{Limits: wire.Limits{ReadTimeout: rt, DialTimeout: 2 * time.Second}}
+}
+
+func probe(t *testing.T, e wire.Env, service string, ap netip.AddrPort, opts smtp.Options) *smtp.Observation {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	obs := smtp.Probe(ctx, e, wire.Target{Service: service, Addr: ap}, opts)
+	if obs == nil {
+		t.Fatal("Probe returned nil")
+	}
+	if _, err := json.Marshal(obs); err != nil {
+		t.Fatalf("observation does not marshal: %v", err)
+	}
+	return obs
+}
+
+func results(o *smtp.Observation) map[smtp.RelayOutcome]int {
+	m := map[smtp.RelayOutcome]int{}
+	if o.Relay != nil {
+		for _, t := range o.Relay.Tests {
+			m[t.Result]++
+		}
+	}
+	return m
+}
+
+// neverData checks the conversation: no DATA (nor BDAT) ever, RSET
+// between tests, QUIT at the end when the session ended normally.
+func neverData(t *testing.T, o *smtp.Observation) {
+	t.Helper()
+	for _, l := range o.Transcript {
+		u := strings.ToUpper(l)
+		if strings.HasPrefix(u, "C: DATA") || strings.HasPrefix(u, "C: BDAT") {
+			t.Fatalf("probe sent %q", l)
+		}
+	}
+}
+
+func TestProbeClosed(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.Closed, TLS: true, Hostname: "mx1.soumu.example"})
+	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{})
+	if o.Error != "" || !o.Reachable {
+		t.Fatalf("error %q reachable %v", o.Error, o.Reachable)
+	}
+	if o.Greeting.Code != 220 || o.ServerName != "mx1.soumu.example" || o.ServerNameFrom != "greeting" {
+		t.Errorf("greeting %v name %q from %q", o.Greeting, o.ServerName, o.ServerNameFrom)
+	}
+	if o.Hello == nil || o.Hello.Command != "EHLO" || !o.Hello.StartTLS || o.Hello.Auth || o.Hello.TLS {
+		t.Errorf("hello %+v", o.Hello)
+	}
+	if o.StartTLS == nil || !o.StartTLS.OK || o.TLS == nil || o.TLS.Error != "" || o.TLS.Version == "" {
+		t.Errorf("starttls %+v tls %+v", o.StartTLS, o.TLS)
+	}
+	if !o.TLS.SelfSigned || !o.TLS.NameChecked || o.TLS.CheckedName != "mx1.soumu.example" {
+		t.Errorf("certificate checks %+v", o.TLS)
+	}
+	if o.HelloTLS == nil || !o.HelloTLS.TLS || !o.HelloTLS.OK() || o.HelloTLS.StartTLS {
+		t.Errorf("hello after TLS %+v", o.HelloTLS)
+	}
+	if o.Relay == nil || o.Relay.Planned != 17 || o.Relay.Literal != "["+srv.AddrPort().Addr().String()+"]" {
+		t.Fatalf("relay %+v", o.Relay)
+	}
+	if r := results(o); r[smtp.Refused] != 17 || len(o.Relay.Tests) != 17 {
+		t.Errorf("results %v", r)
+	}
+	if got := o.Relay.LocalDomains; len(got) != 1 || got[0] != "soumu.example" {
+		t.Errorf("local domains %q", got)
+	}
+	// The raw forms went on the wire verbatim.
+	want := map[int]string{
+		7:  `RCPT TO:<"relaytest@kensa-relay-test.example">`,
+		12: "RCPT TO:<@[" + srv.AddrPort().Addr().String() + "]:relaytest@kensa-relay-test.example>",
+		16: "RCPT TO:<kensa-relay-test.example!relaytest@mx1.soumu.example>",
+		17: "RCPT TO:<relaytest@kensa-relay-test.example>",
+	}
+	for _, tt := range o.Relay.Tests {
+		if w, ok := want[tt.ID]; ok && tt.RcptCommand != w {
+			t.Errorf("test %d sent %q, want %q", tt.ID, tt.RcptCommand, w)
+		}
+	}
+	if tt := o.Relay.Tests[16]; tt.MailCommand != "MAIL FROM:<antispam@soumu.example>" {
+		t.Errorf("local-sender test sent %q", tt.MailCommand)
+	}
+	neverData(t, o)
+	rsets, mails := 0, 0
+	for _, l := range o.Transcript {
+		switch {
+		case l == "C: RSET":
+			rsets++
+		case strings.HasPrefix(l, "C: MAIL FROM"):
+			mails++
+		}
+	}
+	if rsets != mails || mails != 17 {
+		t.Errorf("%d MAIL, %d RSET", mails, rsets)
+	}
+	if last := o.Transcript[len(o.Transcript)-2]; last != "C: QUIT" {
+		t.Errorf("conversation ends with %q", last)
+	}
+	kinds := []string{}
+	for _, b := range o.Banners() {
+		kinds = append(kinds, b.Kind)
+	}
+	if strings.Join(kinds, ",") != "greeting,ehlo,ehlo" {
+		t.Errorf("banners %q", kinds)
+	}
+}
+
+func TestProbeGreetingTime(t *testing.T) {
+	jst := time.FixedZone("JST", 9*3600)
+	srv := startFleet(t, smtpd.Config{
+		Profile: smtpd.Closed, Hostname: "mail.example.go.jp",
+		Banner:      "{host} ESMTP Sendmail 8.15.2/8.15.2; {time}",
+		TimeZone:    jst,
+		ClockOffset: -90 * time.Second,
+	})
+	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{SkipRelay: true})
+	ts := o.GreetingTime
+	if ts == nil {
+		t.Fatalf("no greeting time in %v", o.Greeting)
+	}
+	off := ts.Server.Sub(ts.Received)
+	if off > -88*time.Second || off < -92*time.Second {
+		t.Errorf("offset %v, want about -90s (%+v)", off, ts)
+	}
+	if _, z := ts.Server.Zone(); z != 9*3600 || ts.ResolutionMS != 1000 || ts.Service != "smtp" || ts.Port != int(srv.AddrPort().Port()) {
+		t.Errorf("sample %+v", ts)
+	}
+	if o.Relay != nil {
+		t.Error("relay test ran although skipped")
+	}
+}
+
+func TestProbeSMTPS(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, ImplicitTLS: true})
+	o := probe(t, env(3*time.Second), "smtps", srv.AddrPort(), smtp.Options{})
+	if !o.ImplicitTLS || o.TLS == nil || o.TLS.Error != "" || o.StartTLS != nil {
+		t.Fatalf("implicit %v tls %+v starttls %+v err %q", o.ImplicitTLS, o.TLS, o.StartTLS, o.Error)
+	}
+	if o.Hello == nil || !o.Hello.TLS || !o.Hello.Auth || len(o.Hello.AuthMechanisms) != 2 {
+		t.Errorf("hello %+v", o.Hello)
+	}
+	if r := results(o); r[smtp.Refused] != 17 || !o.Relay.AuthRequired {
+		t.Errorf("results %v", r)
+	}
+	for _, tt := range o.Relay.Tests {
+		if !tt.TLS {
+			t.Errorf("test %d not inside TLS", tt.ID)
+		}
+	}
+}
+
+func TestProbeStartTLSRequired(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, TLS: true})
+	o := probe(t, env(3*time.Second), "submission", srv.AddrPort(), smtp.Options{})
+	if o.Hello.Auth || !o.HelloTLS.Auth {
+		t.Errorf("auth before %v after %v", o.Hello.Auth, o.HelloTLS.Auth)
+	}
+	if !o.Relay.StartTLSRequired {
+		t.Error("STARTTLS requirement not seen")
+	}
+	inTLS := 0
+	for _, tt := range o.Relay.Tests {
+		if tt.TLS {
+			inTLS++
+			if tt.Result != smtp.Refused {
+				t.Errorf("test %d in TLS: %s %s", tt.ID, tt.Result, tt.Why)
+			}
+		}
+	}
+	if inTLS != 17 {
+		t.Errorf("%d tests inside TLS", inTLS)
+	}
+	// Without TLS on offer, the tests stay untested.
+	srv = startFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS})
+	o = probe(t, env(3*time.Second), "submission", srv.AddrPort(), smtp.Options{})
+	if r := results(o); r[smtp.Untested] != 17 || o.Relay.Error == "" {
+		t.Errorf("results %v error %q", r, o.Relay.Error)
+	}
+}
+
+func TestProbeReconnect(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		srv := startFleet(t, smtpd.Config{Profile: smtpd.Closed, DropAfter: 3, DropQuietly: quiet})
+		o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{MaxSessions: 12})
+		r := results(o)
+		refused := map[int]bool{}
+		for _, tt := range o.Relay.Tests {
+			if tt.Result == smtp.Refused {
+				refused[tt.ID] = true
+			}
+		}
+		if len(refused) != 17 || r[smtp.Accepted] != 0 {
+			t.Errorf("quiet=%v: %d of 17 tests refused (%v), error %q", quiet, len(refused), r, o.Relay.Error)
+		}
+		if o.Relay.Sessions < 5 {
+			t.Errorf("quiet=%v: %d sessions, want at least 5", quiet, o.Relay.Sessions)
+		}
+		neverData(t, o)
+	}
+	// The bound on sessions holds.
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.Closed, DropAfter: 1, DropQuietly: true})
+	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{MaxSessions: 4})
+	if o.Relay.Sessions > 5 || !strings.Contains(o.Relay.Error, "limit of 4 sessions") {
+		t.Errorf("sessions %d error %q", o.Relay.Sessions, o.Relay.Error)
+	}
+	if r := results(o); r[smtp.Untested] == 0 {
+		t.Errorf("results %v", r)
+	}
+}
+
+func TestProbeLatency(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.OpenRelay, Latency: 20 * time.Millisecond})
+	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{SkipRelay: false})
+	if r := results(o); r[smtp.Accepted] < 13 {
+		t.Errorf("results %v", r)
+	}
+	// 17 tests of three round trips each, every reply 20 ms late.
+	if o.DurationMS < 17*3*20 {
+		t.Errorf("took %d ms: latency not applied", o.DurationMS)
+	}
+}
+
+func TestProbeHostile(t *testing.T) {
+	cases := []struct {
+		cfg  smtpd.Config
+		want string
+	}{
+		{smtpd.Config{Profile: smtpd.Silent}, "greeting: timeout"},
+		{smtpd.Config{Profile: smtpd.Drip}, "greeting: timeout"},
+		{smtpd.Config{Profile: smtpd.Drip, DripInterval: 10 * time.Millisecond}, "not complete within the time limit"},
+		{smtpd.Config{Profile: smtpd.EndlessLine}, "longer than the limit"},
+		{smtpd.Config{Profile: smtpd.Garbage}, "greeting:"},
+		{smtpd.Config{Profile: smtpd.Reset}, ""},
+		{smtpd.Config{Profile: smtpd.SlowGreeting, GreetingDelay: 2 * time.Second}, "greeting: timeout"},
+	}
+	for _, c := range cases {
+		t.Run(string(c.cfg.Profile), func(t *testing.T) {
+			srv := startFleet(t, c.cfg)
+			start := time.Now()
+			o := probe(t, env(300*time.Millisecond), "smtp", srv.AddrPort(), smtp.Options{})
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if o.Reachable || o.Error == "" || !strings.Contains(o.Error, c.want) {
+				t.Errorf("reachable %v error %q, want %q", o.Reachable, o.Error, c.want)
+			}
+			if o.Relay != nil {
+				t.Errorf("relay test ran: %+v", o.Relay)
+			}
+		})
+	}
+}
+
+func TestProbeSlowGreeting(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.SlowGreeting, GreetingDelay: 500 * time.Millisecond})
+	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{})
+	if o.Error != "" || results(o)[smtp.Refused] != 17 {
+		t.Errorf("error %q results %v", o.Error, results(o))
+	}
+}
+
+func TestProbeGreeting554(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.Greeting554})
+	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{})
+	if o.Greeting == nil || o.Greeting.Code != 554 || o.Relay != nil || o.Hello != nil || o.Error != "" {
+		t.Errorf("greeting %v relay %v hello %v error %q", o.Greeting, o.Relay, o.Hello, o.Error)
+	}
+	if l := o.Transcript[len(o.Transcript)-2]; l != "C: QUIT" {
+		t.Errorf("after a 554 greeting the probe sent %q", l)
+	}
+}
+
+func TestProbeUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", loopback()+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close()
+	o := probe(t, env(time.Second), "smtp", ap, smtp.Options{})
+	if o.Reachable || o.Error != "connect: refused" {
+		t.Errorf("reachable %v error %q", o.Reachable, o.Error)
+	}
+}
+
+func TestProbeIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go smtpd.Serve(ctx, ln, smtpd.Config{Profile: smtpd.OpenRelay})
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	o := probe(t, env(3*time.Second), "smtp", ap, smtp.Options{})
+	if o.Relay == nil || o.Relay.Literal != "[IPv6:::1]" || o.Address != "::1" {
+		t.Fatalf("relay %+v address %q error %q", o.Relay, o.Address, o.Error)
+	}
+	for _, tt := range o.Relay.Tests {
+		if tt.ID == 4 && tt.MailCommand != "MAIL FROM:<antispam@[IPv6:::1]>" {
+			t.Errorf("test 4 sent %q", tt.MailCommand)
+		}
+		if tt.ID == 12 && tt.RcptCommand != "RCPT TO:<@[IPv6:::1]:relaytest@kensa-relay-test.example>" {
+			t.Errorf("test 12 sent %q", tt.RcptCommand)
+		}
+	}
+	if results(o)[smtp.Accepted] == 0 {
+		t.Errorf("open relay over IPv6 not seen: %v", results(o))
+	}
+}
+
+func TestProbeDeadline(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.Closed, Latency: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	o := smtp.Probe(ctx, env(3*time.Second), wire.Target{Service: "smtp", Addr: srv.AddrPort()}, smtp.Options{})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v after a 1.2 s budget", d)
+	}
+	if o.Relay == nil || o.Relay.Error == "" {
+		t.Fatalf("relay %+v error %q", o.Relay, o.Error)
+	}
+	ids := map[int]bool{}
+	for _, tt := range o.Relay.Tests {
+		ids[tt.ID] = true
+	}
+	if len(ids) != 17 || results(o)[smtp.Untested] == 0 {
+		t.Errorf("tests %d results %v", len(ids), results(o))
+	}
+}
+
+// fake is a scripted SMTP server for behaviours the fleet does not
+// have. handle answers one command line; it returns the reply lines
+// (with CRLF added) and whether to hang up after them.
+type fake struct {
+	ln net.Listener
+	wg sync.WaitGroup
+}
+
+func startFake(t *testing.T, greeting string, handle func(line string, c net.Conn) (string, bool)) *fake {
+	t.Helper()
+	ln, err := net.Listen("tcp", loopback()+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fake{ln: ln}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			f.wg.Add(1)
+			go func() {
+				defer f.wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				fmt.Fprint(c, greeting)
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					line = strings.TrimRight(line, "\r\n")
+					out, hang := handle(line, c)
+					if out != "" {
+						fmt.Fprint(c, out)
+					}
+					if hang || strings.EqualFold(line, "QUIT") {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); f.wg.Wait() })
+	return f
+}
+
+func (f *fake) addr() netip.AddrPort { return f.ln.Addr().(*net.TCPAddr).AddrPort() }
+
+// basic answers the commands every session needs.
+func basic(line string) (string, bool) {
+	u := strings.ToUpper(line)
+	switch {
+	case strings.HasPrefix(u, "EHLO"):
+		return "250-fake.example.jp\r\n250 8BITMIME\r\n", true
+	case strings.HasPrefix(u, "HELO"):
+		return "250 fake.example.jp\r\n", true
+	case u == "RSET":
+		return "250 2.0.0 Ok\r\n", true
+	case u == "QUIT":
+		return "221 2.0.0 Bye\r\n", true
+	}
+	return "", false
+}
+
+func TestProbeSenderRefused(t *testing.T) {
+	f := startFake(t, "220 fake.example.jp ESMTP\r\n", func(line string, _ net.Conn) (string, bool) {
+		if out, ok := basic(line); ok {
+			return out, false
+		}
+		switch {
+		case strings.HasPrefix(line, "MAIL FROM:<antispam@["):
+			return "553 5.1.7 <antispam@[x]>: Sender address rejected: address literal\r\n", false
+		case strings.HasPrefix(line, "MAIL FROM:<>"):
+			return "250 2.1.0 Ok\r\n", false
+		case strings.HasPrefix(line, "MAIL"):
+			return "250 2.1.0 Ok\r\n", false
+		case strings.HasPrefix(line, "RCPT TO:<relaytest@kensa-relay-test.example>"):
+			// The null sender is refused at RCPT time.
+			return "554 5.7.1 Relay access denied\r\n", false
+		case strings.HasPrefix(line, "RCPT"):
+			return "550 5.7.1 Relay access denied\r\n", false
+		}
+		return "502 5.5.2 what\r\n", false
+	})
+	o := probe(t, env(3*time.Second), "smtp", f.addr(), smtp.Options{})
+	refused := map[int]bool{}
+	substituted := 0
+	for _, tt := range o.Relay.Tests {
+		if tt.Result == smtp.Refused {
+			refused[tt.ID] = true
+			if tt.Substitute {
+				substituted++
+				if tt.Sender != "antispam@kensa-relay-test.example" {
+					t.Errorf("test %d substituted sender %q", tt.ID, tt.Sender)
+				}
+			}
+		}
+	}
+	if len(refused) != 17 || substituted != 13 {
+		t.Errorf("%d tests refused, %d with a substitute sender; relay %+v", len(refused), substituted, o.Relay.Tests)
+	}
+}
+
+func TestProbeAuthSession(t *testing.T) {
+	// The first RCPT says authentication is required; later ones are
+	// deferred. The session relays nothing for an unauthenticated
+	// client: every test of it counts as refused.
+	n := 0
+	f := startFake(t, "220 fake.example.jp ESMTP\r\n", func(line string, _ net.Conn) (string, bool) {
+		if out, ok := basic(line); ok {
+			return out, false
+		}
+		switch {
+		case strings.HasPrefix(line, "MAIL"):
+			return "250 2.1.0 Ok\r\n", false
+		case strings.HasPrefix(line, "RCPT"):
+			n++
+			if n == 1 {
+				return "530 5.7.0 Authentication required\r\n", false
+			}
+			return "451 4.3.0 Temporary failure\r\n", false
+		}
+		return "502 5.5.2 what\r\n", false
+	})
+	o := probe(t, env(3*time.Second), "smtp", f.addr(), smtp.Options{})
+	if r := results(o); r[smtp.Refused] != 17 || !o.Relay.AuthRequired {
+		t.Errorf("results %v", r)
+	}
+}
+
+func TestProbeEHLOFallbackAndStartTLSFailure(t *testing.T) {
+	f := startFake(t, "220-fake.example.jp ESMTP\r\n220 second line\r\n", func(line string, c net.Conn) (string, bool) {
+		u := strings.ToUpper(line)
+		switch {
+		case strings.HasPrefix(u, "EHLO"):
+			return "502 5.5.1 EHLO not implemented\r\n", false
+		case strings.HasPrefix(u, "HELO"):
+			return "250 fake.example.jp\r\n", false
+		case u == "QUIT":
+			return "221 Bye\r\n", true
+		case strings.HasPrefix(u, "MAIL"):
+			return "250 Ok\r\n", false
+		case strings.HasPrefix(u, "RCPT"):
+			return "554 5.7.1 Relay access denied\r\n", false
+		case u == "RSET":
+			return "250 Ok\r\n", false
+		}
+		return "500 what\r\n", false
+	})
+	o := probe(t, env(3*time.Second), "smtp", f.addr(), smtp.Options{})
+	if o.Hello.Command != "HELO" || o.Hello.EHLOReply == nil || o.Hello.EHLOReply.Code != 502 || o.StartTLS != nil {
+		t.Errorf("hello %+v starttls %+v", o.Hello, o.StartTLS)
+	}
+	if len(o.Greeting.Lines) != 2 || results(o)[smtp.Refused] != 17 {
+		t.Errorf("greeting %v results %v", o.Greeting, results(o))
+	}
+	if b := o.Banners(); len(b) != 3 || b[1].Kind != "ehlo" || b[2].Kind != "helo" {
+		t.Errorf("banners %+v", b)
+	}
+
+	// STARTTLS offered, then the handshake fails: the after-TLS checks
+	// stay unknown and the failure is recorded.
+	f = startFake(t, "220 fake.example.jp ESMTP\r\n", func(line string, c net.Conn) (string, bool) {
+		u := strings.ToUpper(line)
+		switch {
+		case strings.HasPrefix(u, "EHLO"):
+			return "250-fake.example.jp\r\n250 STARTTLS\r\n", false
+		case u == "STARTTLS":
+			return "220 2.0.0 Ready to start TLS\r\nthis is not TLS\r\n", true
+		case strings.HasPrefix(u, "MAIL"):
+			return "250 Ok\r\n", false
+		case strings.HasPrefix(u, "RCPT"):
+			return "554 5.7.1 Relay access denied\r\n", false
+		case u == "RSET":
+			return "250 Ok\r\n", false
+		}
+		return "500 what\r\n", false
+	})
+	o = probe(t, env(3*time.Second), "submission", f.addr(), smtp.Options{})
+	if o.StartTLS == nil || o.StartTLS.OK || o.StartTLS.Error == "" || o.TLS == nil || o.TLS.Error == "" || o.HelloTLS != nil {
+		t.Errorf("starttls %+v tls %+v hello after %+v", o.StartTLS, o.TLS, o.HelloTLS)
+	}
+}

@@ -1,0 +1,611 @@
+package smtp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// RelayOutcome is how one relay test ended.
+type RelayOutcome string
+
+// Outcomes of a relay test.
+const (
+	// Accepted: the server accepted the relay recipient (2xx to RCPT).
+	Accepted RelayOutcome = "accepted"
+	// Refused: the server refused to relay (5xx, authentication
+	// required, a 4xx that says relaying is denied).
+	Refused RelayOutcome = "refused"
+	// Untested: the reply does not tell (temporary failure, a reply
+	// about the sender, 503, no reply).
+	Untested RelayOutcome = "untested"
+)
+
+// ClassicTests is the number of classic relay tests (IDs 1 to 16);
+// tests with higher IDs are the local-sender tests.
+const ClassicTests = 16
+
+// Relay is the open-relay test of one service: the forms tried, with
+// every attempt, its exact commands and replies.
+type Relay struct {
+	// Domain is D, ServerName S (empty when unknown), Literal [I], the
+	// target's address literal.
+	Domain     string `json:"domain"`
+	ServerName string `json:"server_name,omitempty"`
+	Literal    string `json:"literal"`
+	// LocalDomains are the sender domains of the local-sender tests
+	// (S's parent domain, the inventory's name and its parent).
+	LocalDomains []string `json:"local_domains,omitempty"`
+	// Planned is the number of distinct tests: IDs 1 to Planned. Every
+	// one has at least one attempt in Tests.
+	Planned int `json:"planned"`
+	// Tests are the attempts in the order they ran. A test is attempted
+	// again when its sender was refused (with another sender), when the
+	// connection was lost (in a new session), and inside TLS when the
+	// server demanded STARTTLS first.
+	Tests []RelayTest `json:"tests"`
+	// StartTLSRequired is set when the server demanded STARTTLS before
+	// MAIL; AuthRequired when it answered that authentication is
+	// required.
+	StartTLSRequired bool `json:"starttls_required,omitempty"`
+	AuthRequired     bool `json:"auth_required,omitempty"`
+	// Sessions is how many connections the test used.
+	Sessions int `json:"sessions"`
+	// Error says why the test stopped before its plan was done.
+	Error string `json:"error,omitempty"`
+}
+
+// RelayTest is one attempt of one relay test.
+type RelayTest struct {
+	// ID numbers the test: 1 to 16 the classic forms, then the
+	// local-sender tests.
+	ID int `json:"id"`
+	// Form is the test in symbols: "antispam@[I] -> relaytest%D@S".
+	Form string `json:"form"`
+	// Sender and Recipient are the addresses sent between < and >.
+	Sender    string `json:"sender"`
+	Recipient string `json:"recipient"`
+	// MailCommand and RcptCommand are the exact command lines sent;
+	// RcptCommand is empty when MAIL was not accepted.
+	MailCommand string `json:"mail_command,omitempty"`
+	MailReply   *Reply `json:"mail_reply,omitempty"`
+	RcptCommand string `json:"rcpt_command,omitempty"`
+	RcptReply   *Reply `json:"rcpt_reply,omitempty"`
+	// Result is accepted, refused or untested; Why says why in one line.
+	Result RelayOutcome `json:"result"`
+	Why    string       `json:"why"`
+	// Session is the connection the attempt ran in (1 = first); TLS is
+	// set when it ran inside TLS.
+	Session int  `json:"session"`
+	TLS     bool `json:"tls"`
+	// Substitute is set when the planned sender had been refused and
+	// another sender was used.
+	Substitute bool `json:"substitute,omitempty"`
+}
+
+// Evidence returns the attempt's commands and replies as transcript
+// lines ("C: …", "S: …").
+func (t *RelayTest) Evidence() []string {
+	var out []string
+	if t.MailCommand != "" {
+		out = append(out, "C: "+t.MailCommand)
+	}
+	if t.MailReply != nil {
+		for _, l := range t.MailReply.Lines {
+			out = append(out, "S: "+l)
+		}
+	}
+	if t.RcptCommand != "" {
+		out = append(out, "C: "+t.RcptCommand)
+	}
+	if t.RcptReply != nil {
+		for _, l := range t.RcptReply.Lines {
+			out = append(out, "S: "+l)
+		}
+	}
+	return out
+}
+
+// ReplyKind is what a reply to MAIL or RCPT says, for the relay test.
+type ReplyKind string
+
+// Reply kinds.
+const (
+	KindOK          ReplyKind = "ok"          // 2xx
+	KindAuth        ReplyKind = "auth"        // authentication required
+	KindNeedTLS     ReplyKind = "need-tls"    // STARTTLS first
+	KindClosing     ReplyKind = "closing"     // 421
+	KindSequence    ReplyKind = "sequence"    // 503
+	KindSender      ReplyKind = "sender"      // about the sender (X.1.7, X.1.8)
+	KindNoDomain    ReplyKind = "no-domain"   // destination does not resolve (X.1.2)
+	KindDenied      ReplyKind = "denied"      // 5xx, or 4xx saying relaying is denied
+	KindTemporary   ReplyKind = "temporary"   // other 4xx
+	KindUnparseable ReplyKind = "unparseable" // no valid reply
+)
+
+// Kind classifies a reply to MAIL FROM or RCPT TO.
+func Kind(r *Reply) ReplyKind {
+	if r == nil || r.Malformed || r.Code == 0 {
+		return KindUnparseable
+	}
+	text := plainWords(r.Text())
+	enh := r.Enhanced
+	class := r.Class()
+	switch {
+	case class == 2:
+		return KindOK
+	case r.Code == 421:
+		return KindClosing
+	case class == 5 && (r.Code == 530 || strings.HasPrefix(enh, "5.7.")) && mentionsTLS(text):
+		return KindNeedTLS
+	}
+	subj := ""
+	if parts := strings.SplitN(enh, ".", 3); len(parts) == 3 {
+		subj = parts[1] + "." + parts[2]
+	}
+	switch {
+	case subj == "1.7" || subj == "1.8" || strings.Contains(text, "sender address rejected"):
+		// About this sender (even "not logged in" for it): another
+		// sender may fare differently.
+		return KindSender
+	case r.Code == 530 || ((enh == "5.7.0" || enh == "5.7.1") && mentionsAuth(text)):
+		return KindAuth
+	case r.Code == 503:
+		return KindSequence
+	case subj == "1.2":
+		return KindNoDomain
+	case class == 5:
+		return KindDenied
+	case class == 4:
+		if mentionsRelay(text) {
+			return KindDenied
+		}
+		if greylisting(text) {
+			return KindTemporary
+		}
+		if enh == "4.7.1" {
+			return KindDenied
+		}
+		return KindTemporary
+	}
+	return KindUnparseable
+}
+
+// plainWords returns the reply text lower-cased with every word that
+// looks like an address or a domain left out, so that keywords are not
+// found inside the echoed addresses (relaytest@kensa-relay-test.example
+// says nothing about relaying).
+func plainWords(text string) string {
+	var b strings.Builder
+	for _, w := range strings.Fields(strings.ToLower(text)) {
+		core := strings.Trim(w, ".,;:()[]<>\"'")
+		if strings.ContainsAny(core, "@.%!<>") || strings.ContainsAny(w, "<>") {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(core)
+	}
+	return b.String()
+}
+
+// mentionsRelay reports whether the words speak of relaying.
+func mentionsRelay(text string) bool {
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '-' || r == '/' }) {
+		switch w {
+		case "relay", "relaying", "relayed", "relays":
+			return true
+		}
+	}
+	return false
+}
+
+func mentionsTLS(text string) bool {
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '-' || r == '/' }) {
+		switch w {
+		case "starttls", "tls", "ssl", "encryption", "encrypted":
+			return true
+		}
+	}
+	return false
+}
+
+func mentionsAuth(text string) bool {
+	for _, w := range []string{"authenticat", "auth required", "auth first", "log in", "login required", "not logged in"} {
+		if strings.Contains(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// greylisting reports whether a temporary reply's text is a
+// greylisting or rate-limit deferral, which says nothing about relaying
+// even when it carries 4.7.1 (milter-greylist does).
+func greylisting(text string) bool {
+	for _, w := range []string{"greylist", "graylist", "grey-list", "gray-list", "try again later", "come back later", "try later", "please retry"} {
+		if strings.Contains(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Literal returns the SMTP address literal of a: "[192.0.2.1]" or
+// "[IPv6:2001:db8::1]".
+func Literal(a netip.Addr) string {
+	a = a.Unmap()
+	if a.Is6() {
+		return "[IPv6:" + a.WithZone("").String() + "]"
+	}
+	return "[" + a.String() + "]"
+}
+
+type plannedTest struct {
+	id        int
+	form      string
+	sender    string // "" is the null sender
+	rcpt      string
+	unbuilt   string // why the test cannot be built
+	senderSym string
+}
+
+// classicForms are the 16 classic tests: sender and recipient in
+// symbols (D the relay domain, S the server's name, [I] its address
+// literal, <> the null sender).
+var classicForms = [ClassicTests][2]string{
+	{"<>", "relaytest@D"},
+	{"antispam@D", "relaytest@D"},
+	{"antispam@S", "relaytest@D"},
+	{"antispam@[I]", "relaytest@D"},
+	{"antispam@[I]", "relaytest%D@[I]"},
+	{"antispam@[I]", "relaytest%D@S"},
+	{"antispam@[I]", `"relaytest@D"`},
+	{"antispam@[I]", `"relaytest%D"`},
+	{"antispam@[I]", "relaytest@D@[I]"},
+	{"antispam@[I]", `"relaytest@D"@[I]`},
+	{"antispam@[I]", "relaytest@D@S"},
+	{"antispam@[I]", "@[I]:relaytest@D"},
+	{"antispam@[I]", "@S:relaytest@D"},
+	{"antispam@[I]", "D!relaytest"},
+	{"antispam@[I]", "D!relaytest@[I]"},
+	{"antispam@[I]", "D!relaytest@S"},
+}
+
+// sessionKey names a session: a connection, and whether TLS was on
+// (STARTTLS starts a new SMTP session on the same connection).
+type sessionKey struct {
+	n   int
+	tls bool
+}
+
+// relayRunner runs the plan over one or more sessions.
+type relayRunner struct {
+	p       *prober
+	res     *Relay
+	plan    []plannedTest
+	fill    *strings.Replacer
+	bad     map[string]bool       // senders refused
+	auth    map[sessionKey]string // sessions that required authentication
+	needTLS bool
+	stopped bool
+}
+
+func newRelayRunner(p *prober) *relayRunner {
+	d := strings.ToLower(p.opts.RelayDomain)
+	lit := Literal(p.t.Addr.Addr())
+	res := &Relay{Domain: d, ServerName: p.serverName, Literal: lit}
+	rt := &relayRunner{p: p, res: res, bad: map[string]bool{}, auth: map[sessionKey]string{}}
+	rt.fill = strings.NewReplacer("D", d, "S", p.serverName, "[I]", lit)
+	for i, f := range classicForms {
+		rt.add(i+1, f[0], f[1])
+	}
+	// Senders in the server's own domain relaying to D.
+	seen := map[string]bool{d: true, p.serverName: true}
+	var locals []string
+	for _, name := range []string{ParentDomain(p.serverName), strings.ToLower(p.t.Host), ParentDomain(strings.ToLower(p.t.Host))} {
+		if IsDomain(name) && !seen[name] {
+			seen[name] = true
+			locals = append(locals, name)
+		}
+	}
+	res.LocalDomains = locals
+	for _, l := range locals {
+		rt.plan = append(rt.plan, plannedTest{
+			id: len(rt.plan) + 1, form: "antispam@" + l + " -> relaytest@D",
+			sender: "antispam@" + l, rcpt: rt.fill.Replace("relaytest@D"), senderSym: "antispam@" + l,
+		})
+	}
+	res.Planned = len(rt.plan)
+	return rt
+}
+
+func (rt *relayRunner) add(id int, sender, rcpt string) {
+	pt := plannedTest{id: id, form: sender + " -> " + rcpt, senderSym: sender}
+	if rt.p.serverName == "" && (strings.Contains(sender, "S") || strings.Contains(rcpt, "S")) {
+		pt.unbuilt = "server name S unknown (not in greeting, EHLO reply or inventory)"
+	}
+	if sender != "<>" {
+		pt.sender = rt.fill.Replace(sender)
+	}
+	pt.rcpt = rt.fill.Replace(rcpt)
+	rt.plan = append(rt.plan, pt)
+}
+
+// senders lists the senders to fall back on, in order.
+func (rt *relayRunner) fallbacks() []string {
+	var out []string
+	for _, sym := range []string{"antispam@D", "<>", "antispam@S", "antispam@[I]"} {
+		if strings.Contains(sym, "S") && rt.p.serverName == "" {
+			continue
+		}
+		if sym == "<>" {
+			out = append(out, "")
+			continue
+		}
+		out = append(out, rt.fill.Replace(sym))
+	}
+	for _, l := range rt.res.LocalDomains {
+		out = append(out, "antispam@"+l)
+	}
+	return out
+}
+
+func (rt *relayRunner) record(pt plannedTest, s *session, t RelayTest) {
+	t.ID, t.Form = pt.id, pt.form
+	if t.Sender == "" && t.MailCommand == "" {
+		t.Sender = pt.sender
+	}
+	if t.Recipient == "" {
+		t.Recipient = pt.rcpt
+	}
+	if s != nil {
+		t.Session, t.TLS = s.n, s.tls
+	}
+	rt.res.Tests = append(rt.res.Tests, t)
+}
+
+// maxConnRetries bounds how often one test is retried after the
+// connection was lost during it.
+const maxConnRetries = 2
+
+// run runs every planned test from the start over s (which may be nil
+// or dead: the runner reconnects, withTLS deciding whether new sessions
+// start TLS). It returns the live session at the end, or nil.
+func (rt *relayRunner) run(s *session, withTLS bool) *session {
+	p := rt.p
+	rt.needTLS = false
+	retries := map[int]int{}
+	for idx := 0; idx < len(rt.plan); {
+		pt := rt.plan[idx]
+		if pt.unbuilt != "" {
+			rt.record(pt, nil, RelayTest{Result: Untested, Why: pt.unbuilt})
+			idx++
+			continue
+		}
+		if err := p.ctx.Err(); err != nil || rt.stopped {
+			rt.untestedFrom(idx, rt.stopReason(err))
+			return closeSession(s)
+		}
+		sender, substitute := pt.sender, false
+		if rt.bad[sender] {
+			sender, substitute = "", true
+			found := false
+			for _, f := range rt.fallbacks() {
+				if !rt.bad[f] {
+					sender, found = f, true
+					break
+				}
+			}
+			if !found {
+				rt.record(pt, nil, RelayTest{Result: Untested, Why: "every sender was refused"})
+				idx++
+				continue
+			}
+		}
+		if s == nil || s.dead != nil {
+			closeSession(s)
+			s = nil
+			if p.sessions >= p.opts.MaxSessions {
+				rt.res.Error = fmt.Sprintf("connection lost and the limit of %d sessions reached", p.opts.MaxSessions)
+				rt.untestedFrom(idx, "not run: "+rt.res.Error)
+				return nil
+			}
+			ns, err := p.open(withTLS)
+			if err != nil {
+				rt.res.Error = "reconnect: " + err.Error()
+				rt.untestedFrom(idx, "not run: "+rt.res.Error)
+				return nil
+			}
+			s = ns
+		}
+		t := RelayTest{Sender: sender, Substitute: substitute}
+		t.MailCommand = "MAIL FROM:<" + sender + ">"
+		mr, err := s.cmd(t.MailCommand)
+		t.MailReply = mr
+		if err != nil && !errors.Is(err, errClosing) {
+			t.Result, t.Why = Untested, describe("MAIL", err)
+			rt.record(pt, s, t)
+			if connLost(err) && p.ctx.Err() == nil && retries[pt.id] < maxConnRetries {
+				retries[pt.id]++
+				continue
+			}
+			if !connLost(err) || p.ctx.Err() != nil {
+				rt.stop(err)
+			}
+			idx++
+			continue
+		}
+		switch k := Kind(mr); k {
+		case KindOK:
+			// go on to RCPT below
+		case KindAuth:
+			t.Result, t.Why = Refused, "authentication required: "+mr.String()
+			rt.auth[sessionKey{s.n, s.tls}] = mr.String()
+			rt.res.AuthRequired = true
+			rt.record(pt, s, t)
+			idx++
+			s = rt.rset(s)
+			continue
+		case KindNeedTLS:
+			t.Result, t.Why = Untested, "server requires STARTTLS first: "+mr.String()
+			rt.record(pt, s, t)
+			rt.res.StartTLSRequired = true
+			if !s.tls {
+				rt.needTLS = true
+				rt.untestedFrom(idx+1, "not run in the clear: server requires STARTTLS first")
+				return rt.rset(s)
+			}
+			idx++
+			s = rt.rset(s)
+			continue
+		case KindClosing:
+			t.Result, t.Why = Untested, "server closing the connection: "+mr.String()
+			rt.record(pt, s, t)
+			if retries[pt.id] < maxConnRetries {
+				retries[pt.id]++
+			} else {
+				idx++
+			}
+			continue
+		case KindSequence, KindUnparseable:
+			t.Result, t.Why = Untested, fmt.Sprintf("MAIL answered %s: %s", k, mr.String())
+			rt.record(pt, s, t)
+			idx++
+			s = rt.rset(s)
+			continue
+		default:
+			// Sender refused: its tests run again with another sender.
+			rt.bad[sender] = true
+			t.Result, t.Why = Untested, "sender refused: "+mr.String()
+			rt.record(pt, s, t)
+			s = rt.rset(s)
+			continue
+		}
+		t.RcptCommand = "RCPT TO:<" + pt.rcpt + ">"
+		rr, err := s.cmd(t.RcptCommand)
+		t.RcptReply = rr
+		if err != nil && !errors.Is(err, errClosing) {
+			t.Result, t.Why = Untested, describe("RCPT", err)
+			rt.record(pt, s, t)
+			if connLost(err) && p.ctx.Err() == nil && retries[pt.id] < maxConnRetries {
+				retries[pt.id]++
+				continue
+			}
+			if !connLost(err) || p.ctx.Err() != nil {
+				rt.stop(err)
+			}
+			idx++
+			continue
+		}
+		switch k := Kind(rr); k {
+		case KindOK:
+			t.Result, t.Why = Accepted, "relay recipient accepted: "+rr.String()
+		case KindAuth:
+			t.Result, t.Why = Refused, "authentication required: "+rr.String()
+			rt.auth[sessionKey{s.n, s.tls}] = rr.String()
+			rt.res.AuthRequired = true
+		case KindDenied:
+			t.Result, t.Why = Refused, "relay refused: "+rr.String()
+		case KindNeedTLS:
+			t.Result, t.Why = Untested, "server requires STARTTLS first: "+rr.String()
+			rt.res.StartTLSRequired = true
+			if !s.tls {
+				rt.record(pt, s, t)
+				rt.needTLS = true
+				rt.untestedFrom(idx+1, "not run in the clear: server requires STARTTLS first")
+				return rt.rset(s)
+			}
+		case KindClosing:
+			t.Result, t.Why = Untested, "server closing the connection: "+rr.String()
+			rt.record(pt, s, t)
+			if retries[pt.id] < maxConnRetries {
+				retries[pt.id]++
+			} else {
+				idx++
+			}
+			continue
+		case KindSender:
+			rt.bad[sender] = true
+			t.Result, t.Why = Untested, "sender refused at RCPT: "+rr.String()
+			rt.record(pt, s, t)
+			s = rt.rset(s)
+			continue
+		case KindNoDomain:
+			t.Result, t.Why = Untested, "relay domain does not resolve for the server: "+rr.String()
+		case KindSequence:
+			t.Result, t.Why = Untested, "bad sequence: "+rr.String()
+		case KindTemporary:
+			t.Result, t.Why = Untested, "temporary failure: "+rr.String()
+		default:
+			t.Result, t.Why = Untested, "unparseable reply: "+rr.String()
+		}
+		rt.record(pt, s, t)
+		idx++
+		s = rt.rset(s)
+	}
+	return s
+}
+
+// rset resets the transaction between tests. A session whose RSET fails
+// is closed; the next test reconnects.
+func (rt *relayRunner) rset(s *session) *session {
+	if s == nil || s.dead != nil {
+		return closeSession(s)
+	}
+	r, err := s.cmd("RSET")
+	if err != nil || r.Class() != 2 {
+		s.quit()
+		return nil
+	}
+	return s
+}
+
+func closeSession(s *session) *session {
+	if s != nil {
+		s.close()
+	}
+	return nil
+}
+
+// stop ends the run after an error that reconnecting would not cure
+// (timeout, garbage, the probe's budget spent).
+func (rt *relayRunner) stop(err error) {
+	rt.stopped = true
+	if rt.res.Error == "" {
+		rt.res.Error = describe("relay test", err)
+	}
+}
+
+func (rt *relayRunner) stopReason(err error) string {
+	if err != nil {
+		rt.stop(err)
+	}
+	return "not run: " + rt.res.Error
+}
+
+// untestedFrom records every test from plan index idx on as untested.
+func (rt *relayRunner) untestedFrom(idx int, why string) {
+	for _, pt := range rt.plan[idx:] {
+		w := why
+		if pt.unbuilt != "" {
+			w = pt.unbuilt
+		}
+		rt.record(pt, nil, RelayTest{Result: Untested, Why: w})
+	}
+}
+
+// finish applies the rule that an authentication-required answer makes
+// every test of its session refused, and counts the sessions.
+func (rt *relayRunner) finish() {
+	for i := range rt.res.Tests {
+		t := &rt.res.Tests[i]
+		if reply, ok := rt.auth[sessionKey{t.Session, t.TLS}]; ok && t.Session != 0 && t.Result == Untested {
+			t.Result = Refused
+			t.Why = "session requires authentication (" + reply + "); was: " + t.Why
+		}
+	}
+	rt.res.Sessions = rt.p.sessions
+}
