@@ -1,0 +1,198 @@
+package rules_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/probes/smtp"
+	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/rules"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+var smtpHost atomic.Uint32
+
+// scanFleet starts a fleet server for cfg on its own loopback address
+// and probes it as service.
+func scanFleet(t *testing.T, cfg smtpd.Config, service string) *smtp.Observation {
+	t.Helper()
+	n := smtpHost.Add(1)
+	srv, err := smtpd.Start(fmt.Sprintf("127.0.%d.%d:0", 60+n/250, 1+n%250), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rt := 2 * time.Second
+	if cfg.Profile.Hostile() {
+		rt = 300 * time.Millisecond
+	}
+	env := wire.Env{Limits: wire.Limits{ReadTimeout: rt, DialTimeout: 2 * time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	o := smtp.Probe(ctx, env, wire.Target{Service: service, Addr: srv.AddrPort()}, smtp.Options{})
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("%s as %s took %v", cfg.Profile, service, d)
+	}
+	return o
+}
+
+// TestA1Truth scans every fleet profile and compares the verdict with
+// the profile's own truth.
+func TestA1Truth(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	for _, p := range smtpd.Profiles() {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			cfg := smtpd.Config{Profile: p, TLS: true, Hostname: "mx1.soumu.example"}
+			if p == smtpd.SlowGreeting {
+				cfg.GreetingDelay = 500 * time.Millisecond
+			}
+			o := scanFleet(t, cfg, "smtp")
+			v := rules.A1([]*smtp.Observation{o}, pol)
+			want := smtpd.Truth(p).A1
+			if v.Outcome != want {
+				t.Fatalf("A1 %s (%s), truth %s (%s)", v.Outcome, v.Reason, want, smtpd.Truth(p).Why)
+			}
+			checkVerdict(t, v, o)
+		})
+	}
+}
+
+// checkVerdict checks the verdict's form: one-line reason, source
+// probe, evidence prefixed with the service, never DATA.
+func checkVerdict(t *testing.T, v scoring.Verdict, obs ...*smtp.Observation) {
+	t.Helper()
+	if v.Source != scoring.FromProbe || v.Reason == "" || strings.Contains(v.Reason, "\n") {
+		t.Errorf("verdict %+v", v)
+	}
+	for _, e := range v.Evidence {
+		ok := false
+		for _, o := range obs {
+			if strings.HasPrefix(e, fmt.Sprintf("%s:%d %s ", o.Address, o.Port, o.Service)) ||
+				strings.HasPrefix(e, fmt.Sprintf("%s:%d %s: ", o.Address, o.Port, o.Service)) {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("evidence line %q does not name its service", e)
+		}
+		if strings.Contains(e, "C: DATA") {
+			t.Errorf("evidence shows DATA: %q", e)
+		}
+	}
+	if v.Outcome == scoring.Fail && len(v.Evidence) == 0 {
+		t.Error("fail without evidence")
+	}
+}
+
+func TestA1FailEvidence(t *testing.T) {
+	o := scanFleet(t, smtpd.Config{Profile: smtpd.AddressTrick}, "smtp")
+	v := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	if v.Outcome != scoring.Fail {
+		t.Fatalf("%+v", v)
+	}
+	joined := strings.Join(v.Evidence, "\n")
+	if !strings.Contains(joined, `C: RCPT TO:<"relaytest@kensa-relay-test.example">`) ||
+		!strings.Contains(joined, "S: 250 2.1.5 Ok") ||
+		!strings.Contains(joined, "C: MAIL FROM:<antispam@[") {
+		t.Errorf("evidence:\n%s", joined)
+	}
+	if !strings.Contains(v.Reason, `"relaytest@D"`) {
+		t.Errorf("reason %q", v.Reason)
+	}
+}
+
+// TestA1Services: the item passes only if it passes on every service.
+func TestA1Services(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	closed := scanFleet(t, smtpd.Config{Profile: smtpd.Closed}, "smtp")
+	sub := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, TLS: true}, "submission")
+	open := scanFleet(t, smtpd.Config{Profile: smtpd.OpenRelay}, "smtps")
+	grey := scanFleet(t, smtpd.Config{Profile: smtpd.Greylist}, "smtp")
+	if v := rules.A1([]*smtp.Observation{closed, sub}, pol); v.Outcome != scoring.Pass {
+		t.Errorf("closed + submission: %+v", v)
+	}
+	if v := rules.A1([]*smtp.Observation{closed, grey}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary failure") {
+		t.Errorf("closed + greylist: %+v", v)
+	}
+	// smtps on a plain server: the handshake fails, nothing seen.
+	if v := rules.A1([]*smtp.Observation{closed, open}, pol); v.Outcome != scoring.Unknown {
+		t.Errorf("closed + broken smtps: %+v", v)
+	}
+	if v := rules.A1(nil, pol); v.Outcome != scoring.NA {
+		t.Errorf("no service: %+v", v)
+	}
+}
+
+func TestA1Synthetic(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	refused := func(id int) smtp.RelayTest {
+		return smtp.RelayTest{ID: id, Result: smtp.Refused, MailCommand: "MAIL FROM:<>", RcptCommand: "RCPT TO:<x@d>",
+			RcptReply: &smtp.Reply{Code: 554, Lines: []string{"554 5.7.1 Relay access denied"}}}
+	}
+	base := func() *smtp.Observation {
+		o := &smtp.Observation{Endpoint: wire.Endpoint{Service: "smtp", Address: "192.0.2.1", Port: 25, Reachable: true},
+			Greeting: &smtp.Reply{Code: 220, Lines: []string{"220 mx ESMTP"}},
+			Relay:    &smtp.Relay{Planned: 16}}
+		for id := 1; id <= 16; id++ {
+			o.Relay.Tests = append(o.Relay.Tests, refused(id))
+		}
+		return o
+	}
+	if v := rules.A1([]*smtp.Observation{base()}, pol); v.Outcome != scoring.Pass {
+		t.Errorf("all refused: %+v", v)
+	}
+	// A missing test is not a pass.
+	o := base()
+	o.Relay.Tests = o.Relay.Tests[:15]
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "test 16 not attempted") {
+		t.Errorf("missing test: %+v", v)
+	}
+	// Planned beyond 16 counts too.
+	o = base()
+	o.Relay.Planned = 17
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown {
+		t.Errorf("missing local test: %+v", v)
+	}
+	// An untested attempt followed by a refused one (another sender)
+	// is refused; an accepted attempt anywhere fails.
+	o = base()
+	o.Relay.Tests = append([]smtp.RelayTest{{ID: 5, Result: smtp.Untested, Why: "sender refused"}}, o.Relay.Tests...)
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Pass {
+		t.Errorf("retried test: %+v", v)
+	}
+	o.Relay.Tests = append(o.Relay.Tests, smtp.RelayTest{ID: 9, Result: smtp.Accepted, Sender: "a@[192.0.2.1]", Recipient: "relaytest@d@[192.0.2.1]",
+		MailCommand: "MAIL FROM:<a@[192.0.2.1]>", RcptCommand: "RCPT TO:<relaytest@d@[192.0.2.1]>",
+		RcptReply: &smtp.Reply{Code: 250, Lines: []string{"250 2.1.5 Ok"}}})
+	v := rules.A1([]*smtp.Observation{o}, pol)
+	if v.Outcome != scoring.Fail || len(v.Evidence) != 3 || v.Evidence[2] != "192.0.2.1:25 smtp S: 250 2.1.5 Ok" {
+		t.Errorf("accepted: %+v", v)
+	}
+	// Greeting 554, 421, unreachable, relay not run.
+	o = base()
+	o.Greeting = &smtp.Reply{Code: 554, Lines: []string{"554 5.7.1 go away"}}
+	o.Relay = nil
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "554") ||
+		len(v.Evidence) != 1 {
+		t.Errorf("554: %+v", v)
+	}
+	o.Greeting = &smtp.Reply{Code: 421, Lines: []string{"421 4.3.2 busy"}}
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary") {
+		t.Errorf("421: %+v", v)
+	}
+	o = &smtp.Observation{Endpoint: wire.Endpoint{Service: "smtp", Address: "2001:db8::1", Port: 25, Error: "connect: timeout"}}
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "[2001:db8::1]:25 smtp: unreachable: connect: timeout") {
+		t.Errorf("unreachable: %+v", v)
+	}
+	o = base()
+	o.Relay = nil
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown {
+		t.Errorf("relay not run: %+v", v)
+	}
+}

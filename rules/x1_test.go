@@ -1,0 +1,156 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/probes/smtp"
+	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/rules"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// TestX1Truth scans every profile as a submission service with
+// STARTTLS, and the configurations whose truth differs (implicit TLS,
+// no TLS), and compares X1 (and A1) with the truth.
+func TestX1Truth(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	type run struct {
+		name    string
+		cfg     smtpd.Config
+		service string
+	}
+	var runs []run
+	for _, p := range smtpd.Profiles() {
+		cfg := smtpd.Config{Profile: p, TLS: true}
+		if p == smtpd.SlowGreeting {
+			cfg.GreetingDelay = 300 * time.Millisecond
+		}
+		runs = append(runs, run{"submission/" + string(p), cfg, "submission"})
+	}
+	for _, p := range []smtpd.Profile{smtpd.SubmissionAuthAfterTLS, smtpd.SubmissionAuthBeforeTLS, smtpd.SubmissionNoAuth, smtpd.AuthRequired, smtpd.Closed, smtpd.OpenRelay} {
+		runs = append(runs, run{"smtps/" + string(p), smtpd.Config{Profile: p, ImplicitTLS: true}, "smtps"})
+	}
+	for _, p := range []smtpd.Profile{smtpd.SubmissionAuthAfterTLS, smtpd.SubmissionAuthBeforeTLS} {
+		runs = append(runs, run{"plain-submission/" + string(p), smtpd.Config{Profile: p}, "submission"})
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			o := scanFleet(t, r.cfg, r.service)
+			want := r.cfg.Truth()
+			if r.service == "submission" && r.cfg.TLS && !r.cfg.ImplicitTLS && want != smtpd.Truth(r.cfg.Profile) {
+				t.Fatalf("Config.Truth %+v differs from Truth %+v for the canonical setting", want, smtpd.Truth(r.cfg.Profile))
+			}
+			v := rules.X1([]*smtp.Observation{o}, pol)
+			if v.Outcome != want.X1 {
+				t.Errorf("X1 %s (%s), truth %s (%s)", v.Outcome, v.Reason, want.X1, want.Why)
+			}
+			checkVerdict(t, v, o)
+			if a := rules.A1([]*smtp.Observation{o}, pol); a.Outcome != want.A1 {
+				t.Errorf("A1 %s (%s), truth %s (%s)", a.Outcome, a.Reason, want.A1, want.Why)
+			}
+		})
+	}
+}
+
+func TestX1Services(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	good := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, TLS: true}, "submission")
+	smtps := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, ImplicitTLS: true}, "smtps")
+	bad := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthBeforeTLS, TLS: true}, "submission")
+	v := rules.X1([]*smtp.Observation{good, smtps}, pol)
+	if v.Outcome != scoring.Pass || len(v.Evidence) < 2 {
+		t.Errorf("both proper: %+v", v)
+	}
+	v = rules.X1([]*smtp.Observation{good, bad}, pol)
+	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "AUTH offered before STARTTLS") {
+		t.Errorf("one offers AUTH in the clear: %+v", v)
+	}
+	if !strings.Contains(strings.Join(v.Evidence, "\n"), "S: 250-AUTH PLAIN LOGIN") {
+		t.Errorf("evidence %q", v.Evidence)
+	}
+	if v := rules.X1(nil, pol); v.Outcome != scoring.NA {
+		t.Errorf("no service: %+v", v)
+	}
+}
+
+func TestX1Synthetic(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	authEHLO := &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 AUTH PLAIN"}}
+	plainEHLO := &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 STARTTLS"}}
+	base := func() *smtp.Observation {
+		o := &smtp.Observation{Endpoint: wire.Endpoint{Service: "submission", Address: "192.0.2.1", Port: 587, Reachable: true},
+			Greeting: &smtp.Reply{Code: 220, Lines: []string{"220 mx ESMTP"}},
+			Hello:    &smtp.Hello{Command: "EHLO", Reply: plainEHLO, StartTLS: true},
+			StartTLS: &smtp.StartTLS{OK: true},
+			TLS:      &wire.TLSInfo{Version: "TLS 1.3"},
+			HelloTLS: &smtp.Hello{Command: "EHLO", Reply: authEHLO, Auth: true, AuthMechanisms: []string{"PLAIN"}, TLS: true},
+			Relay:    &smtp.Relay{Planned: 16}}
+		for id := 1; id <= 16; id++ {
+			o.Relay.Tests = append(o.Relay.Tests, smtp.RelayTest{ID: id, Result: smtp.Refused})
+		}
+		return o
+	}
+	check := func(name string, o *smtp.Observation, p rules.Policy, want scoring.Outcome, reason string) {
+		t.Helper()
+		v := rules.X1([]*smtp.Observation{o}, p)
+		if v.Outcome != want || !strings.Contains(v.Reason, reason) {
+			t.Errorf("%s: %s %q, want %s %q", name, v.Outcome, v.Reason, want, reason)
+		}
+	}
+	check("proper", base(), pol, scoring.Pass, "only after STARTTLS")
+
+	o := base()
+	o.TLS.Version, o.TLS.Weak = "TLS 1.0", []string{"protocol TLS 1.0 is obsolete"}
+	check("weak TLS, default policy", o, pol, scoring.Pass, "")
+	strict := pol
+	strict.TLSWeakFails = true
+	check("weak TLS, strict policy", o, strict, scoring.Fail, "weak TLS: protocol TLS 1.0 is obsolete")
+
+	o = base()
+	o.StartTLS = &smtp.StartTLS{Reply: &smtp.Reply{Code: 220}, Error: "starttls: TLS handshake failed"}
+	o.TLS = wire.TLSFailure(errString("remote error: tls: handshake failure"))
+	o.HelloTLS = nil
+	check("handshake failed", o, pol, scoring.Unknown, "AUTH after STARTTLS not seen")
+
+	o = base()
+	o.Hello.StartTLS = false
+	o.StartTLS, o.TLS, o.HelloTLS = nil, nil, nil
+	check("no STARTTLS", o, pol, scoring.Fail, "no STARTTLS")
+
+	o = base()
+	o.HelloTLS.Auth = false
+	check("no AUTH after TLS", o, pol, scoring.Fail, "no AUTH offered after STARTTLS")
+
+	o = base()
+	o.Hello = &smtp.Hello{Command: "HELO", Reply: &smtp.Reply{Code: 250, Lines: []string{"250 mx"}},
+		EHLOReply: &smtp.Reply{Code: 502, Lines: []string{"502 5.5.1 no"}}}
+	check("EHLO refused", o, pol, scoring.Fail, "EHLO refused")
+	o.Hello.EHLOReply = &smtp.Reply{Code: 421, Lines: []string{"421 4.3.2 busy"}}
+	check("EHLO deferred", o, pol, scoring.Unknown, "EHLO not answered")
+
+	o = base()
+	o.Relay.Tests[3].Result = smtp.Untested
+	o.Relay.Tests[3].Why = "temporary failure: 451"
+	check("relay untested", o, pol, scoring.Unknown, "not fully tested")
+	o.Relay.Tests[5].Result = smtp.Accepted
+	check("relay accepted", o, pol, scoring.Fail, "accepts relay")
+
+	o = base()
+	o.Service, o.ImplicitTLS = "smtps", true
+	o.Hello = &smtp.Hello{Command: "EHLO", Reply: authEHLO, Auth: true, TLS: true}
+	o.StartTLS, o.HelloTLS = nil, nil
+	check("smtps", o, pol, scoring.Pass, "AUTH offered, unauthenticated")
+	o.Hello = nil
+	o.TLS = wire.TLSFailure(errString("first record does not look like a TLS handshake"))
+	o.Reachable = false
+	o.Error = "TLS handshake: error"
+	check("smtps handshake failed", o, pol, scoring.Unknown, "unreachable")
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
