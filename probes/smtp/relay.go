@@ -118,6 +118,7 @@ const (
 	KindClosing     ReplyKind = "closing"     // 421
 	KindSequence    ReplyKind = "sequence"    // 503
 	KindSender      ReplyKind = "sender"      // about the sender (X.1.7, X.1.8)
+	KindClient      ReplyKind = "client"      // the scanner's address refused (blocklist, client restrictions)
 	KindNoDomain    ReplyKind = "no-domain"   // destination does not resolve (X.1.2)
 	KindDenied      ReplyKind = "denied"      // 5xx, or 4xx saying relaying is denied
 	KindTemporary   ReplyKind = "temporary"   // other 4xx
@@ -149,6 +150,10 @@ func Kind(r *Reply) ReplyKind {
 		// About this sender (even "not logged in" for it): another
 		// sender may fare differently.
 		return KindSender
+	case clientRejected(text):
+		// As with a 554 greeting, the server refuses the scanner's
+		// address: what it does for other clients cannot be seen.
+		return KindClient
 	case r.Code == 530 || ((enh == "5.7.0" || enh == "5.7.1") && mentionsAuth(text)):
 		return KindAuth
 	case r.Code == 503:
@@ -196,6 +201,18 @@ func mentionsRelay(text string) bool {
 	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '-' || r == '/' }) {
 		switch w {
 		case "relay", "relaying", "relayed", "relays":
+			return true
+		}
+	}
+	return false
+}
+
+// clientRejected reports whether the text says the client itself is
+// refused (Postfix's "Client host rejected", DNS blocklists), which
+// Postfix reports at RCPT by default (smtpd_delay_reject).
+func clientRejected(text string) bool {
+	for _, w := range []string{"client host rejected", "client address rejected", "blocked using", "blacklist", "blocklist", "dnsbl", "spamhaus", "spamcop", "your ip address"} {
+		if strings.Contains(text, w) {
 			return true
 		}
 	}
@@ -535,6 +552,8 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			continue
 		case KindNoDomain:
 			t.Result, t.Why = Untested, "relay domain does not resolve for the server: "+rr.String()
+		case KindClient:
+			t.Result, t.Why = Untested, "the server refuses the scanner's address (relay status for other clients cannot be seen): "+rr.String()
 		case KindSequence:
 			t.Result, t.Why = Untested, "bad sequence: "+rr.String()
 		case KindTemporary:

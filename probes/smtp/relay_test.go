@@ -50,7 +50,11 @@ func TestKind(t *testing.T) {
 		{"451 4.7.1 Greylisting in action, please come back later", KindTemporary},
 		{"451 4.7.1 Service unavailable - try again later", KindTemporary},
 		// 4.7.1 alone: relaying denied, as the issue reads it
-		{"450 4.7.1 Client host rejected: cannot find your hostname", KindDenied},
+		{"450 4.7.1 Recipient address rejected: Access denied", KindDenied},
+		// the scanner's address refused: nothing seen for other clients
+		{"554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.9", KindClient},
+		{"450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.9]", KindClient},
+		{"554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", KindClient},
 		// an address echoed in the text says nothing
 		{"452 4.3.1 <relaytest@relay.example>: Insufficient system storage", KindTemporary},
 		{"452 4.3.1 tls-relay.example: Insufficient system storage", KindTemporary},
