@@ -32,6 +32,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -45,6 +46,14 @@ type Options struct {
 	// SkipLogin leaves out every login attempt; the observation then
 	// cannot show whether cleartext passwords are refused.
 	SkipLogin bool
+	// Password is the fake user's password. Empty means a random one
+	// made once per process. The scan engine should pass one random
+	// password per scan: a server then sees one wrong password however
+	// many of its services are probed, and Dovecot's auth penalty,
+	// which delays each further failure from an address that tries a
+	// new wrong password (2 s, 4 s, … up to 15 s), stays at its first
+	// step.
+	Password string
 }
 
 // Observation is what the probe saw of one IMAP service.
@@ -401,7 +410,10 @@ type attempt struct {
 // newPassword makes the random password of the fake user and registers
 // it, in every encoding it will be sent in, as a secret.
 func (p *prober) newPassword() {
-	p.pass = randomPassword()
+	p.pass = p.opts.Password
+	if p.pass == "" {
+		p.pass = processPassword()
+	}
 	p.secret(p.pass)
 	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + p.pass)))
 	p.secret(base64.StdEncoding.EncodeToString([]byte(p.pass)))
@@ -460,7 +472,11 @@ func (p *prober) redact(s string) string {
 // than a closed connection (silence, too much data, garbage).
 func (p *prober) attempts(s *session, plan []attempt, caps []string, reopen func() (*session, error)) error {
 	loginDisabled := hasCap(caps, "LOGINDISABLED")
+	stopPasswords := false
 	for _, a := range plan {
+		if stopPasswords && a.method != "AUTHENTICATE ANONYMOUS" {
+			continue
+		}
 		var (
 			res  Attempt
 			terr error
@@ -491,6 +507,12 @@ func (p *prober) attempts(s *session, plan []attempt, caps []string, reopen func
 		}
 		if res.Result == LoggedIn {
 			break
+		}
+		if res.Result == Checked && !res.TLS {
+			// One cleartext password taken proves the point; more
+			// attempts would only add failed logins to the server's
+			// logs. Anonymous login is still tried.
+			stopPasswords = true
 		}
 	}
 	return nil
@@ -689,6 +711,9 @@ func describe(step string, err error) string {
 	}
 	return wire.Describe(step, err)
 }
+
+// processPassword is the password used when Options.Password is empty.
+var processPassword = sync.OnceValue(randomPassword)
 
 func randomPassword() string {
 	b := make([]byte, 12)

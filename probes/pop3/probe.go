@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-sasl"
 
@@ -33,6 +34,14 @@ type Options struct {
 	// SkipLogin leaves out every login attempt; the observation then
 	// cannot show whether cleartext passwords are refused.
 	SkipLogin bool
+	// Password is the fake user's password. Empty means a random one
+	// made once per process. The scan engine should pass one random
+	// password per scan: a server then sees one wrong password however
+	// many of its services are probed, and Dovecot's auth penalty,
+	// which delays each further failure from an address that tries a
+	// new wrong password (2 s, 4 s, … up to 15 s), stays at its first
+	// step.
+	Password string
 }
 
 // Observation is what the probe saw of one POP3 service.
@@ -318,7 +327,10 @@ type attempt struct {
 // newPassword makes the random password of the fake user and registers
 // it, in every encoding it will be sent in, as a secret.
 func (p *prober) newPassword() {
-	p.pass = randomPassword()
+	p.pass = p.opts.Password
+	if p.pass == "" {
+		p.pass = processPassword()
+	}
 	p.secret(p.pass)
 	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + p.pass)))
 	p.secret(base64.StdEncoding.EncodeToString([]byte(p.pass)))
@@ -424,7 +436,11 @@ func (p *prober) cleanAll(lines []string) []string {
 // error when an attempt gets no answer twice, or once for a reason other
 // than a closed connection.
 func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, error)) error {
+	stopPasswords := false
 	for _, a := range plan {
+		if stopPasswords && a.method != "AUTH ANONYMOUS" {
+			continue
+		}
 		var (
 			res  Attempt
 			terr error
@@ -453,6 +469,12 @@ func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, e
 		}
 		if res.Result == LoggedIn {
 			break
+		}
+		if res.Result == Checked && !res.TLS {
+			// One cleartext password taken proves the point; more
+			// attempts would only add failed logins to the server's
+			// logs. Anonymous login is still tried.
+			stopPasswords = true
 		}
 	}
 	return nil
@@ -582,6 +604,9 @@ func describe(step string, err error) string {
 	}
 	return wire.Describe(step, err)
 }
+
+// processPassword is the password used when Options.Password is empty.
+var processPassword = sync.OnceValue(randomPassword)
 
 func randomPassword() string {
 	b := make([]byte, 12)
