@@ -210,3 +210,20 @@ func (db *DB) ProductLineEndOfLife(product, line, upstream string) (Lifecycle, b
 func describeEOL(l Lifecycle) string {
 	return fmt.Sprintf("%s: free security updates ended %s (source: %s)", l.String(), l.EOL, l.Source)
 }
+
+// HasLifecycle reports whether the data holds any end-of-life entry for a
+// distribution or product (kind KindOS or KindProduct), that is whether
+// the absence of an entry for one release means "supported" rather than
+// "not known".
+func (db *DB) HasLifecycle(kind, name string) bool {
+	eol := db.EOL
+	if eol == nil {
+		eol = builtinEOL()
+	}
+	for _, l := range eol {
+		if l.Kind == kind && strings.EqualFold(l.Name, name) {
+			return true
+		}
+	}
+	return false
+}

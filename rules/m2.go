@@ -28,7 +28,8 @@ import (
 //     recognised, or the data for the product is only a selection.
 //   - pass: only when every mail service shows a version at or above the
 //     newest fixed version of its release line, in data marked complete
-//     for that product.
+//     for that product, and (without a distribution marker) the data has
+//     end-of-life dates for the product so its line is known supported.
 //
 // Exceptions in force for the server (by id or host) turn exactly the
 // findings they name into a pass marked in Verdict.Exception; expired
@@ -181,6 +182,8 @@ func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time) m2Result
 		r.reason = label + ": a " + fp.Distro + " marker shows without a package version, so backported fixes cannot be seen"
 	case !db.Complete(fp.Product):
 		r.reason = fmt.Sprintf("%s: no known advisory applies, but the data for %s is a selection, not complete, so the version cannot be proven patched", label, fp.Product)
+	case !marker && !db.HasLifecycle(advisory.KindProduct, fp.Product):
+		r.reason = fmt.Sprintf("%s: no end-of-life data for %s, so its release line cannot be shown supported", label, fp.Product)
 	default:
 		r.pass = true
 		r.reason = fmt.Sprintf("%s: at or above every fix in data complete for %s as of %s", label, fp.Product, db.AsOf)
