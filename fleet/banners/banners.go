@@ -179,14 +179,14 @@ func Catalogue() []Set {
 			Description: "Sendmail 8.17.1.9 with the Debian 12 package revision 2+deb12u2. " +
 				"M2 unknown: upstream 8.17.1.9 is in CVE-2023-51765's range (<8.18) and the shipped data has no Debian 12 entry for it, so the package's state cannot be decided. M1 unknown: Debian 12 supported and no Sendmail fix for Debian 12 is recorded.",
 			SMTP: "{host} ESMTP Sendmail 8.17.1.9/8.17.1.9/Debian-2+deb12u2; Mon, 2 Nov 2026 09:00:00 +0900",
-			M1: unknown, M2: unknown, M2Complete: unknown,
+			M1:   unknown, M2: unknown, M2Complete: unknown,
 		},
 		{
 			Name: "sendmail-ubuntu2204",
 			Description: "Sendmail 8.15.2-22ubuntu3 on Ubuntu 22.04. " +
 				"M2 fail: Ubuntu released no fix of CVE-2023-51765 for 22.04 (status affected). M1 unknown: 22.04 supported and an unfixed flaw is no unapplied patch.",
 			SMTP: "{host} ESMTP Sendmail 8.15.2/8.15.2/Debian-22ubuntu3; Mon, 2 Nov 2026 09:00:00 +0900",
-			M1: unknown, M2: fail, M2Complete: fail,
+			M1:   unknown, M2: fail, M2Complete: fail,
 		},
 		{
 			Name: "sendmail-8.14-rhel7",
@@ -207,7 +207,7 @@ func Catalogue() []Set {
 			Description: "The IIS SMTP service of Windows Server 2003 (build 6.0.3790.3959). " +
 				"M1 fail: Windows Server 2003 ended 2015-07-14. M2 fail: the IIS SMTP 6.0 line ends with Windows Server 2003.",
 			SMTP: "{host} Microsoft ESMTP MAIL Service, Version: 6.0.3790.3959 ready at  Mon, 2 Nov 2026 09:00:00 +0900 ",
-			M1: fail, M2: fail, M2Complete: fail,
+			M1:   fail, M2: fail, M2Complete: fail,
 		},
 		{
 			Name: "exchange-2003",
@@ -216,7 +216,7 @@ func Catalogue() []Set {
 			SMTP: "{host} Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready at  Mon, 2 Nov 2026 09:00:00 +0900 ",
 			IMAP: "Microsoft Exchange Server 2003 IMAP4rev1 server version 6.5.7638.1 ({host}) ready.",
 			POP3: "Microsoft Exchange Server 2003 POP3 server version 6.5.7638.1 ({host}) ready.",
-			M1: fail, M2: fail, M2Complete: fail,
+			M1:   fail, M2: fail, M2Complete: fail,
 		},
 		{
 			Name: "exchange-2007",
@@ -225,7 +225,7 @@ func Catalogue() []Set {
 			SMTP: "{host} Microsoft ESMTP MAIL Service ready at Mon, 2 Nov 2026 09:00:00 +0900",
 			IMAP: "Microsoft Exchange Server 2007 IMAP4 service ready",
 			POP3: "Microsoft Exchange Server 2007 POP3 service ready",
-			M1: unknown, M2: fail, M2Complete: fail,
+			M1:   unknown, M2: fail, M2Complete: fail,
 		},
 		{
 			Name: "exchange-2016-or-later",
@@ -234,7 +234,7 @@ func Catalogue() []Set {
 			SMTP: "{host} Microsoft ESMTP MAIL Service ready at Mon, 2 Nov 2026 09:00:00 +0900",
 			IMAP: "The Microsoft Exchange IMAP4 service is ready.",
 			POP3: "The Microsoft Exchange POP3 service is ready.",
-			M1: unknown, M2: unknown, M2Complete: unknown,
+			M1:   unknown, M2: unknown, M2Complete: unknown,
 		},
 		{
 			Name: "rhel5-cyrus-sendmail",
@@ -256,15 +256,15 @@ func Catalogue() []Set {
 			M1:   unknown, M2: fail, M2Complete: fail,
 		},
 		{
-			Name: "opensmtpd-openbsd",
+			Name:        "opensmtpd-openbsd",
 			Description: "OpenSMTPD, which never shows its version, on OpenBSD (OpenSSH 9.6 without marker). M2 unknown: version hidden. M1 unknown.",
-			SMTP: "{host} ESMTP OpenSMTPD", SSH: "OpenSSH_9.6",
+			SMTP:        "{host} ESMTP OpenSMTPD", SSH: "OpenSSH_9.6",
 			M1: unknown, M2: unknown, M2Complete: unknown,
 		},
 		{
-			Name: "raspbian10",
+			Name:        "raspbian10",
 			Description: "A Raspberry Pi on Raspbian 10 (OpenSSH 1:7.9p1-10+deb10u2). M1 fail: Debian 10 LTS ended 2024-06-30. M2 unknown: Postfix hides its version.",
-			SMTP: "{host} ESMTP Postfix (Raspbian)", SSH: "OpenSSH_7.9p1 Raspbian-10+deb10u2",
+			SMTP:        "{host} ESMTP Postfix (Raspbian)", SSH: "OpenSSH_7.9p1 Raspbian-10+deb10u2",
 			M1: fail, M2: unknown, M2Complete: unknown,
 		},
 		{
@@ -275,17 +275,17 @@ func Catalogue() []Set {
 			M1: unknown, M2: unknown, M2Complete: unknown,
 		},
 		{
-			Name: "domino-8.5",
+			Name:        "domino-8.5",
 			Description: "Lotus Domino 8.5.3FP6 SMTP and IMAP. M2 unknown: the shipped data has no Domino advisories and no Domino end-of-life dates, so even with Domino marked complete its line cannot be shown supported. M1 unknown.",
-			SMTP: "{host} ESMTP Service (Lotus Domino Release 8.5.3FP6) ready at Mon, 2 Nov 2026 09:00:00 +0900",
-			IMAP: "Domino IMAP4 Server Release 8.5.3FP6 ready Mon, 2 Nov 2026 09:00:00 +0900",
-			M1:   unknown, M2: unknown, M2Complete: unknown,
+			SMTP:        "{host} ESMTP Service (Lotus Domino Release 8.5.3FP6) ready at Mon, 2 Nov 2026 09:00:00 +0900",
+			IMAP:        "Domino IMAP4 Server Release 8.5.3FP6 ready Mon, 2 Nov 2026 09:00:00 +0900",
+			M1:          unknown, M2: unknown, M2Complete: unknown,
 		},
 		{
-			Name: "ssh-only-debian11-after-lts",
+			Name:        "ssh-only-debian11-after-lts",
 			Description: "A server with only SSH: OpenSSH 1:8.4p1-5+deb11u3 on Debian 11. M1 fail: Debian 11 LTS ended 2026-08-31. M2 unknown: no mail banner seen.",
-			SSH: "OpenSSH_8.4p1 Debian-5+deb11u3",
-			M1:  fail, M2: unknown, M2Complete: unknown,
+			SSH:         "OpenSSH_8.4p1 Debian-5+deb11u3",
+			M1:          fail, M2: unknown, M2Complete: unknown,
 		},
 	}
 }
