@@ -261,12 +261,11 @@ func Literal(a netip.Addr) string {
 }
 
 type plannedTest struct {
-	id        int
-	form      string
-	sender    string // "" is the null sender
-	rcpt      string
-	unbuilt   string // why the test cannot be built
-	senderSym string
+	id      int
+	form    string
+	sender  string // "" is the null sender
+	rcpt    string
+	unbuilt string // why the test cannot be built
 }
 
 // classicForms are the 16 classic tests: sender and recipient in
@@ -332,7 +331,7 @@ func newRelayRunner(p *prober) *relayRunner {
 	for _, l := range locals {
 		rt.plan = append(rt.plan, plannedTest{
 			id: len(rt.plan) + 1, form: "antispam@" + l + " -> relaytest@D",
-			sender: "antispam@" + l, rcpt: rt.fill.Replace("relaytest@D"), senderSym: "antispam@" + l,
+			sender: "antispam@" + l, rcpt: rt.fill.Replace("relaytest@D"),
 		})
 	}
 	res.Planned = len(rt.plan)
@@ -340,7 +339,7 @@ func newRelayRunner(p *prober) *relayRunner {
 }
 
 func (rt *relayRunner) add(id int, sender, rcpt string) {
-	pt := plannedTest{id: id, form: sender + " -> " + rcpt, senderSym: sender}
+	pt := plannedTest{id: id, form: sender + " -> " + rcpt}
 	if rt.p.serverName == "" && (strings.Contains(sender, "S") || strings.Contains(rcpt, "S")) {
 		pt.unbuilt = "server name S unknown (not in greeting, EHLO reply or inventory)"
 	}
@@ -351,7 +350,8 @@ func (rt *relayRunner) add(id int, sender, rcpt string) {
 	rt.plan = append(rt.plan, pt)
 }
 
-// senders lists the senders to fall back on, in order.
+// fallbacks lists the senders to use instead of a refused one, in
+// order.
 func (rt *relayRunner) fallbacks() []string {
 	var out []string
 	for _, sym := range []string{"antispam@D", "<>", "antispam@S", "antispam@[I]"} {
