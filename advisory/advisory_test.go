@@ -533,3 +533,27 @@ func contains(ss []string, s string) bool {
 	}
 	return false
 }
+
+func TestImportBoth(t *testing.T) {
+	db, err := Import([]string{"testdata/nvd/exim-openssh.json"}, []string{"testdata/osv/DSA-5724-1.json", "testdata/osv/USN-6859-1.json"}, ImportOptions{Complete: []string{"OpenSSH"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.Complete("OpenSSH") || db.AsOf.String() != "2025-09-12" {
+		t.Errorf("complete %v as-of %s", db.Complete("OpenSSH"), db.AsOf)
+	}
+	path := filepath.Join(t.TempDir(), "imported.json")
+	if err := db.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Advisories) != 4 || len(back.EOL) == 0 {
+		t.Errorf("%d advisories, %d eol entries", len(back.Advisories), len(back.EOL))
+	}
+	if _, err := Import(nil, nil, ImportOptions{}); err == nil {
+		t.Error("no input accepted")
+	}
+}

@@ -219,3 +219,39 @@ func jsonPrefix(b []byte) byte {
 	}
 	return b[0]
 }
+
+// Import builds a data set from NVD and OSV inputs together, for
+// `kensa advisories import --nvd FILE|DIR --osv FILE|DIR|ZIP`: each
+// importer's result is merged (advisories with the same product and id
+// are united), the products named in opt.Complete are marked complete,
+// and the as-of date is opt.AsOf or else the earliest of the inputs'.
+// Write the result with WriteFile; --advisories reads it back.
+func Import(nvdPaths, osvPaths []string, opt ImportOptions) (*DB, error) {
+	if len(nvdPaths) == 0 && len(osvPaths) == 0 {
+		return nil, fmt.Errorf("import: no --nvd or --osv input given")
+	}
+	var parts []*DB
+	if len(nvdPaths) > 0 {
+		db, err := ImportNVD(nvdPaths, opt)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, db)
+	}
+	if len(osvPaths) > 0 {
+		db, err := ImportOSV(osvPaths, opt)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, db)
+	}
+	out := Merge(parts...)
+	if !opt.AsOf.IsZero() {
+		out.AsOf = Date{opt.AsOf.UTC().Truncate(24 * time.Hour)}
+	}
+	out.EOL = nil
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -103,6 +103,12 @@ func Parse(b wire.Banner) Fingerprint {
 		parseSSH(&fp, strings.TrimSpace(firstLine(text)))
 	case kind == "ehlo" || kind == "helo":
 		parseEHLO(&fp, text)
+	case kind == "implementation":
+		parseImplementation(&fp, text)
+	case b.Service == "ssh":
+		// Lines before the identification and the authentication
+		// banner: only an operating-system release can be read there.
+		parseTelnet(&fp, text)
 	case kind == "prompt" || isTelnet(b.Service):
 		parseTelnet(&fp, text)
 	case kind == "id":
@@ -183,8 +189,14 @@ func merge(a, b Fingerprint) Fingerprint {
 		a.Distro = b.Distro
 	}
 	if a.Distro == b.Distro {
-		if a.DistroRelease == "" {
-			a.DistroRelease = b.DistroRelease
+		if a.DistroRelease == "" && b.DistroRelease != "" {
+			if len(a.ReleaseCandidates) == 0 || containsString(a.ReleaseCandidates, b.DistroRelease) {
+				a.DistroRelease = b.DistroRelease
+			} else {
+				a.note("banners disagree on the release: " + b.DistroRelease + " is not one of " + strings.Join(a.ReleaseCandidates, ", "))
+			}
+		}
+		if len(a.ReleaseCandidates) == 0 {
 			a.ReleaseCandidates = b.ReleaseCandidates
 		}
 		if a.PackageVersion == "" {
@@ -274,4 +286,13 @@ func itoa(n int) string {
 		b[i] = '-'
 	}
 	return string(b[i:])
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

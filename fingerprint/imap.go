@@ -281,3 +281,28 @@ func firstField(s string) string {
 	}
 	return ""
 }
+
+var (
+	implCyrus   = regexp.MustCompile(`\bCyrus (?:POP3|IMAP4?)\s+v?(\d\S*)`)
+	implQpopper = regexp.MustCompile(`\bQpopper[- ]version[- ]([\w.]+)`)
+)
+
+// parseImplementation reads a POP3 CAPA IMPLEMENTATION value (RFC 2449).
+func parseImplementation(fp *Fingerprint, text string) {
+	t := strings.TrimSpace(firstLine(text))
+	switch {
+	case implCyrus.MatchString(t):
+		fp.Product = productCyrus
+		cyrusVersion(fp, implCyrus.FindStringSubmatch(t)[1])
+	case implQpopper.MatchString(t):
+		fp.Product, fp.Version = productQpopper, implQpopper.FindStringSubmatch(t)[1]
+	case strings.Contains(t, "Courier"):
+		fp.Product = productCourier
+	case strings.Contains(t, "Dovecot"):
+		fp.Product = productDovecot
+	case strings.Contains(t, "Zimbra"):
+		fp.Product = productZimbra
+	default:
+		parseMailboxCommon(fp, t)
+	}
+}
