@@ -59,9 +59,7 @@ func (e *TLSError) Unwrap() error { return e.Err }
 // concurrent use.
 type Client struct {
 	conn     net.Conn
-	text     *textproto.Reader
-	bw       *bufio.Writer
-	br       *bufio.Reader
+	text     *textproto.Conn
 	opts     Options
 	greeting Reply
 	isTLS    bool
@@ -101,9 +99,11 @@ func NewClient(conn net.Conn, opts *Options) (*Client, error) {
 
 func (c *Client) reset(conn net.Conn) {
 	c.conn = conn
-	c.br = bufio.NewReader(&lineLimiter{r: conn, max: c.opts.MaxLine})
-	c.text = textproto.NewReader(c.br)
-	c.bw = bufio.NewWriter(conn)
+	// The reader's buffer is the line limit: a longer line does not fit.
+	c.text = &textproto.Conn{
+		Reader: *textproto.NewReader(bufio.NewReaderSize(conn, c.opts.MaxLine)),
+		Writer: *textproto.NewWriter(bufio.NewWriter(conn)),
+	}
 }
 
 // Greeting returns the server's greeting reply.
@@ -128,12 +128,27 @@ func (c *Client) trace(dir, line string) {
 	}
 }
 
+// readLine reads one line of at most MaxLine bytes, without its line
+// ending. (textproto's own ReadLine has no bound, and returns a line cut
+// by an error as if it were whole.)
 func (c *Client) readLine() (string, error) {
-	line, err := c.text.ReadLine()
-	if line != "" || err == nil {
-		c.trace("S", line)
+	b, err := c.text.R.ReadSlice('\n')
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		c.trace("S", string(b)+" …(line cut)")
+		return "", ErrLineTooLong
+	case err != nil:
+		if len(b) > 0 {
+			c.trace("S", string(b))
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		return "", err
 	}
-	return line, err
+	line := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	c.trace("S", line)
+	return line, nil
 }
 
 func (c *Client) readReply() (Reply, error) {
@@ -146,10 +161,7 @@ func (c *Client) readReply() (Reply, error) {
 
 func (c *Client) writeLine(line string) error {
 	c.trace("C", line)
-	if _, err := c.bw.WriteString(line + "\r\n"); err != nil {
-		return err
-	}
-	return c.bw.Flush()
+	return c.text.PrintfLine("%s", line)
 }
 
 // Cmd sends one command line, verb and arguments separated by spaces,
@@ -220,7 +232,7 @@ func (c *Client) StartTLS(config *tls.Config) (tls.ConnectionState, error) {
 	if _, err := c.Cmd("STLS"); err != nil {
 		return tls.ConnectionState{}, err
 	}
-	if c.br.Buffered() > 0 {
+	if c.text.R.Buffered() > 0 {
 		return tls.ConnectionState{}, &ProtocolError{Problem: "server sent data after its STLS reply, before the TLS handshake"}
 	}
 	tc := tls.Client(c.conn, config)
@@ -312,32 +324,4 @@ func (c *Client) cancelAuth() {
 	if c.writeLine("*") == nil {
 		c.readReply()
 	}
-}
-
-// lineLimiter fails a read once a run of bytes without a line feed
-// exceeds max, so no line grows without bound in the reader above it.
-type lineLimiter struct {
-	r   io.Reader
-	max int
-	run int
-	err error
-}
-
-func (l *lineLimiter) Read(p []byte) (int, error) {
-	if l.err != nil {
-		return 0, l.err
-	}
-	n, err := l.r.Read(p)
-	for i := 0; i < n; i++ {
-		if p[i] == '\n' {
-			l.run = 0
-			continue
-		}
-		l.run++
-		if l.run > l.max {
-			l.err = ErrLineTooLong
-			return i, l.err
-		}
-	}
-	return n, err
 }
