@@ -21,7 +21,7 @@ import (
 // It is stored in results as observations.fingerprints.
 type Fingerprint struct {
 	Service string `json:"service"`
-	Address string `json:"address,omitempty"`
+	Address string `json:"address"`
 	Port    int    `json:"port"`
 	// Product is the canonical product name (Postfix, Sendmail, Exim,
 	// Microsoft Exchange, Microsoft SMTP Service (IIS), OpenSMTPD, qmail,
@@ -48,7 +48,7 @@ type Fingerprint struct {
 	// (1:9.2p1-2+deb12u3), "" when not shown.
 	PackageVersion string `json:"package_version"`
 	// OS names the operating system when it can be inferred.
-	OS string `json:"os,omitempty"`
+	OS string `json:"os"`
 	// Evidence holds the banner lines the fingerprint was read from,
 	// prefixed with their kind ("greeting: 220 mx ESMTP Postfix").
 	Evidence []string `json:"evidence"`
