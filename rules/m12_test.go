@@ -321,3 +321,27 @@ func TestDataAsOfInEvidence(t *testing.T) {
 		t.Fatal(v.Evidence)
 	}
 }
+
+func TestM2CompleteNeedsSupportedRelease(t *testing.T) {
+	db := completeDB("Cyrus", "Sendmail")
+	// A package on an end-of-life release is maintained by no one.
+	v := M2(fps("imap greeting|* OK mx Cyrus IMAP v2.3.7-Invoca-RPM-2.3.7-7.el5 server ready"), db, nil, "", "", asOf, DefaultPolicy())
+	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "end of life") {
+		t.Fatalf("el5: %s %s", v.Outcome, v.Reason)
+	}
+	// The same on a supported release passes with complete data.
+	v = M2(fps("imap greeting|* OK mx Cyrus IMAP v3.6.1-Debian-3.6.1-4+deb12u1 server ready"), db, nil, "", "", asOf, DefaultPolicy())
+	if v.Outcome != scoring.Pass {
+		t.Fatalf("debian 12: %s %s", v.Outcome, v.Reason)
+	}
+	// Release unknown: unknown.
+	v = M2(fps("imap greeting|* OK mx Cyrus IMAP v3.6.1-Debian-3.6.1-4 server ready"), db, nil, "", "", asOf, DefaultPolicy())
+	if v.Outcome != scoring.Unknown {
+		t.Fatalf("no release: %s %s", v.Outcome, v.Reason)
+	}
+	// Exchange 2003 recognised from IIS SMTP and XEXCH50.
+	v = M2(fps("smtp greeting|220 mx Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready at  Mon, 2 Nov 2009", "smtp ehlo|250-mx Hello [192.0.2.1]\n250-XEXCH50\n250 OK"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
+	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "EOL:Microsoft Exchange:2003") {
+		t.Fatalf("exchange 2003: %s %s", v.Outcome, v.Reason)
+	}
+}

@@ -182,6 +182,8 @@ func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time) m2Result
 		r.reason = label + ": a " + fp.Distro + " marker shows without a package version, so backported fixes cannot be seen"
 	case !db.Complete(fp.Product):
 		r.reason = fmt.Sprintf("%s: no known advisory applies, but the data for %s is a selection, not complete, so the version cannot be proven patched", label, fp.Product)
+	case marker && !distroSupported(db, fp, asOf):
+		r.reason = fmt.Sprintf("%s: the %s release is unknown or past its end of life, so its package cannot be shown maintained (M1 reports the release)", label, fp.Distro)
 	case !marker && !db.HasLifecycle(advisory.KindProduct, fp.Product):
 		r.reason = fmt.Sprintf("%s: no end-of-life data for %s, so its release line cannot be shown supported", label, fp.Product)
 	default:
@@ -275,4 +277,11 @@ func sourceSuffix(s string) string {
 		return " (" + s + ")"
 	}
 	return ""
+}
+
+// distroSupported reports whether a fingerprint's distribution release is
+// known and still receives free security updates at asOf.
+func distroSupported(db *advisory.DB, fp fingerprint.Fingerprint, asOf time.Time) bool {
+	l, ok, all := osEOL(db, fp)
+	return ok && all && !l.Ended(asOf)
 }
