@@ -2,7 +2,6 @@ package main
 
 // Commands that later work fills in.
 
-func cmdScan(e *env, args []string) error       { return badInput("scan: not built yet") }
 func cmdProbe(e *env, args []string) error      { return badInput("probe: not built yet") }
 func cmdAdvisories(e *env, args []string) error { return badInput("advisories: not built yet") }
 func cmdFleet(e *env, args []string) error      { return badInput("fleet: not built yet") }

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/report"
+	"github.com/kensa-inspect/kensa/results"
+	"github.com/kensa-inspect/kensa/rules"
+	"github.com/kensa-inspect/kensa/scan"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// engineFlags are the flags of every command that probes: scan, probe,
+// demo.
+type engineFlags struct {
+	scope      string
+	noDiscover bool
+	sourceIP   string
+
+	maxConns, hostConns    int
+	hostRate, globalRate   float64
+	dialTimeout, readTO    time.Duration
+	probeTimeout, budget   time.Duration
+	busy                   int
+	relayDomain, heloName  string
+	policy                 string
+	ntpMaxOffset           time.Duration
+	toleratePasswords      bool
+	weakSSHFails, weakTLS  bool
+	advisories, exceptions string
+	asOf                   string
+	trace                  string
+	logLevel               string
+}
+
+func (f *engineFlags) register(fs *flagSet) {
+	d := scan.DefaultBounds()
+	fs.StringVar(&f.scope, "scope", "", "CIDRs and addresses that may be contacted, comma-separated (default: the inventory's own addresses)")
+	fs.BoolVar(&f.noDiscover, "no-discover", false, "probe only the inventory's services, not the standard ports of the others")
+	fs.StringVar(&f.sourceIP, "source-ip", "", "local address to scan from (a designated scanner address)")
+	fs.IntVar(&f.maxConns, "max-conns", d.MaxConns, "open connections at once, whole scan")
+	fs.IntVar(&f.hostConns, "host-conns", d.HostConns, "open connections at once per server")
+	fs.Float64Var(&f.hostRate, "host-rate", d.HostRate, "new connections per second per server")
+	fs.Float64Var(&f.globalRate, "rate", d.GlobalRate, "new connections per second, whole scan")
+	fs.DurationVar(&f.dialTimeout, "dial-timeout", d.Limits.DialTimeout, "timeout to establish one connection")
+	fs.DurationVar(&f.readTO, "read-timeout", d.Limits.ReadTimeout, "timeout of each read: a server silent this long is silent")
+	fs.DurationVar(&f.probeTimeout, "probe-timeout", d.ProbeTimeout, "budget of one probe of one service")
+	fs.DurationVar(&f.budget, "server-budget", d.ServerBudget, "budget of everything done to one server")
+	fs.IntVar(&f.busy, "busy", d.Busy, "servers in progress at once")
+	fs.StringVar(&f.relayDomain, "relay-domain", "kensa-relay-test.example", "external test domain of the open-relay test (in real use a domain that resolves)")
+	fs.StringVar(&f.heloName, "helo", "kensa.invalid", "name the scanner gives in EHLO")
+	fs.StringVar(&f.policy, "policy", "", "rules policy YAML file (thresholds, tolerated methods)")
+	fs.DurationVar(&f.ntpMaxOffset, "ntp-max-offset", 0, "largest clock offset passing S3 (default 1s, or the policy file's)")
+	fs.BoolVar(&f.toleratePasswords, "tolerate-ssh-passwords", false, "S1 passes with SSH password or keyboard-interactive authentication")
+	fs.BoolVar(&f.weakSSHFails, "weak-ssh-fails", false, "weak SSH algorithms fail S1 (default: findings only)")
+	fs.BoolVar(&f.weakTLS, "weak-tls-fails", false, "weak TLS fails P1 and X1 (default: findings only)")
+	fs.StringVar(&f.advisories, "advisories", "", "advisory data file replacing the embedded set")
+	fs.StringVar(&f.exceptions, "exceptions", "", "exceptions YAML file (server, advisory ids, justification, expiry)")
+	fs.StringVar(&f.asOf, "as-of", "", "evaluation date YYYY-MM-DD for end-of-life decisions (default: today)")
+	fs.StringVar(&f.trace, "trace", "", "write every protocol line exchanged to FILE (credentials redacted)")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+}
+
+// rulesPolicy builds the policy from --policy and the policy flags.
+func (f *engineFlags) rulesPolicy() (rules.Policy, error) {
+	pol := rules.DefaultPolicy()
+	if f.policy != "" {
+		p, err := rules.LoadPolicy(f.policy)
+		if err != nil {
+			return pol, wrapBadInput(err)
+		}
+		pol = p
+	}
+	if f.ntpMaxOffset > 0 {
+		pol.NTPMaxOffset = rules.Duration(f.ntpMaxOffset)
+	}
+	pol.SSHToleratePasswords = pol.SSHToleratePasswords || f.toleratePasswords
+	pol.SSHWeakAlgorithmsFail = pol.SSHWeakAlgorithmsFail || f.weakSSHFails
+	pol.TLSWeakFails = pol.TLSWeakFails || f.weakTLS
+	return pol, nil
+}
+
+func (f *engineFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, badInput("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// engine holds what was built from the flags.
+type engine struct {
+	cfg    scan.Config
+	judge  *scan.Judge
+	closer []func() error
+}
+
+func (en *engine) close() {
+	for _, c := range en.closer {
+		c()
+	}
+}
+
+// build turns the flags into an engine configuration for inv.
+func (f *engineFlags) build(e *env, inv *inventory.Inventory) (*engine, error) {
+	en := &engine{}
+	pol, err := f.rulesPolicy()
+	if err != nil {
+		return nil, err
+	}
+	log, err := f.logger(e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	asOf := time.Now().UTC()
+	if f.asOf != "" {
+		if asOf, err = time.Parse(time.DateOnly, f.asOf); err != nil {
+			return nil, badInput("--as-of %q: want YYYY-MM-DD", f.asOf)
+		}
+	}
+	judge, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: pol, AsOf: asOf,
+		AdvisoriesFile: f.advisories, ExceptionsFile: f.exceptions})
+	if err != nil {
+		return nil, wrapBadInput(err)
+	}
+	en.judge = judge
+	b := scan.Bounds{MaxConns: f.maxConns, HostConns: f.hostConns, HostRate: f.hostRate, GlobalRate: f.globalRate,
+		ProbeTimeout: f.probeTimeout, ServerBudget: f.budget, Busy: f.busy,
+		Limits: wire.Limits{DialTimeout: f.dialTimeout, ReadTimeout: f.readTO}}
+	if b.MaxConns < 1 || b.HostConns < 1 || b.HostRate <= 0 || b.GlobalRate <= 0 || b.Busy < 1 ||
+		b.ProbeTimeout <= 0 || b.ServerBudget <= 0 || f.dialTimeout <= 0 || f.readTO <= 0 {
+		return nil, badInput("connection bounds, rates and timeouts must be positive")
+	}
+	en.cfg = scan.Config{Inventory: inv, Discover: !f.noDiscover, Bounds: b, Log: log}
+	if f.scope != "" {
+		sc, err := scan.ParseScope(f.scope)
+		if err != nil {
+			return nil, wrapBadInput(fmt.Errorf("--scope: %w", err))
+		}
+		en.cfg.Scope = sc
+	}
+	if f.sourceIP != "" {
+		a, err := netip.ParseAddr(f.sourceIP)
+		if err != nil {
+			return nil, badInput("--source-ip %q: not an IP address", f.sourceIP)
+		}
+		en.cfg.Source = a
+	}
+	if f.trace != "" {
+		tf, err := os.Create(f.trace)
+		if err != nil {
+			return nil, wrapBadInput(fmt.Errorf("--trace: %w", err))
+		}
+		en.closer = append(en.closer, tf.Close)
+		en.cfg.Tracer = wire.NewTracer(tf)
+	}
+	en.cfg.Probe = scan.MailProbe(scan.ProbeOptions{RelayDomain: f.relayDomain, HeloName: f.heloName})
+	en.cfg.Conclude = judge.Conclude
+	en.cfg.Meta = results.ScanMeta{
+		KensaVersion: kensaVersion(), ScanID: scan.NewScanID(time.Now()),
+		InventoryPath: inv.Path, InventoryDigest: inv.Digest, InventoryServers: len(inv.Servers),
+		PolicyDigest: pol.Digest(), AdvisoriesAsOf: judge.AdvisoriesAsOf(), AsOf: asOf.Format(time.DateOnly),
+		SourceAddress: f.sourceIP, Catalog: scoring.Mail.Name,
+	}
+	return en, nil
+}
+
+func cmdScan(e *env, args []string) error {
+	fs := newFlags("scan", "kensa scan -i INVENTORY [-o results.jsonl] [flags]",
+		"Scan every server of an inventory concurrently, append one kensa/v1 record per finished server to the\nresults file, show progress on stderr and print the grade table on stdout at the end. Ctrl-C stops cleanly:\nevery finished record stays, the table is PARTIAL and the exit code 3; --resume goes on where it stopped.")
+	var ef engineFlags
+	ef.register(fs)
+	var rf reportFlags
+	rf.register(fs)
+	invPath := fs.String("i", "", "inventory file (CSV or YAML)")
+	fs.StringVar(invPath, "inventory-file", "", "same as -i")
+	out := fs.String("o", "results.jsonl", "results file (JSON Lines, appended as servers finish)")
+	resume := fs.Bool("resume", false, "skip servers already complete in the results file (after cutting a cut last line)")
+	overwrite := fs.Bool("overwrite", false, "replace an existing results file")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	by := fs.String("by", "org", "grade table grouping: org, unit or all")
+	format := fs.String("format", "text", "grade table format: text, json, csv or md")
+	failUnder := fs.String("fail-under", "", "exit 1 when any group's grade is below this grade")
+	maxTime := fs.Duration("max-time", 0, "stop the scan after this long (exit 3, PARTIAL table); 0 means no limit")
+	if _, err := fs.parse(e, args, 0, 0); err != nil {
+		return err
+	}
+	if *invPath == "" {
+		return badInput("scan: -i INVENTORY is required (see 'kensa scan --help')")
+	}
+	groupBy, err := scoring.ParseGroupBy(*by)
+	if err != nil {
+		return wrapBadInput(fmt.Errorf("--by: %w", err))
+	}
+	if err := oneOf("format", *format, "text", "json", "csv", "md"); err != nil {
+		return err
+	}
+	inv, err := inventory.Load(*invPath)
+	if err != nil {
+		return wrapBadInput(err)
+	}
+	en, err := ef.build(e, inv)
+	if err != nil {
+		return err
+	}
+	defer en.close()
+	res, err := runScan(e, en, *out, *resume, *overwrite, *quiet, *maxTime)
+	if err != nil {
+		return err
+	}
+	rf.inventory = inv.Path
+	in, err := rf.load(e, *out)
+	if err != nil {
+		return err
+	}
+	g := report.NewGrade(in, groupBy)
+	if err := writeGrade(e, g, *format); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "results: %s\n", *out)
+	if res.Interrupted {
+		return &exitError{exitIncomplete, fmt.Errorf("scan incomplete: %d servers finished, %d abandoned in progress, %d not started; rerun with --resume", res.Done, res.Abandoned, res.Pending)}
+	}
+	return checkFailUnder(g, *failUnder)
+}
+
+// runScan runs the engine, writing to out, and reports progress.
+func runScan(e *env, en *engine, out string, resume, overwrite, quiet bool, maxTime time.Duration) (scan.Summary, error) {
+	inv := en.cfg.Inventory
+	if _, err := os.Stat(out); err == nil && !resume && !overwrite {
+		return scan.Summary{}, badInput("results file %s exists: pass --resume to go on with it or --overwrite to replace it", out)
+	}
+	if overwrite && !resume {
+		if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return scan.Summary{}, err
+		}
+	}
+	skip := map[string]bool{}
+	if resume {
+		cut, err := results.TruncateIncomplete(out)
+		if err != nil {
+			return scan.Summary{}, wrapBadInput(fmt.Errorf("--resume: %w", err))
+		}
+		if cut > 0 {
+			fmt.Fprintf(e.stderr, "kensa: resume: cut %d bytes of an incomplete last record from %s\n", cut, out)
+		}
+		if _, err := os.Stat(out); err == nil {
+			set, err := results.ReadFile(out)
+			if err != nil {
+				return scan.Summary{}, wrapBadInput(err)
+			}
+			for _, r := range set.Records {
+				if r.Scan.InventoryDigest != inv.Digest {
+					return scan.Summary{}, badInput("--resume: %s was scanned from another inventory (%s), not %s", out, r.Scan.InventoryDigest, inv.Path)
+				}
+				skip[r.Server.ID] = true
+			}
+			if len(set.Records) > 0 {
+				en.cfg.Meta.ScanID = set.Meta.ScanID
+			}
+		}
+	}
+	w, err := results.Append(out)
+	if err != nil {
+		return scan.Summary{}, wrapBadInput(err)
+	}
+	defer w.Close()
+	en.cfg.Skip = skip
+	en.cfg.Write = w.Write
+	todo := len(inv.Servers) - len(skip)
+	p := newProgress(e.stderr, e.stderrTTY, quiet, todo, scoring.Mail)
+	en.cfg.Progress = p.server
+	ctx := e.ctx
+	if maxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, maxTime)
+		defer cancel()
+	}
+	if !quiet {
+		fmt.Fprintf(e.stderr, "kensa: scanning %d servers of %s (%d already done) into %s\n", todo, inv.Path, len(skip), out)
+	}
+	sum, err := scan.Run(ctx, en.cfg)
+	p.finish()
+	if err != nil {
+		return sum, err
+	}
+	if !quiet {
+		fmt.Fprintf(e.stderr, "kensa: %d servers scanned in %s", sum.Done, sum.Wall.Round(time.Millisecond))
+		if sum.Interrupted {
+			fmt.Fprintf(e.stderr, "; stopped: %d abandoned in progress, %d not started", sum.Abandoned, sum.Pending)
+		}
+		fmt.Fprintln(e.stderr)
+	}
+	return sum, nil
+}
+
+// parseServices reads --services "smtp:25,submission:587".
+func parseServices(s string) ([]inventory.Service, error) {
+	var out []inventory.Service
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		name, port, ok := strings.Cut(f, ":")
+		def, known := inventory.LookupService(name)
+		if !known {
+			return nil, fmt.Errorf("unknown service %q", name)
+		}
+		p := def.Port
+		if ok {
+			if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p < 1 || p > 65535 {
+				return nil, fmt.Errorf("bad port in %q", f)
+			}
+		}
+		out = append(out, inventory.Service{Name: name, Port: p})
+	}
+	return out, nil
+}

@@ -1,0 +1,135 @@
+package fleet
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/banners"
+	"github.com/kensa-inspect/kensa/fleet/imapd"
+	"github.com/kensa-inspect/kensa/fleet/ntpd"
+	"github.com/kensa-inspect/kensa/fleet/pop3d"
+	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/fleet/sshd"
+	"github.com/kensa-inspect/kensa/fleet/telnetd"
+)
+
+// dateRE finds a fixed date in a banner set's SMTP greeting, which the
+// fleet replaces with the server's live clock.
+var dateRE = regexp.MustCompile(`(Mon|Tue|Wed|Thu|Fri|Sat|Sun), +\d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}`)
+
+// Banners of hosts without a banner set: they name no operating system
+// and no version a patch verdict could be drawn from.
+const (
+	neutralSSH    = "OpenSSH"
+	neutralTelnet = "Authorized access only"
+)
+
+func (h *Host) set() (banners.Set, bool) {
+	if h.Banners == "" {
+		return banners.Set{}, false
+	}
+	return banners.ByName(h.Banners)
+}
+
+func (h *Host) smtpConfig(s *Service) smtpd.Config {
+	cfg := smtpd.Config{Profile: smtpd.Profile(s.Profile), Hostname: h.Name, Latency: h.Latency, TLS: true,
+		ClockOffset: s.Offset, IdleTimeout: 30 * time.Second}
+	if set, ok := h.set(); ok && set.SMTP != "" {
+		cfg.Banner = dateRE.ReplaceAllString(set.SMTP, "{time}")
+	} else if h.GreetingTime {
+		cfg.Banner = "{host} ESMTP ready at {time}"
+	}
+	return cfg
+}
+
+func (h *Host) submissionConfig() smtpd.Config { return h.smtpConfig(h.Submission) }
+
+// Running is a host whose services are up.
+type Running struct {
+	Host    *Host
+	closers []io.Closer
+}
+
+// Close stops every service of the host.
+func (r *Running) Close() error {
+	for _, c := range r.closers {
+		c.Close()
+	}
+	return nil
+}
+
+// Start starts every service of h on its address.
+func Start(h *Host) (*Running, error) {
+	r := &Running{Host: h}
+	addr := func(port int) string {
+		return netip.AddrPortFrom(netip.MustParseAddr(h.Addr), uint16(port)).String()
+	}
+	fail := func(service string, err error) (*Running, error) {
+		r.Close()
+		return nil, fmt.Errorf("fleet: host %s: %s on %s: %w", h.ID, service, h.Addr, err)
+	}
+	set, _ := h.set()
+	if h.SMTP != nil {
+		s, err := smtpd.Start(addr(h.SMTP.Port), h.smtpConfig(h.SMTP))
+		if err != nil {
+			return fail("smtp", err)
+		}
+		r.closers = append(r.closers, s)
+	}
+	if h.Submission != nil {
+		s, err := smtpd.Start(addr(h.Submission.Port), h.submissionConfig())
+		if err != nil {
+			return fail("submission", err)
+		}
+		r.closers = append(r.closers, s)
+	}
+	if h.IMAP != nil {
+		s, err := imapd.Start(addr(h.IMAP.Port), imapd.Config{Profile: imapd.Profile(h.IMAP.Profile),
+			Banner: strings.ReplaceAll(set.IMAP, "{host}", h.Name), Latency: h.Latency})
+		if err != nil {
+			return fail("imap", err)
+		}
+		r.closers = append(r.closers, s)
+	}
+	if h.POP3 != nil {
+		s, err := pop3d.Start(addr(h.POP3.Port), pop3d.Config{Profile: pop3d.Profile(h.POP3.Profile),
+			Banner: strings.ReplaceAll(set.POP3, "{host}", h.Name), Latency: h.Latency})
+		if err != nil {
+			return fail("pop3", err)
+		}
+		r.closers = append(r.closers, s)
+	}
+	if h.SSH != nil {
+		b := set.SSH
+		if b == "" {
+			b = neutralSSH
+		}
+		s, err := sshd.Start(addr(h.SSH.Port), sshd.Config{Profile: sshd.Profile(h.SSH.Profile), Banner: b, Latency: h.Latency})
+		if err != nil {
+			return fail("ssh", err)
+		}
+		r.closers = append(r.closers, s)
+	}
+	if h.NTP != nil {
+		s, err := ntpd.Start(addr(h.NTP.Port), ntpd.Config{Profile: ntpd.Profile(h.NTP.Profile), Offset: h.NTP.Offset, Latency: h.Latency})
+		if err != nil {
+			return fail("ntp", err)
+		}
+		r.closers = append(r.closers, s)
+	}
+	if h.Admin != nil {
+		s, err := telnetd.Start(addr(h.Admin.Port), telnetd.Config{Profile: telnetd.Profile(h.Admin.Profile), Banner: neutralTelnet, Latency: h.Latency})
+		if err != nil {
+			return fail("admin", err)
+		}
+		r.closers = append(r.closers, s)
+	}
+	return r, nil
+}
+
+// Sockets returns how many listening sockets h needs.
+func (h *Host) Sockets() int { return len(h.services()) }

@@ -1,0 +1,184 @@
+package fleet
+
+import (
+	"encoding/csv"
+	"io"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/banners"
+	"github.com/kensa-inspect/kensa/fleet/imapd"
+	"github.com/kensa-inspect/kensa/fleet/ntpd"
+	"github.com/kensa-inspect/kensa/fleet/pop3d"
+	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/fleet/sshd"
+	"github.com/kensa-inspect/kensa/fleet/telnetd"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// worst combines outcomes of several services of one item: any fail is a
+// fail, else any unknown is unknown, else pass. Empty outcomes are
+// skipped; with none at all the result is empty.
+func worst(os ...scoring.Outcome) scoring.Outcome {
+	out := scoring.Outcome("")
+	rank := map[scoring.Outcome]int{"": 0, scoring.Pass: 1, scoring.Unknown: 2, scoring.Fail: 3}
+	for _, o := range os {
+		if rank[o] > rank[out] {
+			out = o
+		}
+	}
+	return out
+}
+
+// Truth returns the expected outcome of every catalog item on host h:
+// the behaviours' own expectations, combined with the host's
+// declarations as DESIGN.md prescribes.
+func (p *Plan) Truth(h *Host) map[string]scoring.Outcome {
+	probe := p.probeTruth(h)
+	out := map[string]scoring.Outcome{}
+	for _, code := range scoring.Mail.Codes() {
+		v := scoring.Verdict{Outcome: probe[code]}
+		out[code] = scoring.Combine(v, h.Declared[code]).Outcome
+	}
+	return out
+}
+
+// probeTruth is the truth before declarations.
+func (p *Plan) probeTruth(h *Host) map[string]scoring.Outcome {
+	t := map[string]scoring.Outcome{}
+	for _, c := range scoring.Mail.Codes() {
+		t[c] = scoring.NA
+	}
+	if h.SMTP != nil {
+		t["A1"] = p.slowGreeting(smtpd.Profile(h.SMTP.Profile), smtpd.Truth(smtpd.Profile(h.SMTP.Profile)).A1)
+		t["M3"], t["X2"] = scoring.Unknown, scoring.Unknown
+	}
+	if h.Submission != nil {
+		e := h.submissionConfig().Truth()
+		if h.SMTP != nil {
+			t["A1"] = worst(t["A1"], e.A1)
+		} else {
+			t["A1"] = e.A1
+		}
+		t["X1"] = e.X1
+	}
+	if h.IMAP != nil || h.POP3 != nil {
+		var im, po scoring.Outcome
+		if h.IMAP != nil {
+			im = imapd.Truth(imapd.Profile(h.IMAP.Profile))
+		}
+		if h.POP3 != nil {
+			po = pop3d.Truth(pop3d.Profile(h.POP3.Profile))
+		}
+		t["P1"] = worst(im, po)
+	}
+	var s1 []scoring.Outcome
+	if h.SSH != nil {
+		s1 = append(s1, sshd.Truth(sshd.Profile(h.SSH.Profile)))
+	}
+	if h.Admin != nil {
+		s1 = append(s1, telnetd.Truth(telnetd.Profile(h.Admin.Profile)))
+	}
+	t["S1"] = worst(s1...)
+	if t["S1"] == "" {
+		t["S1"] = scoring.Unknown
+	}
+	t["S2"] = scoring.Unknown
+	t["S3"] = p.timeTruth(h)
+	t["M1"], t["M2"] = scoring.Unknown, scoring.Unknown
+	if set, ok := banners.ByName(h.Banners); ok {
+		t["M1"] = set.M1
+		t["M2"] = set.M2
+		if p.CompleteData {
+			t["M2"] = set.M2Complete
+		}
+		// A mail service the set has no banner for shows no version.
+		if (h.SMTP != nil || h.Submission != nil) && set.SMTP == "" ||
+			h.IMAP != nil && set.IMAP == "" || h.POP3 != nil && set.POP3 == "" {
+			t["M2"] = worst(t["M2"], scoring.Unknown)
+		}
+	}
+	return t
+}
+
+// SlowGreetingDelay is how long the slow-greeting behaviour waits before
+// its greeting (smtpd's default).
+const SlowGreetingDelay = 2 * time.Second
+
+// slowGreeting adjusts the truth of a slow greeting to the scanner's read
+// timeout: answered in time it is judged as usual, otherwise unknown; ""
+// when the two are too close to call.
+func (p *Plan) slowGreeting(prof smtpd.Profile, o scoring.Outcome) scoring.Outcome {
+	if prof != smtpd.SlowGreeting {
+		return o
+	}
+	switch {
+	case p.ReadTimeout >= 2*SlowGreetingDelay:
+		return o
+	case p.ReadTimeout <= SlowGreetingDelay/2:
+		return scoring.Unknown
+	}
+	return ""
+}
+
+// timeTruth is S3: the NTP responder's expectation, or when it decides
+// nothing, a greeting clock far enough off to fail whatever the
+// uncertainty. "" means the plan cannot know (Validate refuses it).
+func (p *Plan) timeTruth(h *Host) scoring.Outcome {
+	if h.NTP != nil {
+		o := ntpd.Truth(ntpd.Config{Profile: ntpd.Profile(h.NTP.Profile), Offset: h.NTP.Offset}, p.NTPMaxOffset)
+		if o != scoring.Unknown {
+			return o
+		}
+	}
+	if h.SMTP == nil || !p.greets(smtpd.Profile(h.SMTP.Profile)) || !h.showsTime() {
+		return scoring.Unknown
+	}
+	off := h.SMTP.Offset
+	if off < 0 {
+		off = -off
+	}
+	if off >= p.NTPMaxOffset+3*time.Second {
+		return scoring.Fail
+	}
+	return "" // within a second or two: the greeting's resolution decides
+}
+
+// greets reports whether an SMTP profile sends a normal 220 greeting
+// that the scanner reads in time.
+func (p *Plan) greets(prof smtpd.Profile) bool {
+	switch prof {
+	case smtpd.Silent, smtpd.Drip, smtpd.EndlessLine, smtpd.Garbage, smtpd.Reset, smtpd.Greeting554:
+		return false
+	case smtpd.SlowGreeting:
+		return p.ReadTimeout >= 2*SlowGreetingDelay
+	}
+	return true
+}
+
+// showsTime reports whether the host's SMTP greeting states its clock.
+func (h *Host) showsTime() bool {
+	if h.GreetingTime {
+		return true
+	}
+	set, ok := h.set()
+	return ok && dateRE.MatchString(set.SMTP)
+}
+
+// WriteTruth writes the expected outcome of every item on every host as
+// CSV: id, org, unit, then one column per item code.
+func (p *Plan) WriteTruth(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	codes := scoring.Mail.Codes()
+	cw.Write(append([]string{"id", "org", "unit"}, codes...))
+	for i := range p.Hosts {
+		h := &p.Hosts[i]
+		tr := p.Truth(h)
+		row := []string{h.ID, h.Org, h.Unit}
+		for _, c := range codes {
+			row = append(row, string(tr[c]))
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}

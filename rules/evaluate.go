@@ -1,0 +1,104 @@
+package rules
+
+import (
+	"time"
+
+	"github.com/kensa-inspect/kensa/advisory"
+	"github.com/kensa-inspect/kensa/probes"
+	"github.com/kensa-inspect/kensa/probes/ntp"
+	"github.com/kensa-inspect/kensa/probes/smtp"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// Context is what the rules need besides a server's observations.
+type Context struct {
+	Catalog *scoring.Catalog
+	Policy  Policy
+	// AsOf is the evaluation date of end-of-life decisions.
+	AsOf time.Time
+	// Advisories is the advisory data (nil: the shipped set); Exceptions
+	// the operator's exceptions (may be nil).
+	Advisories *advisory.DB
+	Exceptions *advisory.Exceptions
+	// Clock is the scanner's own clock status (nil: not checked).
+	Clock *ntp.ClockStatus
+}
+
+// Reasons of items no probe decides.
+const (
+	reasonDeclarationOnly = "no probe decides this item: a declaration is needed"
+	reasonContentOptIn    = "decided by the opt-in content test, which was not run: a declaration is needed"
+)
+
+// Evaluate returns the probe verdict of every catalog item for one
+// server. An item that applies to the server's services (listed, or
+// discovered answering) is never na: when no observation could be made it
+// is unknown, with the server's problems as the reason.
+func Evaluate(c Context, id, host string, obs *probes.Observations) map[string]scoring.Verdict {
+	services := obs.ServiceSet()
+	pol := c.Policy
+	out := make(map[string]scoring.Verdict, len(c.Catalog.Items))
+	for _, it := range c.Catalog.Items {
+		if !it.Applies(services) {
+			out[it.Code] = scoring.Verdict{Outcome: scoring.NA, Source: scoring.FromProbe, Reason: "no service the item applies to"}
+			continue
+		}
+		var v scoring.Verdict
+		switch it.Code {
+		case "M1":
+			v = M1(obs.Fingerprints, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
+		case "M2":
+			v = M2(obs.Fingerprints, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
+		case "M3", "X2":
+			v = unknown(reasonContentOptIn)
+		case "S1":
+			v = S1(obs.SSH, obs.Admin, pol)
+		case "S2":
+			v = unknown(reasonDeclarationOnly)
+		case "S3":
+			v = S3(obs.NTP, obs.TimeSamples(), c.Clock, pol)
+		case "A1":
+			v = A1(obs.SMTP, pol)
+		case "P1":
+			v = P1(obs.IMAP, obs.POP3, pol)
+		case "X1":
+			v = X1(submissions(obs.SMTP), pol)
+		default:
+			v = unknown("no rule for this item")
+		}
+		if v.Outcome == scoring.NA || v.Outcome == "" {
+			reason := "the services it applies to could not be probed"
+			if len(obs.Problems) > 0 {
+				reason += ": " + obs.Problems[0]
+			}
+			v = unknown(reason)
+		}
+		out[it.Code] = v
+	}
+	return out
+}
+
+func unknown(reason string) scoring.Verdict {
+	return scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Reason: reason}
+}
+
+// submissions returns the submission and smtps observations, those X1
+// judges.
+func submissions(obs []*smtp.Observation) []*smtp.Observation {
+	var out []*smtp.Observation
+	for _, o := range obs {
+		if o.Service == "submission" || o.Service == "smtps" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Judge combines the probe verdicts with the inventory's declarations.
+func Judge(c Context, id, host string, declared map[string]scoring.Outcome, obs *probes.Observations) map[string]scoring.Verdict {
+	items := Evaluate(c, id, host, obs)
+	for code, v := range items {
+		items[code] = scoring.Combine(v, declared[code])
+	}
+	return items
+}

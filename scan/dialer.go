@@ -1,0 +1,92 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	"golang.org/x/time/rate"
+
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// bounds are the scan-wide limits every connection passes through.
+type bounds struct {
+	slots  chan struct{} // one per open connection
+	global *rate.Limiter // new connections per second, all hosts
+	base   wire.Dialer
+	scope  *Scope
+}
+
+// hostDialer is the wire.Dialer one server's probes use. It refuses any
+// address outside the scope, waits for the server's and the scan's rate
+// of new connections and for a free connection slot, and remembers which
+// addresses accepted a connection (discovery).
+type hostDialer struct {
+	b    *bounds
+	rate *rate.Limiter
+
+	mu        sync.Mutex
+	connected map[string]bool
+	dials     int
+}
+
+func newHostDialer(b *bounds, perSecond float64, burst int) *hostDialer {
+	return &hostDialer{b: b, rate: rate.NewLimiter(rate.Limit(perSecond), burst), connected: map[string]bool{}}
+}
+
+// DialContext implements wire.Dialer.
+func (d *hostDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("scan: dial %s: not an address literal", address)
+	}
+	if !d.b.scope.Contains(ap.Addr()) {
+		return nil, fmt.Errorf("scan: %s is outside the scan's scope; not contacted", ap.Addr())
+	}
+	if err := d.rate.Wait(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.b.global.Wait(ctx); err != nil {
+		return nil, err
+	}
+	select {
+	case d.b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	d.mu.Lock()
+	d.dials++
+	d.mu.Unlock()
+	c, err := d.b.base.DialContext(ctx, network, address)
+	if err != nil {
+		<-d.b.slots
+		return nil, err
+	}
+	d.mu.Lock()
+	d.connected[network+" "+address] = true
+	d.mu.Unlock()
+	return &slotConn{Conn: c, release: func() { <-d.b.slots }}, nil
+}
+
+// accepted reports whether a TCP connection to address was established.
+func (d *hostDialer) accepted(address string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.connected["tcp "+address]
+}
+
+// slotConn gives its connection slot back when closed.
+type slotConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *slotConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}

@@ -1,0 +1,431 @@
+package scan
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/results"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// Defaults of the engine's bounds and budgets, documented in the README.
+const (
+	DefaultMaxConns       = 512              // open connections, whole scan
+	DefaultHostConns      = 2                // open connections per server
+	DefaultHostRate       = 5.0              // new connections per second per server
+	DefaultGlobalRate     = 2000.0           // new connections per second, whole scan
+	DefaultProbeTimeout   = 60 * time.Second // one probe of one service
+	DefaultServerBudget   = 3 * time.Minute  // everything of one server
+	DefaultMaxServersBusy = 1024             // servers in progress at once
+)
+
+// Bounds limit what the scan spends.
+type Bounds struct {
+	// MaxConns bounds open connections; HostConns those of one server.
+	MaxConns, HostConns int
+	// HostRate and GlobalRate bound new connections per second.
+	HostRate, GlobalRate float64
+	// ProbeTimeout bounds one probe; ServerBudget one server's whole scan.
+	ProbeTimeout, ServerBudget time.Duration
+	// Busy bounds the servers in progress at once.
+	Busy int
+	// Limits bound each connection (dial, reads, sizes).
+	Limits wire.Limits
+}
+
+// DefaultBounds returns the documented defaults.
+func DefaultBounds() Bounds {
+	return Bounds{
+		MaxConns: DefaultMaxConns, HostConns: DefaultHostConns,
+		HostRate: DefaultHostRate, GlobalRate: DefaultGlobalRate,
+		ProbeTimeout: DefaultProbeTimeout, ServerBudget: DefaultServerBudget,
+		Busy:   DefaultMaxServersBusy,
+		Limits: wire.DefaultLimits(),
+	}
+}
+
+// Target is one planned probe of one server.
+type Target struct {
+	wire.Target
+	// Listed is set when the inventory lists the service; otherwise the
+	// target is a standard port checked by discovery.
+	Listed bool
+}
+
+// Outcome of a target once probed.
+const (
+	StateAnswered   = "answered"     // the service is there (it accepted a connection or answered)
+	StateNoAnswer   = "no-answer"    // nothing answered
+	StateOutOfScope = "out-of-scope" // the address is outside the scope: not contacted
+)
+
+// TargetResult is a target with what its probe returned.
+type TargetResult struct {
+	Target
+	// State is one of the State constants.
+	State string
+	// Observation is what the probe returned (nil when not probed).
+	Observation any
+}
+
+// Server is everything the engine learnt of one server, handed to the
+// Conclude hook to become a record.
+type Server struct {
+	Inv       *inventory.Server
+	Addresses []netip.Addr
+	// Problems are reasons that concern the whole server (resolution
+	// failed, addresses outside the scope).
+	Problems []string
+	Targets  []TargetResult
+	Started  time.Time
+	Duration time.Duration
+}
+
+// Undeclared lists the answering services the inventory omits.
+func (s *Server) Undeclared() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range s.Targets {
+		if t.Listed || t.State != StateAnswered {
+			continue
+		}
+		k := fmt.Sprintf("%s:%d", t.Service, t.Addr.Port())
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Config is a scan's configuration.
+type Config struct {
+	Inventory *inventory.Inventory
+	// Scope limits the addresses contacted; nil means the inventory's own
+	// addresses (its IP literals and what its names resolve to).
+	Scope *Scope
+	// Discover adds the standard port of every service the inventory
+	// does not list for a server.
+	Discover bool
+	// Source is the local address to bind (zero: the system's choice).
+	Source netip.Addr
+	Bounds Bounds
+	// Skip holds ids of servers already complete (--resume).
+	Skip map[string]bool
+	// Resolver resolves DNS names; nil means net.DefaultResolver.
+	Resolver *net.Resolver
+	Tracer   *wire.Tracer
+	Log      *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// Probe examines one target. It returns the observation, and for
+	// services over UDP whether anything answered.
+	Probe func(ctx context.Context, env wire.Env, t Target) (obs any, answered bool)
+	// Conclude turns a server's targets into a record (items,
+	// observations, findings). The engine fills in scan metadata.
+	Conclude func(s *Server) *results.Record
+	// Meta is copied into every record.
+	Meta results.ScanMeta
+	// Write receives each finished record.
+	Write func(*results.Record) error
+	// Progress, if not nil, is called after each finished server.
+	Progress func(done int, rec *results.Record)
+}
+
+// Summary is what a finished or stopped scan did.
+type Summary struct {
+	Total, Skipped, Done int
+	// Abandoned counts servers started but not finished when the scan was
+	// stopped; Pending servers never started.
+	Abandoned, Pending int
+	Interrupted        bool
+	Wall               time.Duration
+}
+
+// NewScanID returns a sortable unique scan id.
+func NewScanID(now time.Time) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Run scans every server of the inventory not in Skip. It returns when
+// all are done, or soon after ctx ends: servers in progress are then
+// abandoned (no record written), and every record already written stays.
+func Run(ctx context.Context, cfg Config) (Summary, error) {
+	start := time.Now()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	bd := cfg.Bounds
+	def := DefaultBounds()
+	if bd.MaxConns <= 0 {
+		bd.MaxConns = def.MaxConns
+	}
+	if bd.HostConns <= 0 {
+		bd.HostConns = def.HostConns
+	}
+	if bd.HostRate <= 0 {
+		bd.HostRate = def.HostRate
+	}
+	if bd.GlobalRate <= 0 {
+		bd.GlobalRate = def.GlobalRate
+	}
+	if bd.ProbeTimeout <= 0 {
+		bd.ProbeTimeout = def.ProbeTimeout
+	}
+	if bd.ServerBudget <= 0 {
+		bd.ServerBudget = def.ServerBudget
+	}
+	if bd.Busy <= 0 {
+		bd.Busy = def.Busy
+	}
+	cfg.Bounds = bd
+
+	sum := Summary{Total: len(cfg.Inventory.Servers)}
+	var queue []*inventory.Server
+	for i := range cfg.Inventory.Servers {
+		s := &cfg.Inventory.Servers[i]
+		if cfg.Skip[s.ID] {
+			sum.Skipped++
+			continue
+		}
+		queue = append(queue, s)
+	}
+	scope, resolved, problems := cfg.resolveAll(ctx, queue)
+	base := wire.Dialer(&wire.NetDialer{Source: cfg.Source})
+	b := &bounds{
+		slots:  make(chan struct{}, bd.MaxConns),
+		global: rate.NewLimiter(rate.Limit(bd.GlobalRate), burst(bd.GlobalRate)),
+		base:   base,
+		scope:  scope,
+	}
+
+	var (
+		mu      sync.Mutex
+		werr    error
+		started int
+		wg      sync.WaitGroup
+		busy    = make(chan struct{}, bd.Busy)
+	)
+loop:
+	for _, s := range queue {
+		select {
+		case busy <- struct{}{}:
+		case <-ctx.Done():
+			break loop
+		}
+		if ctx.Err() != nil {
+			<-busy
+			break
+		}
+		started++
+		wg.Add(1)
+		go func(s *inventory.Server) {
+			defer wg.Done()
+			defer func() { <-busy }()
+			srv := cfg.scanServer(ctx, b, s, resolved[s.Host], problems[s.Host])
+			if ctx.Err() != nil {
+				// Stopped while in progress: abandon, write nothing.
+				mu.Lock()
+				sum.Abandoned++
+				mu.Unlock()
+				return
+			}
+			rec := cfg.Conclude(srv)
+			rec.Scan = cfg.Meta
+			mu.Lock()
+			defer mu.Unlock()
+			if werr != nil {
+				return
+			}
+			if err := cfg.Write(rec); err != nil {
+				werr = err
+				return
+			}
+			sum.Done++
+			if cfg.Progress != nil {
+				cfg.Progress(sum.Done, rec)
+			}
+		}(s)
+	}
+	wg.Wait()
+	sum.Pending = len(queue) - started
+	sum.Interrupted = ctx.Err() != nil
+	sum.Wall = time.Since(start)
+	return sum, werr
+}
+
+func burst(r float64) int {
+	if r < 1 {
+		return 1
+	}
+	return int(r)
+}
+
+// resolveAll resolves every DNS name once and builds the scope.
+func (cfg *Config) resolveAll(ctx context.Context, servers []*inventory.Server) (*Scope, map[string][]netip.Addr, map[string][]string) {
+	resolved := map[string][]netip.Addr{}
+	problems := map[string][]string{}
+	scope := cfg.Scope
+	own := &Scope{}
+	for _, s := range servers {
+		if _, done := resolved[s.Host]; done {
+			continue
+		}
+		if a, err := netip.ParseAddr(s.Host); err == nil {
+			resolved[s.Host] = []netip.Addr{a.Unmap()}
+			own.Add(a)
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, cfg.Bounds.Limits.DialTimeout+5*time.Second)
+		addrs, err := cfg.Resolver.LookupNetIP(rctx, "ip", s.Host)
+		cancel()
+		if err != nil {
+			problems[s.Host] = append(problems[s.Host], fmt.Sprintf("cannot resolve %s: %v", s.Host, err))
+			resolved[s.Host] = nil
+			continue
+		}
+		var list []netip.Addr
+		for _, a := range addrs {
+			list = append(list, a.Unmap())
+			own.Add(a)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Less(list[j]) })
+		resolved[s.Host] = list
+	}
+	if scope == nil {
+		scope = own
+	}
+	// Report resolved addresses outside an explicit scope.
+	for host, addrs := range resolved {
+		var in []netip.Addr
+		for _, a := range addrs {
+			if scope.Contains(a) {
+				in = append(in, a)
+			} else {
+				problems[host] = append(problems[host], fmt.Sprintf("address %s of %s is outside the scope (%s): not contacted", a, host, scope))
+			}
+		}
+		resolved[host] = in
+	}
+	return scope, resolved, problems
+}
+
+// plan lists the targets of one server.
+func (cfg *Config) plan(s *inventory.Server, addrs []netip.Addr) []Target {
+	var out []Target
+	host := ""
+	if _, err := netip.ParseAddr(s.Host); err != nil {
+		host = s.Host
+	}
+	for _, a := range addrs {
+		listed := map[string]bool{}
+		for _, svc := range s.Services {
+			out = append(out, Target{Target: wire.Target{Service: svc.Name, Addr: netip.AddrPortFrom(a, uint16(svc.Port)), Host: host}, Listed: true})
+			listed[svc.Name] = true
+		}
+		if !cfg.Discover {
+			continue
+		}
+		for _, def := range inventory.KnownServices() {
+			if listed[def.Name] {
+				continue
+			}
+			out = append(out, Target{Target: wire.Target{Service: def.Name, Addr: netip.AddrPortFrom(a, uint16(def.Port)), Host: host}})
+		}
+	}
+	return out
+}
+
+// scanServer probes every target of one server within its budget, at
+// most HostConns at a time.
+func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Server, addrs []netip.Addr, problems []string) *Server {
+	srv := &Server{Inv: s, Addresses: addrs, Problems: problems, Started: cfg.Now()}
+	sctx, cancel := context.WithTimeout(ctx, cfg.Bounds.ServerBudget)
+	defer cancel()
+	d := newHostDialer(b, cfg.Bounds.HostRate, cfg.Bounds.HostConns)
+	targets := cfg.plan(s, addrs)
+	srv.Targets = make([]TargetResult, len(targets))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < cfg.Bounds.HostConns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				srv.Targets[i] = cfg.probeOne(sctx, d, s, targets[i])
+			}
+		}()
+	}
+	for i := range targets {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	srv.Duration = cfg.Now().Sub(srv.Started)
+	if sctx.Err() != nil && ctx.Err() == nil {
+		srv.Problems = append(srv.Problems, fmt.Sprintf("server budget of %s spent before every probe finished", cfg.Bounds.ServerBudget))
+	}
+	return srv
+}
+
+func (cfg *Config) probeOne(ctx context.Context, d *hostDialer, s *inventory.Server, t Target) TargetResult {
+	tr := TargetResult{Target: t, State: StateNoAnswer}
+	if ctx.Err() != nil {
+		return tr
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.Bounds.ProbeTimeout)
+	defer cancel()
+	env := wire.Env{Dialer: d, Limits: cfg.Bounds.Limits, Tracer: cfg.Tracer, Now: cfg.Now,
+		Log: cfg.Log.With("server", s.ID, "target", t.String())}
+	obs, answered := cfg.Probe(pctx, env, t)
+	if def, ok := inventory.LookupService(t.Service); ok && def.Transport == "tcp" {
+		answered = d.accepted(t.Addr.String())
+	}
+	if answered {
+		tr.State = StateAnswered
+	}
+	if answered || t.Listed {
+		tr.Observation = obs
+	}
+	return tr
+}
+
+// ErrNoServers is returned when there is nothing to scan.
+var ErrNoServers = errors.New("no server to scan")
+
+// Outcomes counts the outcomes of a record's graded items, for progress.
+func Outcomes(rec *results.Record, cat *scoring.Catalog) (pass, fail, unknown int) {
+	for _, it := range cat.Items {
+		switch rec.Items[it.Code].Outcome {
+		case scoring.Pass:
+			pass++
+		case scoring.Fail:
+			fail++
+		case scoring.Unknown:
+			unknown++
+		}
+	}
+	return
+}

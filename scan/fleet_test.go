@@ -1,0 +1,124 @@
+package scan_test
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/fleet"
+	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/results"
+	"github.com/kensa-inspect/kensa/rules"
+	"github.com/kensa-inspect/kensa/scan"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+// startMix starts a Mix fleet of n hosts in this process and returns it
+// with its inventory.
+func startMix(t *testing.T, n int, o fleet.MixOptions) (*fleet.Plan, *inventory.Inventory) {
+	t.Helper()
+	p := fleet.Mix(n, o)
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := fleet.Serve(p, 0, len(p.Hosts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, r := range rs {
+			r.Close()
+		}
+	})
+	path := filepath.Join(t.TempDir(), "inventory.csv")
+	f, _ := os.Create(path)
+	p.WriteInventory(f)
+	f.Close()
+	inv, err := inventory.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, inv
+}
+
+// scanAll scans inv with short timeouts and returns the records by id.
+func scanAll(t *testing.T, inv *inventory.Inventory, readTimeout time.Duration) map[string]*results.Record {
+	t.Helper()
+	judge, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: rules.DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	recs := map[string]*results.Record{}
+	b := scan.DefaultBounds()
+	b.Limits = wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: readTimeout}
+	b.ProbeTimeout = 30 * time.Second
+	b.HostRate = 50
+	cfg := scan.Config{
+		Inventory: inv, Discover: true, Bounds: b,
+		Probe:    scan.MailProbe(scan.ProbeOptions{RelayDomain: "kensa-relay-test.example", HeloName: "kensa.invalid"}),
+		Conclude: judge.Conclude,
+		Write: func(r *results.Record) error {
+			mu.Lock()
+			recs[r.Server.ID] = r
+			mu.Unlock()
+			return nil
+		},
+	}
+	sum, err := scan.Run(context.Background(), cfg)
+	if err != nil || sum.Done != len(inv.Servers) {
+		t.Fatalf("scan: %+v %v", sum, err)
+	}
+	return recs
+}
+
+// TestFleetVerdictsEqualTruth scans a fleet of every behaviour, hostile
+// ones included, and requires every verdict of every host to equal the
+// fleet's ground truth.
+func TestFleetVerdictsEqualTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scans a fleet")
+	}
+	readTimeout := 1 * time.Second
+	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, LowPorts: fleet.LowPorts()})
+	recs := scanAll(t, inv, readTimeout)
+	mismatches := 0
+	for i := range p.Hosts {
+		h := &p.Hosts[i]
+		truth := p.Truth(h)
+		rec := recs[h.ID]
+		for _, code := range scoring.Mail.Codes() {
+			got := rec.Items[code]
+			if got.Outcome != truth[code] {
+				mismatches++
+				if mismatches <= 40 {
+					t.Errorf("%s %s: got %s, truth %s (%s)\n  reason: %s\n  evidence: %s", h.ID, code, got.Outcome, truth[code],
+						hostDesc(h), got.Reason, strings.Join(got.Evidence, " | "))
+				}
+			}
+		}
+	}
+	if mismatches > 0 {
+		t.Errorf("%d verdicts differ from the truth", mismatches)
+	}
+}
+
+func hostDesc(h *fleet.Host) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	p := &fleet.Plan{Hosts: []fleet.Host{*h}}
+	p.WriteInventory(w2{&b})
+	w.Flush()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	return lines[len(lines)-1]
+}
+
+type w2 struct{ b *strings.Builder }
+
+func (w w2) Write(p []byte) (int, error) { return w.b.Write(p) }
