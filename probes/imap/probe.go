@@ -33,6 +33,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -145,6 +146,7 @@ const maxConns = 6
 
 // prober holds the state of one probe run.
 type prober struct {
+	ctx     context.Context
 	env     wire.Env
 	t       wire.Target
 	opts    Options
@@ -161,7 +163,7 @@ type prober struct {
 func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
 	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "imaps"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
-	p := &prober{env: env, t: t, opts: opts, tr: tr, obs: obs}
+	p := &prober{ctx: ctx, env: env, t: t, opts: opts, tr: tr, obs: obs}
 	if err := p.run(ctx); err != nil {
 		obs.Error = err.Error()
 		env.Logger().Debug("imap probe", "target", t.String(), "error", obs.Error)
@@ -217,6 +219,8 @@ type session struct {
 	cl     *imapclient.Client
 	tls    bool
 	closed bool
+	// stuck is set when a client call was abandoned.
+	stuck bool
 }
 
 // close logs out if the connection still works and closes it.
@@ -225,13 +229,49 @@ func (s *session) close() {
 		return
 	}
 	s.closed = true
-	if s.cl != nil {
-		if !s.dead() {
-			s.cl.Logout().Wait()
-		}
-		s.cl.Close()
+	if s.cl != nil && !s.stuck {
+		s.call(func() error {
+			if !s.dead() {
+				s.cl.Logout().Wait()
+			}
+			return s.cl.Close()
+		})
 	}
 	s.raw.Close()
+}
+
+// errStuck reports an imapclient call that did not return.
+var errStuck = errors.New("the IMAP client did not return; connection abandoned")
+
+// call runs one imapclient call with a watchdog. The connection bounds
+// every read, so a call returns on its own unless the library loops
+// without reading (one such loop is known and guarded against, see
+// capGuard); the watchdog gives up after 8 read timeouts, or a second
+// after the probe's context ends, closes the connection and leaves the
+// call behind.
+func (s *session) call(f func() error) error {
+	if s.stuck {
+		return errStuck
+	}
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	limit := time.NewTimer(8 * s.p.env.Lim().ReadTimeout)
+	defer limit.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-limit.C:
+	case <-s.p.ctx.Done():
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Second):
+		}
+	}
+	s.stuck = true
+	s.raw.Close()
+	s.p.env.Logger().Warn("imap probe: client call abandoned", "target", s.p.t.String())
+	return errStuck
 }
 
 // fail closes a connection left in an unknown state (an exchange cut
@@ -241,7 +281,7 @@ func (s *session) fail(err error) error {
 	if !s.closed {
 		s.closed = true
 		s.raw.Close()
-		if cerr := s.cl.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		if cerr := s.call(s.cl.Close); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
 			err = cerr
 		}
 	}
@@ -263,6 +303,9 @@ func (s *session) fail(err error) error {
 
 // dead reports whether the client's connection has ended.
 func (s *session) dead() bool {
+	if s.stuck {
+		return true
+	}
 	select {
 	case <-s.cl.Closed():
 		return true
@@ -324,7 +367,7 @@ func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
 		return nil, err
 	}
 	p.obs.Reachable = true
-	s.cl = imapclient.New(&replayConn{Conn: s.tap, r: io.MultiReader(strings.NewReader(line+"\r\n"), br)}, nil)
+	s.cl = imapclient.New(&replayConn{Conn: s.tap, r: &capGuard{r: io.MultiReader(strings.NewReader(line+"\r\n"), br)}}, nil)
 	return s, nil
 }
 
@@ -363,7 +406,16 @@ func (p *prober) capabilities(s *session, afterTLS bool) error {
 	if list == nil {
 		// With no capabilities in the greeting imapclient has asked for
 		// them itself; Caps waits for that answer.
-		if s.cl.Caps() == nil {
+		err := s.call(func() error {
+			if s.cl.Caps() == nil {
+				return errNoCaps
+			}
+			return nil
+		})
+		if errors.Is(err, errStuck) {
+			return errors.New("capability: " + err.Error())
+		}
+		if err != nil {
 			return errors.New(describe("capability", s.fail(nil)))
 		}
 		for _, l := range s.tap.since(0) {
@@ -385,7 +437,11 @@ func (p *prober) capabilities(s *session, afterTLS bool) error {
 }
 
 func (p *prober) id(s *session) {
-	data, err := s.cl.ID(nil).Wait()
+	var data *imap.IDData
+	err := s.call(func() (err error) {
+		data, err = s.cl.ID(nil).Wait()
+		return err
+	})
 	if err != nil || data == nil {
 		return
 	}
@@ -525,7 +581,7 @@ var taggedRE = regexp.MustCompile(`^[A-Za-z0-9]+ (?i:OK|NO|BAD)\b`)
 func (p *prober) try(s *session, a attempt, loginDisabled bool) (res Attempt, terr error) {
 	res = Attempt{Method: a.method, TLS: s.tls}
 	m := s.tap.mark()
-	err := a.run(s.cl)
+	err := s.call(func() error { return a.run(s.cl) })
 	var reply, bye string
 	for _, l := range s.tap.since(m) {
 		if reply == "" && taggedRE.MatchString(l) {
@@ -658,7 +714,7 @@ func (p *prober) openStartTLS(ctx context.Context) (*session, error) {
 	// imapclient expects a greeting, which a STARTTLS upgrade does not
 	// repeat: it is given a synthetic one that never reaches the wire
 	// or the transcript.
-	s.cl = imapclient.New(&replayConn{Conn: s.tap, r: io.MultiReader(strings.NewReader(syntheticGreeting), s.tap)}, nil)
+	s.cl = imapclient.New(&replayConn{Conn: s.tap, r: &capGuard{r: io.MultiReader(strings.NewReader(syntheticGreeting), s.tap)}}, nil)
 	return s, nil
 }
 
@@ -681,6 +737,9 @@ type replayConn struct {
 }
 
 func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// errNoCaps reports that imapclient got no capabilities.
+var errNoCaps = errors.New("no capabilities")
 
 // errLineTooLong reports a line longer than the limit.
 var errLineTooLong = errors.New("line longer than the limit")

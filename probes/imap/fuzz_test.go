@@ -1,0 +1,85 @@
+package imap
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// FuzzParseStatusLine checks that any line parses without panic and
+// that what it finds comes from the line.
+func FuzzParseStatusLine(f *testing.F) {
+	for _, s := range []string{"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready", "* PREAUTH hi", "T1 NO [PRIVACYREQUIRED] x",
+		"* BYE", "* OK [", "a b", "* CAPABILITY IMAP4rev1 AUTH=PLAIN", "\x00* OK \xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		s, err := ParseStatusLine(line)
+		if err == nil {
+			if !strings.HasPrefix(line, s.Tag+" ") || !strings.Contains(line, s.Text) || !strings.Contains(line, s.CodeArgs) {
+				t.Fatalf("%q: %+v", line, s)
+			}
+			switch s.Status {
+			case "OK", "NO", "BAD", "BYE", "PREAUTH":
+			default:
+				t.Fatalf("%q: status %q", line, s.Status)
+			}
+		}
+		caps, ok := CapabilityList(line)
+		if !ok && caps != nil {
+			t.Fatalf("%q: capabilities without a capability line", line)
+		}
+		for _, c := range caps {
+			if c == "" || strings.ContainsAny(c, " ()\"") || c != strings.ToUpper(c) {
+				t.Fatalf("%q: bad capability %q", line, c)
+			}
+		}
+		AuthMechanisms(caps)
+	})
+}
+
+// pipeDialer connects every dial to a server that sends data, discards
+// what it reads and hangs up after a while.
+type pipeDialer struct{ data []byte }
+
+func (d pipeDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	client, server := net.Pipe()
+	go func() {
+		defer server.Close()
+		go io.Copy(io.Discard, server)
+		server.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		server.Write(d.data)
+		time.Sleep(20 * time.Millisecond)
+	}()
+	return client, nil
+}
+
+// FuzzProbe runs the whole probe against a server sending arbitrary
+// bytes: it must return an observation, never panic or hang.
+func FuzzProbe(f *testing.F) {
+	f.Add([]byte("* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\nT1 NO [PRIVACYREQUIRED] no\r\nT2 NO x\r\n+ \r\nT3 BAD y\r\n"))
+	f.Add([]byte("* PREAUTH ready\r\n"))
+	f.Add([]byte("* OK hi\r\n* LIST () \"/\" {99999}\r\nabc"))
+	f.Add([]byte("* OK hi\r\n* CAPABILITY IMAP4rev1 AUTH=LOGIN ID\r\nT1 OK\r\n* ID (\"name\" {3}\r\nabc)\r\nT2 OK\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env := wire.Env{Dialer: pipeDialer{data}, Limits: wire.Limits{ReadTimeout: 30 * time.Millisecond, MaxLine: 256, MaxBytes: 4096}}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tg := wire.Target{Service: "imap", Addr: netip.MustParseAddrPort("127.0.0.1:143")}
+		obs := Probe(ctx, env, tg, Options{Password: "kp-fuzz"})
+		if obs == nil {
+			t.Fatal("nil observation")
+		}
+		for _, l := range obs.Transcript {
+			if strings.Contains(l, "kp-fuzz") {
+				t.Fatalf("password in transcript: %q", l)
+			}
+		}
+	})
+}
