@@ -50,6 +50,7 @@ type Options struct {
 // TLSError reports a failed TLS handshake after STLS.
 type TLSError struct{ Err error }
 
+// Error describes the failed handshake.
 func (e *TLSError) Error() string { return "pop3: TLS handshake failed: " + e.Err.Error() }
 
 // Unwrap returns the handshake error.

@@ -57,6 +57,7 @@ type ProtocolError struct {
 	Problem string
 }
 
+// Error describes the problem and the line.
 func (e *ProtocolError) Error() string {
 	if e.Line == "" {
 		return "pop3: " + e.Problem
@@ -77,6 +78,7 @@ type ReplyError struct {
 	Line string
 }
 
+// Error names the refused command and quotes the reply.
 func (e *ReplyError) Error() string {
 	return fmt.Sprintf("pop3: %s refused: %s", e.Command, cut(e.Line, 200))
 }

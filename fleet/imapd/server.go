@@ -247,10 +247,9 @@ func (s *session) Authenticate(mech string) (sasl.Server, error) {
 
 // loginServer is the server side of the LOGIN mechanism.
 type loginServer struct {
-	check      func(user, pass string) error
-	user       string
-	step       int
-	haveInitIR bool
+	check func(user, pass string) error
+	user  string
+	step  int
 }
 
 func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
