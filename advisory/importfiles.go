@@ -20,7 +20,11 @@ type ImportOptions struct {
 	// modification date found in the records, or today.
 	AsOf time.Time
 	// Complete names products the user vouches are complete in the
-	// imported data (every remotely exploitable advisory up to AsOf).
+	// imported data (every remotely exploitable advisory up to AsOf):
+	// `kensa advisories import … --complete Postfix --complete Cyrus`.
+	// Only for these can M2 pass. Names are matched as CanonicalProduct
+	// does ("postfix", "cyrus-imapd" and "Cyrus IMAP" work); an unknown
+	// name makes the import fail rather than silently mark nothing.
 	Complete []string
 	// RemoteOnly keeps only advisories marked remotely exploitable (NVD
 	// records with a network attack vector). OSV records carry no attack
@@ -28,6 +32,20 @@ type ImportOptions struct {
 	RemoteOnly bool
 	// MaxFileBytes bounds each file read (default 256 MiB).
 	MaxFileBytes int64
+}
+
+// canonicalize replaces the names in Complete by canonical product
+// names, failing on unknown ones.
+func (o *ImportOptions) canonicalize() error {
+	if len(o.Complete) == 0 {
+		return nil
+	}
+	names, err := canonicalProducts(o.Complete)
+	if err != nil {
+		return fmt.Errorf("import: --complete: %w", err)
+	}
+	o.Complete = names
+	return nil
 }
 
 func (o ImportOptions) maxBytes() int64 {
@@ -229,6 +247,9 @@ func jsonPrefix(b []byte) byte {
 func Import(nvdPaths, osvPaths []string, opt ImportOptions) (*DB, error) {
 	if len(nvdPaths) == 0 && len(osvPaths) == 0 {
 		return nil, fmt.Errorf("import: no --nvd or --osv input given")
+	}
+	if err := opt.canonicalize(); err != nil {
+		return nil, err
 	}
 	var parts []*DB
 	if len(nvdPaths) > 0 {

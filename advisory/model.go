@@ -27,7 +27,11 @@
 //
 // as_of is the date up to which the data was checked. A product marked
 // complete lists every remotely exploitable advisory up to as_of; only then
-// can a version be proven patched. Upstream ranges ("affected") use the
+// can a version be proven patched. The shipped data marks nothing
+// complete; an office that vouches for its data marks products with
+// `kensa advisories import … --complete PRODUCT` (ImportOptions.Complete)
+// or DB.MarkComplete on a copy (see data/README.md for what completeness
+// takes). Upstream ranges ("affected") use the
 // product's upstream versions; distribution entries ("distro") use package
 // versions compared as dpkg (Debian, Ubuntu) or rpm (Red Hat family) do.
 // A distribution entry without "fixed" means no fix was released for that

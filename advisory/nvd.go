@@ -121,6 +121,9 @@ type nvdNode struct {
 // versionEndIncluding/Excluding, or the CPE's own version when it names
 // one. A CVE is remote when a CVSS metric has a network attack vector.
 func ImportNVD(paths []string, opt ImportOptions) (*DB, error) {
+	if err := opt.canonicalize(); err != nil {
+		return nil, err
+	}
 	files, err := readInputs(paths, opt)
 	if err != nil {
 		return nil, err

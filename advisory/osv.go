@@ -77,6 +77,9 @@ func osvEcosystem(eco string) (distro, release string, ok bool) {
 // version; an ECOSYSTEM range without one means no fix was released.
 // DEBIAN-CVE-… and UBUNTU-CVE-… records are filed under their CVE id.
 func ImportOSV(paths []string, opt ImportOptions) (*DB, error) {
+	if err := opt.canonicalize(); err != nil {
+		return nil, err
+	}
 	files, err := readInputs(paths, opt)
 	if err != nil {
 		return nil, err
