@@ -121,7 +121,7 @@ func s3Decide(ntpObs []*ntp.Observation, greetings []wire.TimeSample, limit time
 	if len(unknown) > 0 {
 		return s1Verdict(scoring.Unknown, strings.Join(unknown, "; ")+"; no SMTP greeting carried a timestamp", ev)
 	}
-	return s1Verdict(scoring.Unknown, "no time source observable: "+strings.TrimSuffix(prefix, "; ")+"no SMTP greeting carried a timestamp", ev)
+	return s1Verdict(scoring.Unknown, "no time source observable: "+prefix+"no SMTP greeting carried a timestamp", ev)
 }
 
 // s3NTP judges one NTP observation.

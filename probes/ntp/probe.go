@@ -263,17 +263,22 @@ func (c *capture) ProcessResponse(buf []byte) error {
 	return nil
 }
 
-// query sends one query on its own socket and reads one reply.
+// query sends one query on its own socket and reads one reply. The
+// socket is opened first (a scan engine may make it wait for its
+// bounds); the reply timeout starts once it is open.
 func query(ctx context.Context, env wire.Env, t wire.Target, opts Options) Sample {
-	qctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	s := Sample{Sent: env.Clock()}
-	conn, err := env.Dial(qctx, "udp", t, nil)
+	conn, err := env.Dial(ctx, "udp", t, nil)
 	if err != nil {
+		s := Sample{Sent: env.Clock()}
 		s.Error, s.kind = wire.Describe("connect", err), wire.Classify(err)
 		return s
 	}
 	defer conn.Close()
+	qctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	stop := context.AfterFunc(qctx, func() { conn.Close() })
+	defer stop()
+	s := Sample{Sent: env.Clock()}
 	c := &capture{}
 	resp, err := bntp.QueryWithOptions(t.Addr.String(), bntp.QueryOptions{
 		Version:       4,

@@ -82,6 +82,10 @@ type RelayTest struct {
 	// Substitute is set when the planned sender had been refused and
 	// another sender was used.
 	Substitute bool `json:"substitute,omitempty"`
+	// Pipelined is set when MAIL, RCPT and RSET went in one write
+	// (PIPELINING): the RCPT was then sent even if MAIL was refused, and
+	// its reply is kept but not counted.
+	Pipelined bool `json:"pipelined,omitempty"`
 }
 
 // Evidence returns the attempt's commands and replies as transcript
@@ -440,7 +444,17 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 		}
 		t := RelayTest{Sender: sender, Substitute: substitute}
 		t.MailCommand = "MAIL FROM:<" + sender + ">"
-		mr, err := s.cmd(t.MailCommand)
+		rcptCommand := "RCPT TO:<" + pt.rcpt + ">"
+		ex := rt.exchange(s, t.MailCommand, rcptCommand)
+		t.Pipelined = ex.pipelined
+		if ex.pipelined {
+			// The RCPT went out with the MAIL: keep what it got.
+			t.RcptCommand = rcptCommand
+			if len(ex.replies) > 1 {
+				t.RcptReply = ex.replies[1]
+			}
+		}
+		mr, err := ex.mail(t.MailCommand)
 		t.MailReply = mr
 		if err != nil && !errors.Is(err, errClosing) {
 			t.Result, t.Why = Untested, describe("MAIL", err)
@@ -464,7 +478,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			rt.res.AuthRequired = true
 			rt.record(pt, s, t)
 			idx++
-			s = rt.rset(s)
+			s = ex.reset()
 			continue
 		case KindNeedTLS:
 			t.Result, t.Why = Untested, "server requires STARTTLS first: "+mr.String()
@@ -473,10 +487,10 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			if !s.tls {
 				rt.needTLS = true
 				rt.untestedFrom(idx+1, "not run in the clear: server requires STARTTLS first")
-				return rt.rset(s)
+				return ex.reset()
 			}
 			idx++
-			s = rt.rset(s)
+			s = ex.reset()
 			continue
 		case KindClosing:
 			t.Result, t.Why = Untested, "server closing the connection: "+mr.String()
@@ -491,18 +505,18 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			t.Result, t.Why = Untested, fmt.Sprintf("MAIL answered %s: %s", k, mr.String())
 			rt.record(pt, s, t)
 			idx++
-			s = rt.rset(s)
+			s = ex.reset()
 			continue
 		default:
 			// Sender refused: its tests run again with another sender.
 			rt.bad[sender] = true
 			t.Result, t.Why = Untested, "sender refused: "+mr.String()
 			rt.record(pt, s, t)
-			s = rt.rset(s)
+			s = ex.reset()
 			continue
 		}
-		t.RcptCommand = "RCPT TO:<" + pt.rcpt + ">"
-		rr, err := s.cmd(t.RcptCommand)
+		t.RcptCommand = rcptCommand
+		rr, err := ex.rcpt(t.RcptCommand)
 		t.RcptReply = rr
 		if err != nil && !errors.Is(err, errClosing) {
 			t.Result, t.Why = Untested, describe("RCPT", err)
@@ -533,7 +547,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 				rt.record(pt, s, t)
 				rt.needTLS = true
 				rt.untestedFrom(idx+1, "not run in the clear: server requires STARTTLS first")
-				return rt.rset(s)
+				return ex.reset()
 			}
 		case KindClosing:
 			t.Result, t.Why = Untested, "server closing the connection: "+rr.String()
@@ -548,7 +562,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			rt.bad[sender] = true
 			t.Result, t.Why = Untested, "sender refused at RCPT: "+rr.String()
 			rt.record(pt, s, t)
-			s = rt.rset(s)
+			s = ex.reset()
 			continue
 		case KindNoDomain:
 			t.Result, t.Why = Untested, "relay domain does not resolve for the server: "+rr.String()
@@ -563,9 +577,67 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 		}
 		rt.record(pt, s, t)
 		idx++
-		s = rt.rset(s)
+		s = ex.reset()
 	}
 	return s
+}
+
+// exchange runs one test's MAIL, RCPT and RSET, pipelined when the
+// session allows it, one command at a time otherwise.
+type exchange struct {
+	rt        *relayRunner
+	s         *session
+	pipelined bool
+	replies   []*Reply
+	err       error
+}
+
+func (rt *relayRunner) exchange(s *session, mail, rcpt string) *exchange {
+	ex := &exchange{rt: rt, s: s, pipelined: s.pipelining}
+	if ex.pipelined {
+		ex.replies, ex.err = s.pipeline(mail, rcpt, "RSET")
+	}
+	return ex
+}
+
+// reply returns the i-th pipelined reply, or the error that stopped the
+// reading before it.
+func (ex *exchange) reply(i int) (*Reply, error) {
+	if i < len(ex.replies) {
+		return ex.replies[i], nil
+	}
+	if ex.err == nil {
+		ex.err = errors.New("pipelined reply missing")
+	}
+	return nil, ex.err
+}
+
+func (ex *exchange) mail(cmd string) (*Reply, error) {
+	if ex.pipelined {
+		return ex.reply(0)
+	}
+	return ex.s.cmd(cmd)
+}
+
+func (ex *exchange) rcpt(cmd string) (*Reply, error) {
+	if ex.pipelined {
+		return ex.reply(1)
+	}
+	return ex.s.cmd(cmd)
+}
+
+// reset ends the test's transaction; it returns the session to go on
+// with, or nil when it was closed.
+func (ex *exchange) reset() *session {
+	if !ex.pipelined {
+		return ex.rt.rset(ex.s)
+	}
+	r, err := ex.reply(2)
+	if err != nil || ex.s.dead != nil || r.Class() != 2 {
+		ex.s.quit()
+		return nil
+	}
+	return ex.s
 }
 
 // rset resets the transaction between tests. A session whose RSET fails

@@ -12,11 +12,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Dialer opens connections. The scan engine passes a Dialer that waits for
-// its global, per-host and rate bounds before dialing and releases them
-// when the connection is closed; tests pass NetDialer.
+// Dialer opens connections; tests pass NetDialer.
 type Dialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// QueueingDialer is a Dialer that may make a connection wait for bounds
+// before dialing: the scan engine's dialer waits for its global and
+// per-host connection slots and rates, and releases the slot when the
+// connection is closed. The wait is not part of the dial timeout, which
+// it applies itself once the connection may go.
+type QueueingDialer interface {
+	Dialer
+	DialAfterQueue(ctx context.Context, network, address string, timeout time.Duration) (net.Conn, error)
 }
 
 // Limits bound what a probe spends on one connection.
@@ -116,17 +124,24 @@ type Target struct {
 // String returns "service address:port".
 func (t Target) String() string { return t.Service + " " + t.Addr.String() }
 
-// Dial opens a bounded connection to t using env's dialer. The
-// connection's deadlines never extend past ctx's deadline.
+// Dial opens a bounded connection to t using env's dialer, within the
+// dial timeout (for a QueueingDialer, the timeout starts once its queue
+// lets the connection go). The connection's deadlines never extend past
+// ctx's deadline.
 func (e Env) Dial(ctx context.Context, network string, t Target, tr *Transcript) (*Conn, error) {
 	lim := e.Lim()
-	d := e.Dialer
-	if d == nil {
-		d = &NetDialer{}
+	var c net.Conn
+	var err error
+	switch d := e.Dialer.(type) {
+	case nil:
+		c, err = (&NetDialer{Timeout: lim.DialTimeout}).DialContext(ctx, network, t.Addr.String())
+	case QueueingDialer:
+		c, err = d.DialAfterQueue(ctx, network, t.Addr.String(), lim.DialTimeout)
+	default:
+		dctx, cancel := context.WithTimeout(ctx, lim.DialTimeout)
+		c, err = d.DialContext(dctx, network, t.Addr.String())
+		cancel()
 	}
-	dctx, cancel := context.WithTimeout(ctx, lim.DialTimeout)
-	defer cancel()
-	c, err := d.DialContext(dctx, network, t.Addr.String())
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +156,17 @@ type NetDialer struct {
 	// Source is the local address to bind; the zero value lets the
 	// system choose.
 	Source netip.Addr
+	// Timeout bounds establishing a connection; zero means
+	// DefaultDialTimeout.
+	Timeout time.Duration
 }
 
 // DialContext implements Dialer.
 func (d *NetDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	nd := net.Dialer{}
+	nd := net.Dialer{Timeout: d.Timeout}
+	if nd.Timeout <= 0 {
+		nd.Timeout = DefaultDialTimeout
+	}
 	if d.Source.IsValid() {
 		switch network {
 		case "udp", "udp4", "udp6":
