@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -18,6 +20,8 @@ type bounds struct {
 	global *rate.Limiter // new connections per second, all hosts
 	base   wire.Dialer
 	scope  *Scope
+	// dialTimeout bounds establishing one connection.
+	dialTimeout time.Duration
 }
 
 // hostDialer is the wire.Dialer one server's probes use. It refuses any
@@ -37,8 +41,14 @@ func newHostDialer(b *bounds, perSecond float64, burst int) *hostDialer {
 	return &hostDialer{b: b, rate: rate.NewLimiter(rate.Limit(perSecond), burst), connected: map[string]bool{}}
 }
 
-// DialContext implements wire.Dialer.
+// DialContext implements wire.Dialer, with the scan's dial timeout.
 func (d *hostDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return d.DialAfterQueue(ctx, network, address, d.b.dialTimeout)
+}
+
+// DialAfterQueue implements wire.QueueingDialer: it waits for the bounds,
+// then dials within timeout.
+func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string, timeout time.Duration) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return nil, fmt.Errorf("scan: dial %s: not an address literal", address)
@@ -46,11 +56,15 @@ func (d *hostDialer) DialContext(ctx context.Context, network, address string) (
 	if !d.b.scope.Contains(ap.Addr()) {
 		return nil, fmt.Errorf("scan: %s is outside the scan's scope; not contacted", ap.Addr())
 	}
-	if err := d.rate.Wait(ctx); err != nil {
-		return nil, err
-	}
-	if err := d.b.global.Wait(ctx); err != nil {
-		return nil, err
+	// Datagrams (NTP) set up no connection: only TCP connections count
+	// against the rates of new connections.
+	if !strings.HasPrefix(network, "udp") {
+		if err := d.rate.Wait(ctx); err != nil {
+			return nil, err
+		}
+		if err := d.b.global.Wait(ctx); err != nil {
+			return nil, err
+		}
 	}
 	select {
 	case d.b.slots <- struct{}{}:
@@ -60,7 +74,10 @@ func (d *hostDialer) DialContext(ctx context.Context, network, address string) (
 	d.mu.Lock()
 	d.dials++
 	d.mu.Unlock()
-	c, err := d.b.base.DialContext(ctx, network, address)
+	// The dial timeout starts now, after the waits for the bounds.
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := d.b.base.DialContext(dctx, network, address)
 	if err != nil {
 		<-d.b.slots
 		return nil, err

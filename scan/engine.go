@@ -29,7 +29,7 @@ const (
 	DefaultGlobalRate     = 2000.0           // new connections per second, whole scan
 	DefaultProbeTimeout   = 60 * time.Second // one probe of one service
 	DefaultServerBudget   = 3 * time.Minute  // everything of one server
-	DefaultMaxServersBusy = 1024             // servers in progress at once
+	DefaultMaxServersBusy = 2048             // servers in progress at once
 )
 
 // Bounds limit what the scan spends.
@@ -213,12 +213,16 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		queue = append(queue, s)
 	}
 	scope, resolved, problems := cfg.resolveAll(ctx, queue)
-	base := wire.Dialer(&wire.NetDialer{Source: cfg.Source})
+	lim := bd.Limits
+	if lim.DialTimeout <= 0 {
+		lim.DialTimeout = wire.DefaultDialTimeout
+	}
 	b := &bounds{
-		slots:  make(chan struct{}, bd.MaxConns),
-		global: rate.NewLimiter(rate.Limit(bd.GlobalRate), burst(bd.GlobalRate)),
-		base:   base,
-		scope:  scope,
+		slots:       make(chan struct{}, bd.MaxConns),
+		global:      rate.NewLimiter(rate.Limit(bd.GlobalRate), burst(bd.GlobalRate)),
+		base:        &wire.NetDialer{Source: cfg.Source, Timeout: lim.DialTimeout},
+		scope:       scope,
+		dialTimeout: lim.DialTimeout,
 	}
 
 	var (

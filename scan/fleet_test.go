@@ -86,7 +86,7 @@ func TestFleetVerdictsEqualTruth(t *testing.T) {
 		t.Skip("scans a fleet")
 	}
 	readTimeout := 1 * time.Second
-	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, LowPorts: fleet.LowPorts()})
+	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, LowPorts: fleet.LowPorts(), Net: 2})
 	recs := scanAll(t, inv, readTimeout)
 	mismatches := 0
 	for i := range p.Hosts {

@@ -3,12 +3,16 @@ package scan
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 )
 
 // Scope is the set of addresses a scan may contact.
 type Scope struct {
 	prefixes []netip.Prefix
+	// single holds the single addresses, looked up without a scan of the
+	// prefixes (an inventory's own addresses are thousands of them).
+	single map[netip.Addr]bool
 }
 
 // ParseScope reads a comma-separated list of CIDR prefixes or single
@@ -30,7 +34,7 @@ func ParseScope(s string) (*Scope, error) {
 		}
 		sc.Add(a)
 	}
-	if len(sc.prefixes) == 0 {
+	if len(sc.prefixes) == 0 && len(sc.single) == 0 {
 		return nil, fmt.Errorf("scope %q: no prefix", s)
 	}
 	return sc, nil
@@ -38,13 +42,18 @@ func ParseScope(s string) (*Scope, error) {
 
 // Add adds a single address.
 func (s *Scope) Add(a netip.Addr) {
-	a = a.Unmap()
-	s.prefixes = append(s.prefixes, netip.PrefixFrom(a, a.BitLen()))
+	if s.single == nil {
+		s.single = map[netip.Addr]bool{}
+	}
+	s.single[a.Unmap()] = true
 }
 
 // Contains reports whether a is in scope.
 func (s *Scope) Contains(a netip.Addr) bool {
 	a = a.Unmap()
+	if s.single[a] {
+		return true
+	}
 	for _, p := range s.prefixes {
 		if p.Contains(a) {
 			return true
@@ -53,11 +62,19 @@ func (s *Scope) Contains(a netip.Addr) bool {
 	return false
 }
 
-// String lists the prefixes.
+// String lists the prefixes and addresses (up to a few of them).
 func (s *Scope) String() string {
 	var out []string
 	for _, p := range s.prefixes {
 		out = append(out, p.String())
 	}
-	return strings.Join(out, ",")
+	var singles []string
+	for a := range s.single {
+		singles = append(singles, a.String())
+	}
+	sort.Strings(singles)
+	if len(singles) > 4 {
+		singles = append(singles[:4], fmt.Sprintf("… (%d addresses in all)", len(s.single)))
+	}
+	return strings.Join(append(out, singles...), ",")
 }
