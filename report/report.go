@@ -45,31 +45,45 @@ func (in Input) Partial() bool {
 }
 
 // Outcomes turns records into the engine's input. inv, when not nil, is
-// the inventory the scan read: each of its servers without a record is
-// added as missing (unknown for every item that applies to its
-// services). Without the inventory, the difference between the servers
-// the records say the inventory holds and the records present is
-// returned as unattributed.
+// the inventory the scan read: servers come in its order (so groups do
+// too), and each of its servers without a record is added as missing
+// (unknown for every item that applies to its services). Without the
+// inventory, servers come in the records' order, and the difference
+// between the servers the records say the inventory holds and the
+// records present is returned as unattributed.
 func Outcomes(set *results.Set, cat *scoring.Catalog, inv []inventory.Server) (servers []scoring.ServerOutcomes, unattributed int) {
-	have := map[string]bool{}
+	byID := map[string]*results.Record{}
 	for _, r := range set.Records {
-		have[r.Server.ID] = true
-		servers = append(servers, scoring.ServerOutcomes{ID: r.Server.ID, Org: r.Server.Org, Unit: r.Server.Unit, Items: r.Items})
+		byID[r.Server.ID] = r
 	}
-	if inv != nil {
-		for _, s := range inv {
-			if have[s.ID] {
-				continue
-			}
-			servers = append(servers, scoring.ServerOutcomes{ID: s.ID, Org: s.Org, Unit: s.Unit, Missing: true,
-				Items: scoring.MissingVerdicts(cat, s.ServiceSet())})
+	of := func(r *results.Record) scoring.ServerOutcomes {
+		return scoring.ServerOutcomes{ID: r.Server.ID, Org: r.Server.Org, Unit: r.Server.Unit, Items: r.Items}
+	}
+	if inv == nil {
+		for _, r := range set.Records {
+			servers = append(servers, of(r))
 		}
-		return servers, 0
+		if n := set.Meta.InventoryServers - len(set.Records); n > 0 {
+			unattributed = n
+		}
+		return servers, unattributed
 	}
-	if n := set.Meta.InventoryServers - len(set.Records); n > 0 {
-		unattributed = n
+	placed := map[string]bool{}
+	for _, s := range inv {
+		if r, ok := byID[s.ID]; ok {
+			servers = append(servers, of(r))
+			placed[s.ID] = true
+			continue
+		}
+		servers = append(servers, scoring.ServerOutcomes{ID: s.ID, Org: s.Org, Unit: s.Unit, Missing: true,
+			Items: scoring.MissingVerdicts(cat, s.ServiceSet())})
 	}
-	return servers, unattributed
+	for _, r := range set.Records {
+		if !placed[r.Server.ID] {
+			servers = append(servers, of(r))
+		}
+	}
+	return servers, 0
 }
 
 // Discrepancy is one item of one server where the probe and the

@@ -30,20 +30,33 @@ type Set struct {
 // ErrSchema is wrapped by errors about records of another schema.
 var ErrSchema = errors.New("not a kensa/v1 record")
 
+// ReadOptions tune reading.
+type ReadOptions struct {
+	// SkipObservations leaves Record.Observations empty: grading needs
+	// only the verdicts, and observations are most of a record's size.
+	SkipObservations bool
+}
+
 // ReadFile reads a results file.
-func ReadFile(path string) (*Set, error) {
+func ReadFile(path string) (*Set, error) { return ReadFileWith(path, ReadOptions{}) }
+
+// ReadFileWith reads a results file with options.
+func ReadFileWith(path string, o ReadOptions) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return Read(f, path)
+	return ReadWith(f, path, o)
 }
 
 // Read reads results from r. A cut last line (a crashed scan) is reported
 // in the warnings and dropped, and every complete record kept; any other
 // line that is not a kensa/v1 record is an error naming the line.
-func Read(r io.Reader, name string) (*Set, error) {
+func Read(r io.Reader, name string) (*Set, error) { return ReadWith(r, name, ReadOptions{}) }
+
+// ReadWith reads results from r with options (see Read).
+func ReadWith(r io.Reader, name string, o ReadOptions) (*Set, error) {
 	set := &Set{Name: name}
 	br := bufio.NewReaderSize(r, 1<<20)
 	index := map[string]int{}
@@ -58,7 +71,7 @@ func Read(r io.Reader, name string) (*Set, error) {
 		complete := len(line) > 0 && line[len(line)-1] == '\n'
 		trimmed := bytes.TrimSpace(line)
 		if len(trimmed) > 0 {
-			rec, perr := parseRecord(trimmed)
+			rec, perr := parseRecord(trimmed, o)
 			switch {
 			case perr != nil && !complete && err == io.EOF:
 				set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: last line is cut (%d bytes, a scan that stopped while writing); it was dropped and the %d complete records kept", name, lineNo, len(line), len(set.Records)))
@@ -105,7 +118,14 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-func parseRecord(b []byte) (*Record, error) {
+// recordSansObservations decodes a record but skips its observations:
+// the shallower field hides Record.Observations from the decoder.
+type recordSansObservations struct {
+	Record
+	Observations struct{} `json:"observations"`
+}
+
+func parseRecord(b []byte, o ReadOptions) (*Record, error) {
 	var probe struct {
 		Schema *string `json:"schema"`
 	}
@@ -119,7 +139,13 @@ func parseRecord(b []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: schema %q (this kensa reads %q)", ErrSchema, *probe.Schema, Schema)
 	}
 	var rec Record
-	if err := json.Unmarshal(b, &rec); err != nil {
+	if o.SkipObservations {
+		var light recordSansObservations
+		if err := json.Unmarshal(b, &light); err != nil {
+			return nil, fmt.Errorf("bad %s record: %v", Schema, err)
+		}
+		rec = light.Record
+	} else if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("bad %s record: %v", Schema, err)
 	}
 	if rec.Server.ID == "" {
