@@ -37,7 +37,7 @@ func (h *Host) set() (banners.Set, bool) {
 
 func (h *Host) smtpConfig(s *Service) smtpd.Config {
 	cfg := smtpd.Config{Profile: smtpd.Profile(s.Profile), Hostname: h.Name, Latency: h.Latency, TLS: true,
-		ClockOffset: s.Offset, IdleTimeout: 30 * time.Second}
+		ClockOffset: s.Offset, GreetingDelay: s.Delay, IdleTimeout: 30 * time.Second}
 	if set, ok := h.set(); ok && set.SMTP != "" {
 		cfg.Banner = dateRE.ReplaceAllString(set.SMTP, "{time}")
 	} else if h.GreetingTime {
@@ -73,6 +73,9 @@ func Start(h *Host) (*Running, error) {
 		return nil, fmt.Errorf("fleet: host %s: %s on %s: %w", h.ID, service, h.Addr, err)
 	}
 	set, _ := h.set()
+	if h.Down {
+		return r, nil
+	}
 	if h.SMTP != nil {
 		s, err := smtpd.Start(addr(h.SMTP.Port), h.smtpConfig(h.SMTP))
 		if err != nil {
@@ -132,4 +135,9 @@ func Start(h *Host) (*Running, error) {
 }
 
 // Sockets returns how many listening sockets h needs.
-func (h *Host) Sockets() int { return len(h.services()) }
+func (h *Host) Sockets() int {
+	if h.Down {
+		return 0
+	}
+	return len(h.services())
+}

@@ -20,8 +20,12 @@ import (
 
 // Addr returns the address of the i-th host of a fleet: 127.1.0.1,
 // 127.1.0.2, …, skipping addresses ending in .0 and .255.
-func Addr(i int) string {
-	n := uint32(127)<<24 | uint32(1)<<16
+func Addr(i int) string { return AddrIn(1, i) }
+
+// AddrIn is Addr in 127.net.0.0/16 and the networks after it, so that
+// fleets of tests running at the same time do not collide.
+func AddrIn(net byte, i int) string {
+	n := uint32(127)<<24 | uint32(net)<<16
 	n += uint32(i/254)<<8 | uint32(i%254+1)
 	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
 }
@@ -69,6 +73,9 @@ type MixOptions struct {
 	LowPorts bool
 	// Orgs to spread hosts over (default three).
 	Orgs []string
+	// Net is the second octet of the hosts' addresses (default 1:
+	// 127.1.x.y); tests use others so that they do not collide.
+	Net byte
 }
 
 var (
@@ -117,7 +124,10 @@ func Mix(n int, o MixOptions) *Plan {
 		if i%3 == 2 {
 			unit = "地方支分部局"
 		}
-		h := Host{ID: fmt.Sprintf("mix-%04d", i), Org: org, Unit: unit, Addr: Addr(i),
+		if o.Net == 0 {
+			o.Net = 1
+		}
+		h := Host{ID: fmt.Sprintf("mix-%04d", i), Org: org, Unit: unit, Addr: AddrIn(o.Net, i),
 			Name: fmt.Sprintf("mx%d.fleet.example", i), Latency: o.Latency}
 		svc := func(name, profile string, listed bool) *Service {
 			if !o.LowPorts {
@@ -148,7 +158,7 @@ func Mix(n int, o MixOptions) *Plan {
 				h.Admin.Port = 20000 + h.Admin.Port
 			}
 		}
-		if i%9 == 4 && h.SMTP != nil && p.greets(smtpd.Profile(h.SMTP.Profile)) {
+		if i%9 == 4 && h.SMTP != nil && p.greets(h.SMTP) {
 			h.GreetingTime = true
 			h.SMTP.Offset = 30 * time.Second
 		}
@@ -168,7 +178,7 @@ func Mix(n int, o MixOptions) *Plan {
 // it.
 func (p *Plan) fits(h *Host, s banners.Set) bool {
 	normal := func(svc *Service, ok func(string) bool) bool { return svc != nil && ok(svc.Profile) }
-	if s.SMTP != "" && !normal(h.SMTP, func(prof string) bool { return p.greets(smtpd.Profile(prof)) }) {
+	if s.SMTP != "" && (h.SMTP == nil || !p.greets(h.SMTP)) {
 		return false
 	}
 	if s.IMAP != "" && !normal(h.IMAP, func(p string) bool {

@@ -30,11 +30,10 @@ type Plan struct {
 	// ReadTimeout is the scanner read timeout the truth assumes (a slow
 	// greeting shorter than it is answered).
 	ReadTimeout time.Duration `json:"read_timeout"`
-	// CompleteData says the M2 truth assumes the advisory data of the
-	// fleet's mail products is marked complete (M2Complete of the banner
-	// sets).
-	CompleteData bool   `json:"complete_data"`
-	Hosts        []Host `json:"hosts"`
+	// Complete names the products whose advisory data the scan treats as
+	// complete; the M2 truth assumes the same (banners.Set.M2With).
+	Complete []string `json:"complete,omitempty"`
+	Hosts    []Host   `json:"hosts"`
 }
 
 // Service is one simulated service of a host. Profile names the
@@ -48,6 +47,8 @@ type Service struct {
 	// Offset sets the clock of an NTP responder or of an SMTP greeting's
 	// timestamp.
 	Offset time.Duration `json:"offset,omitempty"`
+	// Delay holds back an SMTP greeting (a tarpit), whatever the profile.
+	Delay time.Duration `json:"delay,omitempty"`
 }
 
 // Host is one simulated mail server.
@@ -75,6 +76,9 @@ type Host struct {
 	Admin *Service `json:"admin,omitempty"`
 	// GreetingTime puts the server's clock in its SMTP greeting.
 	GreetingTime bool `json:"greeting_time,omitempty"`
+	// Down leaves the address without any listener: every connection is
+	// refused, as with a server that is switched off.
+	Down bool `json:"down,omitempty"`
 
 	// Declared are the self-reported outcomes the inventory carries.
 	Declared map[string]scoring.Outcome `json:"declared,omitempty"`

@@ -48,8 +48,11 @@ func (p *Plan) probeTruth(h *Host) map[string]scoring.Outcome {
 	for _, c := range scoring.Mail.Codes() {
 		t[c] = scoring.NA
 	}
+	if h.Down {
+		return p.downTruth(h)
+	}
 	if h.SMTP != nil {
-		t["A1"] = p.slowGreeting(smtpd.Profile(h.SMTP.Profile), smtpd.Truth(smtpd.Profile(h.SMTP.Profile)).A1)
+		t["A1"] = p.delayed(h.SMTP, smtpd.Truth(smtpd.Profile(h.SMTP.Profile)).A1)
 		t["M3"], t["X2"] = scoring.Unknown, scoring.Unknown
 	}
 	if h.Submission != nil {
@@ -88,8 +91,12 @@ func (p *Plan) probeTruth(h *Host) map[string]scoring.Outcome {
 	if set, ok := banners.ByName(h.Banners); ok {
 		t["M1"] = set.M1
 		t["M2"] = set.M2
-		if p.CompleteData {
-			t["M2"] = set.M2Complete
+		if len(p.Complete) > 0 {
+			if o, ok := set.M2With(p.Complete...); ok {
+				t["M2"] = o
+			} else {
+				t["M2"] = "" // the set does not say: Validate refuses it
+			}
 		}
 		// A mail service the set has no banner for shows no version.
 		if (h.SMTP != nil || h.Submission != nil) && set.SMTP == "" ||
@@ -104,20 +111,48 @@ func (p *Plan) probeTruth(h *Host) map[string]scoring.Outcome {
 // its greeting (smtpd's default).
 const SlowGreetingDelay = 2 * time.Second
 
-// slowGreeting adjusts the truth of a slow greeting to the scanner's read
+// greetingDelay is how long an SMTP service holds back its greeting.
+func greetingDelay(s *Service) time.Duration {
+	if s.Delay > 0 {
+		return s.Delay
+	}
+	if smtpd.Profile(s.Profile) == smtpd.SlowGreeting {
+		return SlowGreetingDelay
+	}
+	return 0
+}
+
+// delayed adjusts the truth of a held-back greeting to the scanner's read
 // timeout: answered in time it is judged as usual, otherwise unknown; ""
 // when the two are too close to call.
-func (p *Plan) slowGreeting(prof smtpd.Profile, o scoring.Outcome) scoring.Outcome {
-	if prof != smtpd.SlowGreeting {
-		return o
-	}
+func (p *Plan) delayed(s *Service, o scoring.Outcome) scoring.Outcome {
+	d := greetingDelay(s)
 	switch {
-	case p.ReadTimeout >= 2*SlowGreetingDelay:
+	case d == 0 || p.ReadTimeout >= d+d/2+time.Second:
 		return o
-	case p.ReadTimeout <= SlowGreetingDelay/2:
+	case p.ReadTimeout <= d/2:
 		return scoring.Unknown
 	}
 	return ""
+}
+
+// downTruth is the truth of a host that answers nothing: every item that
+// applies to its listed services is unknown.
+func (p *Plan) downTruth(h *Host) map[string]scoring.Outcome {
+	services := map[string]bool{}
+	for _, s := range h.services() {
+		if s.S.Listed {
+			services[s.Name] = true
+		}
+	}
+	t := map[string]scoring.Outcome{}
+	for _, it := range scoring.Mail.Items {
+		t[it.Code] = scoring.NA
+		if it.Applies(services) {
+			t[it.Code] = scoring.Unknown
+		}
+	}
+	return t
 }
 
 // timeTruth is S3: the NTP responder's expectation, or when it decides
@@ -130,7 +165,7 @@ func (p *Plan) timeTruth(h *Host) scoring.Outcome {
 			return o
 		}
 	}
-	if h.SMTP == nil || !p.greets(smtpd.Profile(h.SMTP.Profile)) || !h.showsTime() {
+	if h.SMTP == nil || !p.greets(h.SMTP) || !h.showsTime() {
 		return scoring.Unknown
 	}
 	off := h.SMTP.Offset
@@ -143,14 +178,15 @@ func (p *Plan) timeTruth(h *Host) scoring.Outcome {
 	return "" // within a second or two: the greeting's resolution decides
 }
 
-// greets reports whether an SMTP profile sends a normal 220 greeting
+// greets reports whether an SMTP service sends a normal 220 greeting
 // that the scanner reads in time.
-func (p *Plan) greets(prof smtpd.Profile) bool {
-	switch prof {
+func (p *Plan) greets(s *Service) bool {
+	if p.delayed(s, scoring.Pass) != scoring.Pass {
+		return false
+	}
+	switch smtpd.Profile(s.Profile) {
 	case smtpd.Silent, smtpd.Drip, smtpd.EndlessLine, smtpd.Garbage, smtpd.Reset, smtpd.Greeting554:
 		return false
-	case smtpd.SlowGreeting:
-		return p.ReadTimeout >= 2*SlowGreetingDelay
 	}
 	return true
 }
