@@ -9,7 +9,7 @@ status=0
 for pkg in $(go list ./...); do
   for fz in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
     echo "== $pkg $fz ($time)"
-    go test -run '^$' -fuzz "^${fz}\$" -fuzztime "$time" "$pkg" || status=1
+    go test -run "^$" -fuzz "^${fz}\$" -fuzztime "$time" -fuzzminimizetime 5s "$pkg" || status=1
   done
 done
 exit $status

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/report"
@@ -16,6 +17,8 @@ type reportFlags struct {
 	lang      string
 	inventory string
 	catalog   string
+	// regrade, when set, re-derives the verdicts with this judge.
+	regrade *judgeFlags
 }
 
 func (r *reportFlags) register(fs *flagSet) {
@@ -42,13 +45,18 @@ func (r *reportFlags) load(e *env, path string) (report.Input, error) {
 			return in, wrapBadInput(err)
 		}
 	}
-	set, err := results.ReadFile(path)
+	set, err := results.ReadFileWith(path, results.ReadOptions{SkipObservations: r.regrade == nil})
 	if err != nil {
 		return in, wrapBadInput(err)
 	}
 	in.Results = set
 	for _, w := range set.Warnings {
 		fmt.Fprintf(e.stderr, "kensa: warning: %s\n", w)
+	}
+	if r.regrade != nil {
+		if err := regradeSet(set, r.regrade); err != nil {
+			return in, err
+		}
 	}
 	inv, note, err := r.findInventory(set)
 	if err != nil {
@@ -79,15 +87,24 @@ func (r *reportFlags) findInventory(set *results.Set) (*inventory.Inventory, str
 		}
 		return inv, "", nil
 	}
+	// The inventory the records name, if it is still there and unchanged,
+	// orders the groups and places missing servers.
 	p := set.Meta.InventoryPath
-	if p == "" || len(set.Records) >= set.Meta.InventoryServers {
+	if p == "" {
 		return nil, "", nil
 	}
+	missing := len(set.Records) < set.Meta.InventoryServers
 	if _, err := os.Stat(p); err != nil {
+		if !missing {
+			return nil, "", nil
+		}
 		return nil, fmt.Sprintf("note: the scanned inventory %s cannot be read (%v); pass --inventory to place missing servers", p, err), nil
 	}
 	inv, err := inventory.Load(p)
 	if err != nil || inv.Digest != set.Meta.InventoryDigest {
+		if !missing {
+			return nil, "", nil
+		}
 		return nil, fmt.Sprintf("note: the scanned inventory %s has changed since the scan; pass --inventory to place missing servers", p), nil
 	}
 	return inv, "", nil
@@ -101,9 +118,15 @@ func cmdGrade(e *env, args []string) error {
 	by := fs.String("by", "org", "group by org, unit (organisation and unit together) or all")
 	format := fs.String("format", "text", "output format: text, json, csv or md")
 	failUnder := fs.String("fail-under", "", "exit 1 when any group's grade is below this grade (A, B, C or D)")
+	regrade := fs.Bool("regrade", false, "re-derive every verdict from the stored observations under --policy, --advisories, --exceptions, --as-of and the policy flags, without rescanning")
+	var jf judgeFlags
+	jf.register(fs)
 	pos, err := fs.parse(e, args, 1, 1)
 	if err != nil {
 		return err
+	}
+	if *regrade {
+		rf.regrade = &jf
 	}
 	groupBy, err := scoring.ParseGroupBy(*by)
 	if err != nil {
@@ -177,4 +200,24 @@ func cmdQuestionnaire(e *env, args []string) error {
 		return report.WriteQuestionnaireJSON(e.stdout, in, rows, *excel)
 	}
 	return report.WriteQuestionnaireCSV(e.stdout, rows, *excel)
+}
+
+// regradeSet re-derives every record's verdicts from its observations.
+func regradeSet(set *results.Set, jf *judgeFlags) error {
+	judge, pol, asOf, err := jf.judge()
+	if err != nil {
+		return err
+	}
+	for _, rec := range set.Records {
+		if err := judge.Regrade(rec); err != nil {
+			return wrapBadInput(fmt.Errorf("--regrade: %w", err))
+		}
+		rec.Scan.PolicyDigest = pol.Digest()
+		rec.Scan.AdvisoriesAsOf = judge.AdvisoriesAsOf()
+		rec.Scan.AsOf = asOf.Format(time.DateOnly)
+	}
+	set.Meta.PolicyDigest = pol.Digest()
+	set.Meta.AdvisoriesAsOf = judge.AdvisoriesAsOf()
+	set.Meta.AsOf = asOf.Format(time.DateOnly)
+	return nil
 }

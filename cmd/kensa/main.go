@@ -116,6 +116,9 @@ func run(e *env, args []string) int {
 			return exitCode(e, c.run(e, args[1:]))
 		}
 	}
+	if name == "fleet-worker" {
+		return exitCode(e, cmdFleetWorker(e, args[1:]))
+	}
 	fmt.Fprintf(e.stderr, "kensa: unknown command %q\n\n", name)
 	usage(e.stderr)
 	return exitBadInput
@@ -139,7 +142,16 @@ func exitCode(e *env, err error) int {
 	return exitInternal
 }
 
+// defaultMemoryLimit is the soft heap limit of kensa (GOMEMLIMIT
+// overrides it): a scan's live heap grows with the servers in progress,
+// and the limit makes the garbage collector return memory before the
+// heap doubles, so the resident size stays near the live size.
+const defaultMemoryLimit = 192 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	self, _ := os.Executable()

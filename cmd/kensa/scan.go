@@ -27,20 +27,58 @@ type engineFlags struct {
 	noDiscover bool
 	sourceIP   string
 
-	maxConns, hostConns    int
-	hostRate, globalRate   float64
-	dialTimeout, readTO    time.Duration
-	probeTimeout, budget   time.Duration
-	busy                   int
-	relayDomain, heloName  string
+	maxConns, hostConns   int
+	hostRate, globalRate  float64
+	dialTimeout, readTO   time.Duration
+	probeTimeout, budget  time.Duration
+	busy                  int
+	relayDomain, heloName string
+	trace                 string
+	logLevel              string
+	judgeFlags
+}
+
+// judgeFlags choose how observations become verdicts: the rules policy,
+// advisory data, exceptions and evaluation date. scan, probe, demo and
+// grade --regrade share them.
+type judgeFlags struct {
 	policy                 string
 	ntpMaxOffset           time.Duration
 	toleratePasswords      bool
 	weakSSHFails, weakTLS  bool
 	advisories, exceptions string
 	asOf                   string
-	trace                  string
-	logLevel               string
+}
+
+func (f *judgeFlags) register(fs *flagSet) {
+	fs.StringVar(&f.policy, "policy", "", "rules policy YAML file (thresholds, tolerated methods)")
+	fs.DurationVar(&f.ntpMaxOffset, "ntp-max-offset", 0, "largest clock offset passing S3 (default 1s, or the policy file's)")
+	fs.BoolVar(&f.toleratePasswords, "tolerate-ssh-passwords", false, "S1 passes with SSH password or keyboard-interactive authentication")
+	fs.BoolVar(&f.weakSSHFails, "weak-ssh-fails", false, "weak SSH algorithms fail S1 (default: findings only)")
+	fs.BoolVar(&f.weakTLS, "weak-tls-fails", false, "weak TLS fails P1 and X1 (default: findings only)")
+	fs.StringVar(&f.advisories, "advisories", "", "advisory data file replacing the embedded set")
+	fs.StringVar(&f.exceptions, "exceptions", "", "exceptions YAML file (server, advisory ids, justification, expiry)")
+	fs.StringVar(&f.asOf, "as-of", "", "evaluation date YYYY-MM-DD for end-of-life decisions (default: today)")
+}
+
+// judge builds the judge and returns the policy and evaluation date.
+func (f *judgeFlags) judge() (*scan.Judge, rules.Policy, time.Time, error) {
+	pol, err := f.rulesPolicy()
+	if err != nil {
+		return nil, pol, time.Time{}, err
+	}
+	asOf := time.Now().UTC()
+	if f.asOf != "" {
+		if asOf, err = time.Parse(time.DateOnly, f.asOf); err != nil {
+			return nil, pol, asOf, badInput("--as-of %q: want YYYY-MM-DD", f.asOf)
+		}
+	}
+	j, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: pol, AsOf: asOf,
+		AdvisoriesFile: f.advisories, ExceptionsFile: f.exceptions})
+	if err != nil {
+		return nil, pol, asOf, wrapBadInput(err)
+	}
+	return j, pol, asOf, nil
 }
 
 func (f *engineFlags) register(fs *flagSet) {
@@ -59,20 +97,13 @@ func (f *engineFlags) register(fs *flagSet) {
 	fs.IntVar(&f.busy, "busy", d.Busy, "servers in progress at once")
 	fs.StringVar(&f.relayDomain, "relay-domain", "kensa-relay-test.example", "external test domain of the open-relay test (in real use a domain that resolves)")
 	fs.StringVar(&f.heloName, "helo", "kensa.invalid", "name the scanner gives in EHLO")
-	fs.StringVar(&f.policy, "policy", "", "rules policy YAML file (thresholds, tolerated methods)")
-	fs.DurationVar(&f.ntpMaxOffset, "ntp-max-offset", 0, "largest clock offset passing S3 (default 1s, or the policy file's)")
-	fs.BoolVar(&f.toleratePasswords, "tolerate-ssh-passwords", false, "S1 passes with SSH password or keyboard-interactive authentication")
-	fs.BoolVar(&f.weakSSHFails, "weak-ssh-fails", false, "weak SSH algorithms fail S1 (default: findings only)")
-	fs.BoolVar(&f.weakTLS, "weak-tls-fails", false, "weak TLS fails P1 and X1 (default: findings only)")
-	fs.StringVar(&f.advisories, "advisories", "", "advisory data file replacing the embedded set")
-	fs.StringVar(&f.exceptions, "exceptions", "", "exceptions YAML file (server, advisory ids, justification, expiry)")
-	fs.StringVar(&f.asOf, "as-of", "", "evaluation date YYYY-MM-DD for end-of-life decisions (default: today)")
+	f.judgeFlags.register(fs)
 	fs.StringVar(&f.trace, "trace", "", "write every protocol line exchanged to FILE (credentials redacted)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 }
 
 // rulesPolicy builds the policy from --policy and the policy flags.
-func (f *engineFlags) rulesPolicy() (rules.Policy, error) {
+func (f *judgeFlags) rulesPolicy() (rules.Policy, error) {
 	pol := rules.DefaultPolicy()
 	if f.policy != "" {
 		p, err := rules.LoadPolicy(f.policy)
@@ -114,24 +145,13 @@ func (en *engine) close() {
 // build turns the flags into an engine configuration for inv.
 func (f *engineFlags) build(e *env, inv *inventory.Inventory) (*engine, error) {
 	en := &engine{}
-	pol, err := f.rulesPolicy()
-	if err != nil {
-		return nil, err
-	}
 	log, err := f.logger(e.stderr)
 	if err != nil {
 		return nil, err
 	}
-	asOf := time.Now().UTC()
-	if f.asOf != "" {
-		if asOf, err = time.Parse(time.DateOnly, f.asOf); err != nil {
-			return nil, badInput("--as-of %q: want YYYY-MM-DD", f.asOf)
-		}
-	}
-	judge, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: pol, AsOf: asOf,
-		AdvisoriesFile: f.advisories, ExceptionsFile: f.exceptions})
+	judge, pol, asOf, err := f.judge()
 	if err != nil {
-		return nil, wrapBadInput(err)
+		return nil, err
 	}
 	en.judge = judge
 	b := scan.Bounds{MaxConns: f.maxConns, HostConns: f.hostConns, HostRate: f.hostRate, GlobalRate: f.globalRate,
@@ -192,9 +212,16 @@ func cmdScan(e *env, args []string) error {
 	format := fs.String("format", "text", "grade table format: text, json, csv or md")
 	failUnder := fs.String("fail-under", "", "exit 1 when any group's grade is below this grade")
 	maxTime := fs.Duration("max-time", 0, "stop the scan after this long (exit 3, PARTIAL table); 0 means no limit")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to FILE (pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the scan to FILE (pprof)")
 	if _, err := fs.parse(e, args, 0, 0); err != nil {
 		return err
 	}
+	stop, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	if *invPath == "" {
 		return badInput("scan: -i INVENTORY is required (see 'kensa scan --help')")
 	}
@@ -205,9 +232,9 @@ func cmdScan(e *env, args []string) error {
 	if err := oneOf("format", *format, "text", "json", "csv", "md"); err != nil {
 		return err
 	}
-	inv, err := inventory.Load(*invPath)
+	inv, err := loadInventory(*invPath)
 	if err != nil {
-		return wrapBadInput(err)
+		return err
 	}
 	en, err := ef.build(e, inv)
 	if err != nil {
@@ -322,4 +349,13 @@ func parseServices(s string) ([]inventory.Service, error) {
 		out = append(out, inventory.Service{Name: name, Port: p})
 	}
 	return out, nil
+}
+
+// loadInventory reads an inventory; a refused one is bad input.
+func loadInventory(path string) (*inventory.Inventory, error) {
+	inv, err := inventory.Load(path)
+	if err != nil {
+		return nil, wrapBadInput(err)
+	}
+	return inv, nil
 }

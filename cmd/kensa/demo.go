@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kensa-inspect/kensa/advisory"
+	"github.com/kensa-inspect/kensa/fleet"
+	"github.com/kensa-inspect/kensa/report"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+func cmdDemo(e *env, args []string) error {
+	fs := newFlags("demo", "kensa demo [--servers 1900] [--dir kensa-demo] [--format text|json] [--by org|unit|all]",
+		"The embedded default: play a simulated fleet of mail servers for the 19 organisations of the source document\n(each on its own 127.x.y.z address, in child processes), scan it with the normal engine and default bounds,\nand print the grade table. The fleet is composed so that the grades reproduce the source's September 2007\nmail-server column from genuine probe verdicts. The results, the inventory, the fleet's plan and truth, and the\ndemo's advisory data are left in --dir.")
+	n := fs.Int("servers", 1900, "number of simulated servers")
+	dir := fs.String("dir", "kensa-demo", "directory for the results, inventory, truth and advisory data")
+	format := fs.String("format", "text", "grade table format: text, json, csv or md")
+	by := fs.String("by", "org", "grade table grouping: org, unit or all")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if _, err := fs.parse(e, args, 0, 0); err != nil {
+		return err
+	}
+	if err := oneOf("format", *format, "text", "json", "csv", "md"); err != nil {
+		return err
+	}
+	groupBy, err := scoring.ParseGroupBy(*by)
+	if err != nil {
+		return wrapBadInput(fmt.Errorf("--by: %w", err))
+	}
+	if *n < len(fleet.DemoOrgs()) {
+		return badInput("--servers must be at least %d (one per organisation)", len(fleet.DemoOrgs()))
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	invPath := filepath.Join(*dir, "inventory.csv")
+	truthPath := filepath.Join(*dir, "truth.csv")
+	advPath := filepath.Join(*dir, "advisories.json")
+	resPath := filepath.Join(*dir, "results.jsonl")
+
+	// The demo's advisory data: the shipped set, with the demo's mail
+	// products vouched complete, as an office does after importing a full
+	// feed with 'kensa advisories import --complete'.
+	db := advisory.Default().Clone()
+	if err := db.MarkComplete(fleet.DemoCompleteProducts...); err != nil {
+		return err
+	}
+	if err := db.WriteFile(advPath); err != nil {
+		return err
+	}
+
+	p := fleet.Demo(*n, fleet.LowPorts())
+	start := time.Now()
+	if !*quiet {
+		fmt.Fprintf(e.stderr, "kensa demo: starting %d simulated mail servers on 127.1.x.y …\n", len(p.Hosts))
+	}
+	fl, err := startFleet(e, p, *dir, invPath, truthPath)
+	if err != nil {
+		return err
+	}
+	defer fl.Stop()
+	if !*quiet {
+		fmt.Fprintf(e.stderr, "kensa demo: fleet ready in %s (%d processes)\n", time.Since(start).Round(time.Millisecond), len(fl.PIDs()))
+	}
+
+	ef := engineFlags{}
+	fs2 := newFlags("demo", "", "")
+	ef.register(fs2) // documented defaults
+	ef.asOf = fleet.DemoAsOf
+	ef.advisories = advPath
+	inv, err := loadInventory(invPath)
+	if err != nil {
+		return err
+	}
+	en, err := ef.build(e, inv)
+	if err != nil {
+		return err
+	}
+	defer en.close()
+	res, err := runScan(e, en, resPath, false, true, *quiet, 0)
+	if err != nil {
+		return err
+	}
+	fl.Stop()
+	rf := reportFlags{unknown: "count", lang: "ja", inventory: invPath}
+	in, err := rf.load(e, resPath)
+	if err != nil {
+		return err
+	}
+	g := report.NewGrade(in, groupBy)
+	if err := writeGrade(e, g, *format); err != nil {
+		return err
+	}
+	if !*quiet {
+		fmt.Fprintf(e.stderr, "\nkensa demo: %d servers scanned and graded in %s in all.\n", res.Done, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(e.stderr, "  results     %s\n  inventory   %s\n  truth       %s\n  advisories  %s (Postfix and Cyrus vouched complete; evaluated as of %s)\n",
+			resPath, invPath, truthPath, advPath, fleet.DemoAsOf)
+		fmt.Fprintf(e.stderr, "Regrade:  kensa grade %s --by unit\nRescan:   kensa fleet --profile %s --inventory %s --truth %s   (leave it running), then\n          kensa scan -i %s -o rescan.jsonl --advisories %s --as-of %s\n",
+			resPath, filepath.Join(*dir, "fleet-plan.json"), invPath, truthPath, invPath, advPath, fleet.DemoAsOf)
+	}
+	if res.Interrupted {
+		return &exitError{exitIncomplete, fmt.Errorf("demo interrupted: the table above is PARTIAL")}
+	}
+	return nil
+}
