@@ -130,7 +130,11 @@ func submissionAuthBeforeTLS(h *Host, low bool) {
 // the source's September 2007 mail-server grades from genuine probe
 // verdicts. Declarations appear only for what no probe decides: S2, M3,
 // X2, and M1 where no banner proves the OS unpatched.
-func Demo(n int, low bool) *Plan {
+func Demo(n int, low bool) *Plan { return DemoIn(1, n, low) }
+
+// DemoIn is Demo on the addresses 127.net.x.y (tests use their own
+// networks so that they do not collide with a running demo).
+func DemoIn(net byte, n int, low bool) *Plan {
 	p := &Plan{Name: "demo", NTPMaxOffset: time.Second, ReadTimeout: 10 * time.Second, Complete: DemoCompleteProducts}
 	per := n / len(demoOrgs)
 	extra := n % len(demoOrgs)
@@ -142,7 +146,7 @@ func Demo(n int, low bool) *Plan {
 		}
 		flaws := demoFlaws[org.Name]
 		for k := 0; k < count; k++ {
-			h := demoHost(org.Name, oi, k, count, idx, low)
+			h := demoHost(org.Name, oi, k, count, AddrIn(net, idx), low)
 			// Spread the flaws over the organisation: main office and
 			// regional offices alike.
 			if len(flaws) > 0 && count >= len(flaws) {
@@ -160,7 +164,7 @@ func Demo(n int, low bool) *Plan {
 }
 
 // demoHost is a well-run mail server of an organisation.
-func demoHost(org string, oi, k, count, idx int, low bool) Host {
+func demoHost(org string, oi, k, count int, addr string, low bool) Host {
 	unit := "地方支分部局"
 	if k < (count+4)/5 {
 		unit = "本省"
@@ -172,7 +176,7 @@ func demoHost(org string, oi, k, count, idx int, low bool) Host {
 		ID:   fmt.Sprintf("mx-%02d-%03d", oi+1, k+1),
 		Org:  org,
 		Unit: unit,
-		Addr: Addr(idx),
+		Addr: addr,
 		Name: fmt.Sprintf("mx%d.org%02d.demo.example", k+1, oi+1),
 	}
 	relayRefusals := []smtpd.Profile{smtpd.RelayDenied454, smtpd.Closed, smtpd.AuthRequired}
