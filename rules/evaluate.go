@@ -31,11 +31,15 @@ const (
 )
 
 // Evaluate returns the probe verdict of every catalog item for one
-// server. An item that applies to the server's services (listed, or
-// discovered answering) is never na: when no observation could be made it
-// is unknown, with the server's problems as the reason.
-func Evaluate(c Context, id, host string, obs *probes.Observations) map[string]scoring.Verdict {
+// server. listed are the services the inventory lists. An item that
+// applies to the server's services (listed, or discovered answering) is
+// never na: when no observation could be made (unreachable, outside the
+// scope) it is unknown, with the server's problems as the reason.
+func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Observations) map[string]scoring.Verdict {
 	services := obs.ServiceSet()
+	for s := range listed {
+		services[s] = true
+	}
 	pol := c.Policy
 	out := make(map[string]scoring.Verdict, len(c.Catalog.Items))
 	for _, it := range c.Catalog.Items {
@@ -95,8 +99,8 @@ func submissions(obs []*smtp.Observation) []*smtp.Observation {
 }
 
 // Judge combines the probe verdicts with the inventory's declarations.
-func Judge(c Context, id, host string, declared map[string]scoring.Outcome, obs *probes.Observations) map[string]scoring.Verdict {
-	items := Evaluate(c, id, host, obs)
+func Judge(c Context, id, host string, listed map[string]bool, declared map[string]scoring.Outcome, obs *probes.Observations) map[string]scoring.Verdict {
+	items := Evaluate(c, id, host, listed, obs)
 	for code, v := range items {
 		items[code] = scoring.Combine(v, declared[code])
 	}

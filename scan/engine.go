@@ -122,6 +122,9 @@ type Config struct {
 	Discover bool
 	// Source is the local address to bind (zero: the system's choice).
 	Source netip.Addr
+	// Dialer, if not nil, replaces the system dialer under the engine's
+	// bounds (tests count connections with it); Source is then ignored.
+	Dialer wire.Dialer
 	Bounds Bounds
 	// Skip holds ids of servers already complete (--resume).
 	Skip map[string]bool
@@ -217,10 +220,13 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if lim.DialTimeout <= 0 {
 		lim.DialTimeout = wire.DefaultDialTimeout
 	}
+	if cfg.Dialer == nil {
+		cfg.Dialer = &wire.NetDialer{Source: cfg.Source, Timeout: lim.DialTimeout}
+	}
 	b := &bounds{
 		slots:       make(chan struct{}, bd.MaxConns),
 		global:      rate.NewLimiter(rate.Limit(bd.GlobalRate), burst(bd.GlobalRate)),
-		base:        &wire.NetDialer{Source: cfg.Source, Timeout: lim.DialTimeout},
+		base:        cfg.Dialer,
 		scope:       scope,
 		dialTimeout: lim.DialTimeout,
 	}

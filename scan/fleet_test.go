@@ -122,3 +122,8 @@ func hostDesc(h *fleet.Host) string {
 type w2 struct{ b *strings.Builder }
 
 func (w w2) Write(p []byte) (int, error) { return w.b.Write(p) }
+
+// fleetMixForTrace is a small well-behaved fleet with cleartext logins.
+func fleetMixForTrace() fleet.MixOptions {
+	return fleet.MixOptions{ReadTimeout: 5 * time.Second, LowPorts: false, Net: 4}
+}

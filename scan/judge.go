@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/kensa-inspect/kensa/advisory"
@@ -139,7 +140,12 @@ func (j *Judge) Conclude(s *Server) *results.Record {
 
 // judge fills the record's items and findings from obs.
 func (j *Judge) judge(rec *results.Record, obs *probes.Observations) {
-	rec.Items = rules.Judge(j.ctx, rec.Server.ID, rec.Server.Host, rec.Server.Declared, obs)
+	listed := map[string]bool{}
+	for _, svc := range rec.Server.Services {
+		name, _, _ := strings.Cut(svc, ":")
+		listed[name] = true
+	}
+	rec.Items = rules.Judge(j.ctx, rec.Server.ID, rec.Server.Host, listed, rec.Server.Declared, obs)
 	rec.Findings = findings(obs)
 	for _, e := range j.Expired {
 		if e.AppliesTo(rec.Server.ID, rec.Server.Host) {
