@@ -23,6 +23,8 @@ type BenchOptions struct {
 	Latency time.Duration
 	// LowPorts uses the standard ports.
 	LowPorts bool
+	// Net is the second octet of the addresses (default 1).
+	Net byte
 }
 
 // Bench returns the benchmark's fleet of n hosts under realistic
@@ -40,9 +42,12 @@ func Bench(n int, o BenchOptions) *Plan {
 	if o.Tarpits {
 		p.Name = "bench-tarpits"
 	}
+	if o.Net == 0 {
+		o.Net = 1
+	}
 	orgs := DemoOrgs()
 	for i := 0; i < n; i++ {
-		h := Host{ID: fmt.Sprintf("bench-%05d", i), Org: orgs[i%len(orgs)], Unit: "本省", Addr: Addr(i),
+		h := Host{ID: fmt.Sprintf("bench-%05d", i), Org: orgs[i%len(orgs)], Unit: "本省", Addr: AddrIn(o.Net, i),
 			Name: fmt.Sprintf("mx%d.bench.example", i), Latency: o.Latency}
 		if i%5 != 0 {
 			h.Unit = "地方支分部局"

@@ -40,7 +40,8 @@ type Service struct {
 	// found by discovery on its standard port.
 	Listed bool `json:"listed"`
 	// State is "answered" (it accepted a connection or answered),
-	// "no-answer", or "out-of-scope".
+	// "no-answer", "not-probed" (the budget ran out before the probe
+	// could try: nothing is known), or "out-of-scope".
 	State string `json:"state"`
 }
 

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/kensa-inspect/kensa/advisory"
@@ -77,9 +78,44 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Ob
 			}
 			v = unknown(reason)
 		}
+		if v.Outcome == scoring.Pass {
+			if missed := notProbed(obs, decidedBy[it.Code]); missed != "" {
+				v = scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Evidence: v.Evidence,
+					Reason: "would pass, but " + missed + " could not be probed before the budget ran out: " + v.Reason}
+			}
+		}
 		out[it.Code] = v
 	}
 	return out
+}
+
+// decidedBy lists, per item, the services whose observation can decide
+// it: an item cannot pass while one of them was planned (listed or
+// checked by discovery) but never probed.
+var decidedBy = map[string][]string{
+	"A1": {"smtp", "submission", "smtps"},
+	"X1": {"submission", "smtps"},
+	"P1": {"imap", "imaps", "pop3", "pop3s"},
+	"S1": {"ssh", "telnet", "rlogin", "rsh"},
+	"S3": {"ntp", "smtp", "submission", "smtps"},
+	"M1": {"smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s", "ssh", "telnet"},
+	"M2": {"smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s"},
+}
+
+// notProbed names the first of services that was planned but not probed,
+// or "".
+func notProbed(obs *probes.Observations, services []string) string {
+	for _, s := range obs.Services {
+		if s.State != "not-probed" {
+			continue
+		}
+		for _, name := range services {
+			if s.Service == name {
+				return fmt.Sprintf("%s %s:%d", s.Service, s.Address, s.Port)
+			}
+		}
+	}
+	return ""
 }
 
 func unknown(reason string) scoring.Verdict {

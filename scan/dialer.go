@@ -34,11 +34,13 @@ type hostDialer struct {
 
 	mu        sync.Mutex
 	connected map[string]bool
+	attempted map[string]bool
 	dials     int
 }
 
 func newHostDialer(b *bounds, perSecond float64, burst int) *hostDialer {
-	return &hostDialer{b: b, rate: rate.NewLimiter(rate.Limit(perSecond), burst), connected: map[string]bool{}}
+	return &hostDialer{b: b, rate: rate.NewLimiter(rate.Limit(perSecond), burst),
+		connected: map[string]bool{}, attempted: map[string]bool{}}
 }
 
 // DialContext implements wire.Dialer, with the scan's dial timeout.
@@ -59,10 +61,10 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 	// Datagrams (NTP) set up no connection: only TCP connections count
 	// against the rates of new connections.
 	if !strings.HasPrefix(network, "udp") {
-		if err := d.rate.Wait(ctx); err != nil {
+		if err := wait(ctx, d.rate); err != nil {
 			return nil, err
 		}
-		if err := d.b.global.Wait(ctx); err != nil {
+		if err := wait(ctx, d.b.global); err != nil {
 			return nil, err
 		}
 	}
@@ -73,6 +75,7 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 	}
 	d.mu.Lock()
 	d.dials++
+	d.attempted[network+" "+address] = true
 	d.mu.Unlock()
 	// The dial timeout starts now, after the waits for the bounds.
 	dctx, cancel := context.WithTimeout(ctx, timeout)
@@ -86,6 +89,34 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 	d.connected[network+" "+address] = true
 	d.mu.Unlock()
 	return &slotConn{Conn: c, release: func() { <-d.b.slots }}, nil
+}
+
+// wait waits for a token of lim until ctx ends. Unlike rate.Limiter.Wait
+// it does not give up early when the wait would outlast ctx's deadline:
+// an engine wait must never look like a failure of the server.
+func wait(ctx context.Context, lim *rate.Limiter) error {
+	r := lim.Reserve()
+	d := r.Delay()
+	if d == 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	}
+}
+
+// tried reports whether a connection to address was actually attempted
+// (the bounds let it go), whatever became of it.
+func (d *hostDialer) tried(network, address string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.attempted[network+" "+address]
 }
 
 // accepted reports whether a TCP connection to address was established.

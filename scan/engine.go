@@ -69,6 +69,7 @@ type Target struct {
 const (
 	StateAnswered   = "answered"     // the service is there (it accepted a connection or answered)
 	StateNoAnswer   = "no-answer"    // nothing answered
+	StateNotProbed  = "not-probed"   // the budget ran out before the probe could try: nothing is known
 	StateOutOfScope = "out-of-scope" // the address is outside the scope: not contacted
 )
 
@@ -403,6 +404,7 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 func (cfg *Config) probeOne(ctx context.Context, d *hostDialer, s *inventory.Server, t Target) TargetResult {
 	tr := TargetResult{Target: t, State: StateNoAnswer}
 	if ctx.Err() != nil {
+		tr.State = StateNotProbed
 		return tr
 	}
 	pctx, cancel := context.WithTimeout(ctx, cfg.Bounds.ProbeTimeout)
@@ -410,11 +412,19 @@ func (cfg *Config) probeOne(ctx context.Context, d *hostDialer, s *inventory.Ser
 	env := wire.Env{Dialer: d, Limits: cfg.Bounds.Limits, Tracer: cfg.Tracer, Now: cfg.Now,
 		Log: cfg.Log.With("server", s.ID, "target", t.String())}
 	obs, answered := cfg.Probe(pctx, env, t)
+	network := "udp"
 	if def, ok := inventory.LookupService(t.Service); ok && def.Transport == "tcp" {
+		network = "tcp"
 		answered = d.accepted(t.Addr.String())
 	}
-	if answered {
+	switch {
+	case answered:
 		tr.State = StateAnswered
+	case !d.tried(network, t.Addr.String()):
+		// The bounds never let a connection go before the budget ran
+		// out: nothing is known of the service, which is not the same
+		// as a service that does not answer.
+		tr.State = StateNotProbed
 	}
 	if answered || t.Listed {
 		tr.Observation = obs

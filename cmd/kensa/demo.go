@@ -20,8 +20,12 @@ func cmdDemo(e *env, args []string) error {
 	format := fs.String("format", "text", "grade table format: text, json, csv or md")
 	by := fs.String("by", "org", "grade table grouping: org, unit or all")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	net := fs.Int("net", 1, "the fleet's addresses are 127.NET.x.y")
 	if _, err := fs.parse(e, args, 0, 0); err != nil {
 		return err
+	}
+	if *net < 1 || *net > 254 {
+		return badInput("--net %d: want 1 to 254", *net)
 	}
 	if err := oneOf("format", *format, "text", "json", "csv", "md"); err != nil {
 		return err
@@ -52,10 +56,10 @@ func cmdDemo(e *env, args []string) error {
 		return err
 	}
 
-	p := fleet.Demo(*n, fleet.LowPorts())
+	p := fleet.DemoIn(byte(*net), *n, fleet.LowPorts())
 	start := time.Now()
 	if !*quiet {
-		fmt.Fprintf(e.stderr, "kensa demo: starting %d simulated mail servers on 127.1.x.y …\n", len(p.Hosts))
+		fmt.Fprintf(e.stderr, "kensa demo: starting %d simulated mail servers on 127.%d.x.y …\n", len(p.Hosts), *net)
 	}
 	fl, err := startFleet(e, p, *dir, invPath, truthPath)
 	if err != nil {

@@ -13,17 +13,20 @@ import (
 // planFor builds the plan a --profile names: "mix" (every behaviour,
 // hostile ones with --hostile), "bench" (realistic conditions), "demo"
 // (the 19 ministries), or a plan JSON file.
-func planFor(profile string, n int, hostile bool, latency time.Duration) (*fleet.Plan, error) {
+func planFor(profile string, n int, hostile bool, latency time.Duration, net int) (*fleet.Plan, error) {
 	low := fleet.LowPorts()
+	if net < 1 || net > 254 {
+		return nil, badInput("--net %d: want 1 to 254", net)
+	}
 	switch profile {
 	case "mix":
-		return fleet.Mix(n, fleet.MixOptions{Hostile: hostile, Latency: latency, LowPorts: low}), nil
+		return fleet.Mix(n, fleet.MixOptions{Hostile: hostile, Latency: latency, LowPorts: low, Net: byte(net)}), nil
 	case "bench":
-		return fleet.Bench(n, fleet.BenchOptions{Tarpits: true, Latency: latency, LowPorts: low}), nil
+		return fleet.Bench(n, fleet.BenchOptions{Tarpits: true, Latency: latency, LowPorts: low, Net: byte(net)}), nil
 	case "bench-no-tarpits":
-		return fleet.Bench(n, fleet.BenchOptions{Tarpits: false, Latency: latency, LowPorts: low}), nil
+		return fleet.Bench(n, fleet.BenchOptions{Tarpits: false, Latency: latency, LowPorts: low, Net: byte(net)}), nil
 	case "demo":
-		return fleet.Demo(n, low), nil
+		return fleet.DemoIn(byte(net), n, low), nil
 	}
 	p, err := fleet.Load(profile)
 	if err != nil {
@@ -87,13 +90,14 @@ func cmdFleet(e *env, args []string) error {
 	truthPath := fs.String("truth", "fleet-truth.csv", "ground truth to write")
 	hostile := fs.Bool("hostile", false, "mix: include hostile behaviours (silent, garbage, endless lines, resets)")
 	latency := fs.Duration("latency", 0, "delay of every reply")
+	net := fs.Int("net", 1, "the fleet's addresses are 127.NET.x.y")
 	if _, err := fs.parse(e, args, 0, 0); err != nil {
 		return err
 	}
 	if *n < 1 {
 		return badInput("--servers must be at least 1")
 	}
-	p, err := planFor(*profile, *n, *hostile, *latency)
+	p, err := planFor(*profile, *n, *hostile, *latency, *net)
 	if err != nil {
 		return err
 	}

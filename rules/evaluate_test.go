@@ -1,0 +1,49 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kensa-inspect/kensa/advisory"
+	"github.com/kensa-inspect/kensa/probes"
+	"github.com/kensa-inspect/kensa/scoring"
+)
+
+func ctx() Context {
+	return Context{Catalog: scoring.Mail, Policy: DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Advisories: advisory.Default()}
+}
+
+// TestListedServicesApplyWithoutObservations: an item of a listed service
+// is unknown, never na, when nothing could be observed (out of scope,
+// resolution failed).
+func TestListedServicesApplyWithoutObservations(t *testing.T) {
+	obs := &probes.Observations{Problems: []string{"address 192.0.2.1 of mx is outside the scope: not contacted"}}
+	items := Evaluate(ctx(), "mx", "192.0.2.1", map[string]bool{"smtp": true, "imap": true}, obs)
+	for _, code := range []string{"A1", "P1", "M3", "X2", "S1", "S3", "M1", "M2", "S2"} {
+		if items[code].Outcome != scoring.Unknown {
+			t.Errorf("%s: %s (%s)", code, items[code].Outcome, items[code].Reason)
+		}
+	}
+	if items["X1"].Outcome != scoring.NA {
+		t.Errorf("X1 without submission: %s", items["X1"].Outcome)
+	}
+	if !strings.Contains(items["A1"].Reason, "outside the scope") {
+		t.Errorf("A1 reason %q", items["A1"].Reason)
+	}
+}
+
+// TestNotProbedServiceBlocksPass: a planned service that could not be
+// probed before the budget ran out keeps its items from passing.
+func TestNotProbedServiceBlocksPass(t *testing.T) {
+	obs := &probes.Observations{Services: []probes.Service{
+		{Service: "telnet", Address: "192.0.2.1", Port: 23, State: "not-probed"},
+	}}
+	got := notProbed(obs, decidedBy["S1"])
+	if got != "telnet 192.0.2.1:23" {
+		t.Fatalf("%q", got)
+	}
+	if notProbed(obs, decidedBy["A1"]) != "" {
+		t.Fatal("telnet does not decide A1")
+	}
+}
