@@ -153,6 +153,9 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, x := range judge.Expired {
+		fmt.Fprintf(e.stderr, "kensa: warning: expired exception ignored: %s\n", x)
+	}
 	en.judge = judge
 	b := scan.Bounds{MaxConns: f.maxConns, HostConns: f.hostConns, HostRate: f.hostRate, GlobalRate: f.globalRate,
 		ProbeTimeout: f.probeTimeout, ServerBudget: f.budget, Busy: f.busy,
