@@ -22,10 +22,16 @@ type reportFlags struct {
 }
 
 func (r *reportFlags) register(fs *flagSet) {
-	fs.StringVar(&r.unknown, "unknown", "count", "unknown outcomes: count (in the denominator) or exclude")
-	fs.StringVar(&r.lang, "lang", "ja", "language of item names: ja or en")
+	r.registerTable(fs)
 	fs.StringVar(&r.inventory, "inventory", "", "inventory the scan read (default: the path the results name, if its digest matches); servers without a record count as unknown")
 	fs.StringVar(&r.catalog, "catalog", "", "catalog YAML file for another inspection type (default: the built-in mail-server catalog)")
+}
+
+// registerTable registers the flags of the table itself, which scan
+// shares.
+func (r *reportFlags) registerTable(fs *flagSet) {
+	fs.StringVar(&r.unknown, "unknown", "count", "unknown outcomes: count (in the denominator) or exclude")
+	fs.StringVar(&r.lang, "lang", "ja", "language of item names: ja or en")
 }
 
 // load reads the results and builds the report input.

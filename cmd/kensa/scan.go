@@ -204,9 +204,8 @@ func cmdScan(e *env, args []string) error {
 	var ef engineFlags
 	ef.register(fs)
 	var rf reportFlags
-	rf.register(fs)
+	rf.registerTable(fs)
 	invPath := fs.String("i", "", "inventory file (CSV or YAML)")
-	fs.StringVar(invPath, "inventory-file", "", "same as -i")
 	out := fs.String("o", "results.jsonl", "results file (JSON Lines, appended as servers finish)")
 	resume := fs.Bool("resume", false, "skip servers already complete in the results file (after cutting a cut last line)")
 	overwrite := fs.Bool("overwrite", false, "replace an existing results file")
