@@ -12,7 +12,12 @@
 // servers fit in one process.
 package imapd
 
-import "github.com/kensa-inspect/kensa/scoring"
+import (
+	"slices"
+
+	"github.com/kensa-inspect/kensa/fleet/internal/mailauth"
+	"github.com/kensa-inspect/kensa/scoring"
+)
 
 // Profile names a server behaviour.
 type Profile string
@@ -24,36 +29,36 @@ const (
 	// TLSRequired offers STARTTLS, advertises LOGINDISABLED and refuses
 	// LOGIN and AUTHENTICATE before TLS with NO [PRIVACYREQUIRED]
 	// (imapserver's own behaviour); after TLS it checks passwords.
-	TLSRequired Profile = "tls-required"
+	TLSRequired Profile = mailauth.TLSRequired
 	// Plaintext offers STARTTLS but also AUTH=PLAIN and LOGIN before TLS,
 	// and checks cleartext passwords.
-	Plaintext Profile = "plaintext"
+	Plaintext Profile = mailauth.Plaintext
 	// NoTLS has no STARTTLS at all and checks cleartext passwords.
-	NoTLS Profile = "no-tls"
+	NoTLS Profile = mailauth.NoTLS
 	// LoginDisabledLie advertises LOGINDISABLED (and no AUTH=) before TLS
 	// and refuses LOGIN, but accepts AUTHENTICATE PLAIN before TLS and
 	// checks the password.
-	LoginDisabledLie Profile = "logindisabled-lie"
+	LoginDisabledLie Profile = mailauth.LoginDisabledLie
 	// PreAuth greets with PREAUTH: the connection is logged in without
 	// authentication.
-	PreAuth Profile = "preauth"
+	PreAuth Profile = mailauth.PreAuth
 	// Anonymous is TLSRequired plus AUTH=ANONYMOUS after TLS (and on
 	// imaps), where anonymous login is accepted.
-	Anonymous Profile = "anonymous"
+	Anonymous Profile = mailauth.Anonymous
 	// WeakTLS is TLSRequired with a server that speaks only TLS 1.0.
-	WeakTLS Profile = "weak-tls"
+	WeakTLS Profile = mailauth.WeakTLS
 
 	// Silent accepts connections and never says anything.
-	Silent Profile = "silent"
+	Silent Profile = mailauth.Silent
 	// Garbage answers with random bytes instead of IMAP.
-	Garbage Profile = "garbage"
+	Garbage Profile = mailauth.Garbage
 	// EndlessLine sends a greeting that never ends.
-	EndlessLine Profile = "endless-line"
+	EndlessLine Profile = mailauth.EndlessLine
 	// HugeLiteral greets properly, then answers any command with an
 	// untagged response announcing a 1 GiB literal and streams it.
 	HugeLiteral Profile = "huge-literal"
 	// Reset resets every connection as soon as it is accepted.
-	Reset Profile = "reset"
+	Reset Profile = mailauth.Reset
 )
 
 // Profiles returns every profile, well-behaved ones first.
@@ -63,23 +68,10 @@ func Profiles() []Profile {
 }
 
 // Hostile reports whether p is one of the hostile profiles.
-func (p Profile) Hostile() bool {
-	switch p {
-	case Silent, Garbage, EndlessLine, HugeLiteral, Reset:
-		return true
-	}
-	return false
-}
+func (p Profile) Hostile() bool { return p == HugeLiteral || mailauth.Hostile(p) }
 
 // Valid reports whether p is a known profile.
-func (p Profile) Valid() bool {
-	for _, q := range Profiles() {
-		if p == q {
-			return true
-		}
-	}
-	return false
-}
+func (p Profile) Valid() bool { return slices.Contains(Profiles(), p) }
 
 // Truth returns the expected P1 outcome of a server whose IMAP service on
 // a plaintext port (imap, with or without an imaps sibling of the same
@@ -92,23 +84,5 @@ func Truth(p Profile) scoring.Outcome { return TruthFor(p, false, false) }
 // where a cleartext password can never be sent, and tlsWeakFails mirrors
 // the policy switch that lets weak TLS fail P1.
 func TruthFor(p Profile, implicitTLSOnly, tlsWeakFails bool) scoring.Outcome {
-	switch p {
-	case TLSRequired:
-		return scoring.Pass
-	case WeakTLS:
-		if tlsWeakFails {
-			return scoring.Fail
-		}
-		return scoring.Pass
-	case Plaintext, NoTLS, LoginDisabledLie:
-		// Cleartext passwords are accepted for checking before TLS; on
-		// implicit TLS there is no "before TLS".
-		if implicitTLSOnly {
-			return scoring.Pass
-		}
-		return scoring.Fail
-	case PreAuth, Anonymous:
-		return scoring.Fail
-	}
-	return scoring.Unknown
+	return mailauth.Truth(p, implicitTLSOnly, tlsWeakFails)
 }

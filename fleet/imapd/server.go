@@ -3,21 +3,22 @@ package imapd
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
+
+	"github.com/kensa-inspect/kensa/fleet/internal/listener"
+	"github.com/kensa-inspect/kensa/fleet/internal/tlscert"
 )
 
 // Defaults of Config.
@@ -47,12 +48,8 @@ type Config struct {
 }
 
 func (cfg Config) withDefaults() Config {
-	if cfg.Profile == "" {
-		cfg.Profile = TLSRequired
-	}
-	if cfg.Banner == "" {
-		cfg.Banner = DefaultBanner
-	}
+	cfg.Profile = cmp.Or(cfg.Profile, TLSRequired)
+	cfg.Banner = cmp.Or(cfg.Banner, DefaultBanner)
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
@@ -60,49 +57,36 @@ func (cfg Config) withDefaults() Config {
 }
 
 func (cfg Config) tlsConfig() (*tls.Config, error) {
-	tc := cfg.TLSConfig
-	if tc == nil {
-		var err error
-		if tc, err = defaultTLS(); err != nil {
-			return nil, err
-		}
+	return tlscert.Choose(cfg.TLSConfig, defaultTLS, cfg.Profile == WeakTLS)
+}
+
+// implicitTLS returns tc when the server speaks TLS from the first byte,
+// and nil otherwise.
+func (cfg Config) implicitTLS(tc *tls.Config) *tls.Config {
+	if cfg.ImplicitTLS {
+		return tc
 	}
-	if cfg.Profile == WeakTLS {
-		tc = tc.Clone()
-		tc.MinVersion = tls.VersionTLS10
-		tc.MaxVersion = tls.VersionTLS10
-	}
-	return tc, nil
+	return nil
 }
 
 // Server is a running server started with Start.
-type Server struct {
-	ln     net.Listener
-	cancel context.CancelFunc
-	done   chan error
-}
+type Server struct{ run *listener.Server }
 
 // Start listens on addr (an IP literal and port, "127.0.0.5:0") and serves
 // cfg until Close.
 func Start(addr string, cfg Config) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	run, err := listener.Start(addr, func(ctx context.Context, ln net.Listener) error { return Serve(ctx, ln, cfg) })
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{ln: ln, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- Serve(ctx, ln, cfg) }()
-	return s, nil
+	return &Server{run}, nil
 }
 
 // Addr returns the listening address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+func (s *Server) Addr() net.Addr { return s.run.Addr() }
 
 // Close stops the server and closes its connections.
-func (s *Server) Close() error {
-	s.cancel()
-	return <-s.done
-}
+func (s *Server) Close() error { return s.run.Close() }
 
 // Serve accepts connections on ln until ctx ends, then closes ln and every
 // connection and returns nil. It returns an error if the profile is
@@ -118,19 +102,16 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 		ln.Close()
 		return err
 	}
-	fl := &fleetListener{Listener: ln, cfg: cfg, tc: tc, conns: map[net.Conn]struct{}{}}
+	if cfg.Profile.Hostile() {
+		return listener.Serve(ctx, ln, func(c net.Conn) { hostile(c, cfg, tc) })
+	}
+	fl := &fleetListener{Listener: listener.Track(ln), cfg: cfg, tc: tc}
 	stop := context.AfterFunc(ctx, func() { fl.Close() })
 	defer stop()
-	var serveErr error
-	if cfg.Profile.Hostile() {
-		serveErr = fl.serveHostile()
-	} else {
-		srv := imapserver.New(newOptions(cfg, tc))
-		serveErr = srv.Serve(fl)
-		srv.Close()
-	}
+	srv := imapserver.New(newOptions(cfg, tc))
+	serveErr := srv.Serve(fl)
+	srv.Close()
 	fl.Close()
-	fl.wg.Wait()
 	if ctx.Err() != nil || errors.Is(serveErr, net.ErrClosed) {
 		return nil
 	}
@@ -273,87 +254,23 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 // fleetListener wraps accepted connections: latency below TLS, implicit
 // TLS, and the greeting and capability rewrites above it.
 type fleetListener struct {
-	net.Listener
+	*listener.Listener
 	cfg Config
 	tc  *tls.Config
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func (l *fleetListener) Close() error {
-	err := l.Listener.Close()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closed = true
-	for c := range l.conns {
-		c.Close()
-	}
-	return err
-}
-
-func (l *fleetListener) track(c net.Conn) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return false
-	}
-	l.conns[c] = struct{}{}
-	return true
-}
-
-func (l *fleetListener) untrack(c net.Conn) {
-	l.mu.Lock()
-	delete(l.conns, c)
-	l.mu.Unlock()
 }
 
 // Accept returns the next connection, wrapped. A failed implicit-TLS
 // handshake happens later, inside imapserver's goroutine.
 func (l *fleetListener) Accept() (net.Conn, error) {
-	for {
-		raw, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if !l.track(raw) {
-			raw.Close()
-			continue
-		}
-		var c net.Conn = &trackedConn{Conn: &slowConn{Conn: raw, delay: l.cfg.Latency}, l: l, raw: raw}
-		if l.cfg.ImplicitTLS {
-			c = tls.Server(c, l.tc)
-		}
-		return &rewriteConn{Conn: c, cfg: l.cfg}, nil
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
 	}
-}
-
-// trackedConn forgets itself in the listener when closed.
-type trackedConn struct {
-	net.Conn
-	l    *fleetListener
-	raw  net.Conn
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() { c.l.untrack(c.raw) })
-	return c.Conn.Close()
-}
-
-// slowConn delays every write by the configured latency.
-type slowConn struct {
-	net.Conn
-	delay time.Duration
-}
-
-func (c *slowConn) Write(p []byte) (int, error) {
-	if c.delay > 0 {
-		time.Sleep(c.delay)
+	c = listener.Slow(c, l.cfg.Latency)
+	if l.cfg.ImplicitTLS {
+		c = tls.Server(c, l.tc)
 	}
-	return c.Conn.Write(p)
+	return &rewriteConn{Conn: c, cfg: l.cfg}, nil
 }
 
 // rewriteConn edits what imapserver writes in plaintext: the greeting
@@ -403,80 +320,31 @@ func addLoginDisabled(b []byte) []byte {
 	return []byte(strings.Join(lines, ""))
 }
 
-// serveHostile runs a hostile profile: no IMAP, only the misbehaviour.
-func (l *fleetListener) serveHostile() error {
-	for {
-		raw, err := l.Listener.Accept()
-		if err != nil {
-			return err
-		}
-		if !l.track(raw) {
-			raw.Close()
-			continue
-		}
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			defer l.untrack(raw)
-			defer raw.Close()
-			var c net.Conn = &slowConn{Conn: raw, delay: l.cfg.Latency}
-			if l.cfg.Profile == Reset {
-				if tcp, ok := raw.(*net.TCPConn); ok {
-					tcp.SetLinger(0)
-				}
-				return
-			}
-			if l.cfg.ImplicitTLS {
-				tc := tls.Server(c, l.tc)
-				tc.SetDeadline(time.Now().Add(l.cfg.IdleTimeout))
-				if tc.Handshake() != nil {
-					return
-				}
-				c = tc
-			}
-			hostile(c, l.cfg)
-		}()
+// hostile runs a hostile profile on one connection: no IMAP, only the
+// misbehaviour.
+func hostile(c net.Conn, cfg Config, tc *tls.Config) {
+	if cfg.Profile == Reset {
+		listener.Reset(c)
+		return
 	}
-}
-
-func hostile(c net.Conn, cfg Config) {
-	deadline := time.Now().Add(cfg.IdleTimeout)
-	c.SetDeadline(deadline)
+	if c = listener.Open(c, cfg.Latency, cfg.implicitTLS(tc), cfg.IdleTimeout); c == nil {
+		return
+	}
 	switch cfg.Profile {
 	case Silent:
-		io.Copy(io.Discard, c)
+		listener.Silent(c, cfg.IdleTimeout)
 	case Garbage:
-		junk := make([]byte, 300)
-		br := bufio.NewReader(c)
-		for i := 0; i < 50; i++ {
-			rand.Read(junk)
-			if _, err := c.Write(junk); err != nil {
-				return
-			}
-			if _, err := br.ReadSlice('\n'); err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-				return
-			}
-		}
+		listener.Garbage(c, cfg.IdleTimeout)
 	case EndlessLine:
-		c.Write([]byte("* OK "))
-		endless(c, deadline, 'A')
+		listener.Endless(c, "* OK ", 'A', time.Now().Add(cfg.IdleTimeout))
 	case HugeLiteral:
+		deadline := time.Now().Add(cfg.IdleTimeout)
+		c.SetDeadline(deadline)
 		fmt.Fprintf(c, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] %s\r\n", cfg.Banner)
 		br := bufio.NewReader(c)
 		if _, err := br.ReadSlice('\n'); err != nil {
 			return
 		}
-		fmt.Fprintf(c, "* LIST () \"/\" {%d}\r\n", 1<<30)
-		endless(c, deadline, 'x')
-	}
-}
-
-// endless writes b until the peer goes away or the deadline passes.
-func endless(c net.Conn, deadline time.Time, b byte) {
-	chunk := bytes.Repeat([]byte{b}, 4096)
-	for time.Now().Before(deadline) {
-		if _, err := c.Write(chunk); err != nil {
-			return
-		}
+		listener.Endless(c, fmt.Sprintf("* LIST () \"/\" {%d}\r\n", 1<<30), 'x', deadline)
 	}
 }

@@ -11,6 +11,9 @@
 package pop3d
 
 import (
+	"slices"
+
+	"github.com/kensa-inspect/kensa/fleet/internal/mailauth"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -23,35 +26,35 @@ const (
 	// TLSRequired offers STLS and refuses USER and AUTH before TLS with
 	// "-ERR [AUTH] Plaintext authentication disallowed"; after TLS it
 	// checks passwords (and fails them).
-	TLSRequired Profile = "tls-required"
+	TLSRequired Profile = mailauth.TLSRequired
 	// Plaintext offers STLS but also USER and SASL PLAIN LOGIN before TLS,
 	// and checks cleartext passwords.
-	Plaintext Profile = "plaintext"
+	Plaintext Profile = mailauth.Plaintext
 	// NoTLS has no STLS at all and checks cleartext passwords.
-	NoTLS Profile = "no-tls"
+	NoTLS Profile = mailauth.NoTLS
 	// LoginDisabledLie advertises no USER before TLS and refuses USER, but
 	// accepts AUTH PLAIN before TLS and checks the password.
-	LoginDisabledLie Profile = "logindisabled-lie"
+	LoginDisabledLie Profile = mailauth.LoginDisabledLie
 	// PreAuth gives access without authentication: any user and password
 	// log in.
-	PreAuth Profile = "preauth"
+	PreAuth Profile = mailauth.PreAuth
 	// Anonymous is TLSRequired plus SASL ANONYMOUS, advertised and
 	// accepted before and after TLS.
-	Anonymous Profile = "anonymous"
+	Anonymous Profile = mailauth.Anonymous
 	// WeakTLS is TLSRequired with a server that speaks only TLS 1.0.
-	WeakTLS Profile = "weak-tls"
+	WeakTLS Profile = mailauth.WeakTLS
 
 	// Silent accepts connections and never says anything.
-	Silent Profile = "silent"
+	Silent Profile = mailauth.Silent
 	// Garbage answers with random bytes instead of POP3.
-	Garbage Profile = "garbage"
+	Garbage Profile = mailauth.Garbage
 	// EndlessLine sends a greeting that never ends.
-	EndlessLine Profile = "endless-line"
+	EndlessLine Profile = mailauth.EndlessLine
 	// Flood greets properly, then answers CAPA with a multi-line reply
 	// that never ends.
 	Flood Profile = "flood"
 	// Reset resets every connection as soon as it is accepted.
-	Reset Profile = "reset"
+	Reset Profile = mailauth.Reset
 )
 
 // Profiles returns every profile, well-behaved ones first.
@@ -61,23 +64,10 @@ func Profiles() []Profile {
 }
 
 // Hostile reports whether p is one of the hostile profiles.
-func (p Profile) Hostile() bool {
-	switch p {
-	case Silent, Garbage, EndlessLine, Flood, Reset:
-		return true
-	}
-	return false
-}
+func (p Profile) Hostile() bool { return p == Flood || mailauth.Hostile(p) }
 
 // Valid reports whether p is a known profile.
-func (p Profile) Valid() bool {
-	for _, q := range Profiles() {
-		if p == q {
-			return true
-		}
-	}
-	return false
-}
+func (p Profile) Valid() bool { return slices.Contains(Profiles(), p) }
 
 // Truth returns the expected P1 outcome of a server whose POP3 service on
 // a plaintext port (pop3, with or without a pop3s sibling of the same
@@ -90,23 +80,5 @@ func Truth(p Profile) scoring.Outcome { return TruthFor(p, false, false) }
 // where a cleartext password can never be sent, and tlsWeakFails mirrors
 // the policy switch that lets weak TLS fail P1.
 func TruthFor(p Profile, implicitTLSOnly, tlsWeakFails bool) scoring.Outcome {
-	switch p {
-	case TLSRequired:
-		return scoring.Pass
-	case WeakTLS:
-		if tlsWeakFails {
-			return scoring.Fail
-		}
-		return scoring.Pass
-	case Plaintext, NoTLS, LoginDisabledLie:
-		// Cleartext passwords are accepted for checking before TLS; on
-		// implicit TLS there is no "before TLS".
-		if implicitTLSOnly {
-			return scoring.Pass
-		}
-		return scoring.Fail
-	case PreAuth, Anonymous:
-		return scoring.Fail
-	}
-	return scoring.Unknown
+	return mailauth.Truth(p, implicitTLSOnly, tlsWeakFails)
 }

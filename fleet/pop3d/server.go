@@ -2,17 +2,18 @@ package pop3d
 
 import (
 	"bufio"
+	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/kensa-inspect/kensa/fleet/internal/listener"
+	"github.com/kensa-inspect/kensa/fleet/internal/tlscert"
 )
 
 // Defaults of Config.
@@ -40,18 +41,14 @@ type Config struct {
 	// ImplicitTLS makes the server speak TLS from the first byte (pop3s).
 	ImplicitTLS bool
 	// IdleTimeout closes a connection that sends nothing for this long;
-	// zero means DefaultIdleTimeout. It also bounds how long Silent holds
-	// a connection.
+	// zero means DefaultIdleTimeout. It also bounds how long a hostile
+	// profile holds a connection.
 	IdleTimeout time.Duration
 }
 
 func (cfg Config) withDefaults() Config {
-	if cfg.Profile == "" {
-		cfg.Profile = TLSRequired
-	}
-	if cfg.Banner == "" {
-		cfg.Banner = DefaultBanner
-	}
+	cfg.Profile = cmp.Or(cfg.Profile, TLSRequired)
+	cfg.Banner = cmp.Or(cfg.Banner, DefaultBanner)
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
@@ -59,49 +56,36 @@ func (cfg Config) withDefaults() Config {
 }
 
 func (cfg Config) tlsConfig() (*tls.Config, error) {
-	tc := cfg.TLSConfig
-	if tc == nil {
-		var err error
-		if tc, err = defaultTLS(); err != nil {
-			return nil, err
-		}
+	return tlscert.Choose(cfg.TLSConfig, defaultTLS, cfg.Profile == WeakTLS)
+}
+
+// implicitTLS returns tc when the server speaks TLS from the first byte,
+// and nil otherwise.
+func (cfg Config) implicitTLS(tc *tls.Config) *tls.Config {
+	if cfg.ImplicitTLS {
+		return tc
 	}
-	if cfg.Profile == WeakTLS {
-		tc = tc.Clone()
-		tc.MinVersion = tls.VersionTLS10
-		tc.MaxVersion = tls.VersionTLS10
-	}
-	return tc, nil
+	return nil
 }
 
 // Server is a running server started with Start.
-type Server struct {
-	ln     net.Listener
-	cancel context.CancelFunc
-	done   chan error
-}
+type Server struct{ run *listener.Server }
 
 // Start listens on addr (an IP literal and port, "127.0.0.5:0") and serves
 // cfg until Close.
 func Start(addr string, cfg Config) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	run, err := listener.Start(addr, func(ctx context.Context, ln net.Listener) error { return Serve(ctx, ln, cfg) })
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{ln: ln, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- Serve(ctx, ln, cfg) }()
-	return s, nil
+	return &Server{run}, nil
 }
 
 // Addr returns the listening address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+func (s *Server) Addr() net.Addr { return s.run.Addr() }
 
 // Close stops the server and closes its connections.
-func (s *Server) Close() error {
-	s.cancel()
-	return <-s.done
-}
+func (s *Server) Close() error { return s.run.Close() }
 
 // Serve accepts connections on ln until ctx ends, then closes ln and every
 // connection and returns nil. It returns an error if the profile is
@@ -117,128 +101,34 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 		ln.Close()
 		return err
 	}
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-		wg    sync.WaitGroup
-	)
-	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	defer stop()
-	var acceptErr error
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() {
-					continue
-				}
-				acceptErr = fmt.Errorf("pop3d: accept: %w", err)
-			}
-			break
-		}
-		mu.Lock()
-		conns[c] = struct{}{}
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			serveConn(c, cfg, tc)
-			c.Close()
-			mu.Lock()
-			delete(conns, c)
-			mu.Unlock()
-		}()
+	if err := listener.Serve(ctx, ln, func(c net.Conn) { serveConn(c, cfg, tc) }); err != nil {
+		return fmt.Errorf("pop3d: accept: %w", err)
 	}
-	ln.Close()
-	mu.Lock()
-	for c := range conns {
-		c.Close()
-	}
-	mu.Unlock()
-	wg.Wait()
-	return acceptErr
+	return nil
 }
 
-func serveConn(raw net.Conn, cfg Config, tc *tls.Config) {
+func serveConn(c net.Conn, cfg Config, tc *tls.Config) {
 	if cfg.Profile == Reset {
-		if tcp, ok := raw.(*net.TCPConn); ok {
-			tcp.SetLinger(0)
-		}
+		listener.Reset(c)
 		return
 	}
-	var c net.Conn = &slowConn{Conn: raw, delay: cfg.Latency}
-	if cfg.ImplicitTLS {
-		tlsConn := tls.Server(c, tc)
-		tlsConn.SetDeadline(time.Now().Add(cfg.IdleTimeout))
-		if err := tlsConn.Handshake(); err != nil {
-			return
-		}
-		c = tlsConn
+	if c = listener.Open(c, cfg.Latency, cfg.implicitTLS(tc), cfg.IdleTimeout); c == nil {
+		return
 	}
 	switch cfg.Profile {
 	case Silent:
-		c.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
-		io.Copy(io.Discard, c)
+		listener.Silent(c, cfg.IdleTimeout)
 		return
 	case Garbage:
-		serveGarbage(c, cfg)
+		listener.Garbage(c, cfg.IdleTimeout)
 		return
 	case EndlessLine:
-		c.Write([]byte("+OK "))
-		endless(c, cfg, 'A')
+		listener.Endless(c, "+OK ", 'A', time.Now().Add(cfg.IdleTimeout))
 		return
 	}
 	s := &session{cfg: cfg, tc: tc, tls: cfg.ImplicitTLS}
 	s.setConn(c)
 	s.serve()
-}
-
-// slowConn delays every write by the configured latency.
-type slowConn struct {
-	net.Conn
-	delay time.Duration
-}
-
-func (c *slowConn) Write(p []byte) (int, error) {
-	if c.delay > 0 {
-		time.Sleep(c.delay)
-	}
-	return c.Conn.Write(p)
-}
-
-// endless writes b until the peer goes away or the idle timeout passes.
-func endless(c net.Conn, cfg Config, b byte) {
-	chunk := []byte(strings.Repeat(string(b), 4096))
-	deadline := time.Now().Add(cfg.IdleTimeout)
-	for time.Now().Before(deadline) {
-		c.SetWriteDeadline(deadline)
-		if _, err := c.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-func serveGarbage(c net.Conn, cfg Config) {
-	junk := make([]byte, 300)
-	br := bufio.NewReader(c)
-	for i := 0; i < 50; i++ {
-		rand.Read(junk)
-		if _, err := c.Write(junk); err != nil {
-			return
-		}
-		c.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
-		if _, err := br.ReadSlice('\n'); err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return
-		}
-	}
 }
 
 // session is one POP3 conversation of a well-behaved profile.

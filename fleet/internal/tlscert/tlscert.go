@@ -92,3 +92,22 @@ func Shared(name string) func() (*tls.Config, error) {
 		return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
 	})
 }
+
+// Choose returns the server configuration to use: given, or when it is
+// nil the one fallback returns. With tls10Only it returns a copy that
+// speaks TLS 1.0 and nothing else (a server with weak TLS).
+func Choose(given *tls.Config, fallback func() (*tls.Config, error), tls10Only bool) (*tls.Config, error) {
+	tc := given
+	if tc == nil {
+		var err error
+		if tc, err = fallback(); err != nil {
+			return nil, err
+		}
+	}
+	if tls10Only {
+		tc = tc.Clone()
+		tc.MinVersion = tls.VersionTLS10
+		tc.MaxVersion = tls.VersionTLS10
+	}
+	return tc, nil
+}

@@ -1,7 +1,9 @@
 package tlscert
 
 import (
+	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"math/big"
 	"net"
 	"testing"
@@ -75,5 +77,28 @@ func TestShared(t *testing.T) {
 	}
 	if now := time.Now(); !leaf.NotBefore.Before(now) || !leaf.NotAfter.After(now.Add(Year-time.Hour)) {
 		t.Errorf("validity %v %v", leaf.NotBefore, leaf.NotAfter)
+	}
+}
+
+func TestChoose(t *testing.T) {
+	fallback := Shared("fallback.kensa.test")
+	def, _ := fallback()
+	given := &tls.Config{ServerName: "given"}
+	if tc, err := Choose(given, fallback, false); err != nil || tc != given {
+		t.Errorf("given: %p %v", tc, err)
+	}
+	if tc, err := Choose(nil, fallback, false); err != nil || tc != def {
+		t.Errorf("fallback: %p %v", tc, err)
+	}
+	tc, err := Choose(nil, fallback, true)
+	if err != nil || tc == def || tc.MinVersion != tls.VersionTLS10 || tc.MaxVersion != tls.VersionTLS10 || len(tc.Certificates) != 1 {
+		t.Errorf("TLS 1.0 only: %+v %v", tc, err)
+	}
+	if def.MaxVersion != 0 {
+		t.Error("the shared configuration was changed")
+	}
+	boom := errors.New("boom")
+	if _, err := Choose(nil, func() (*tls.Config, error) { return nil, boom }, true); !errors.Is(err, boom) {
+		t.Errorf("fallback error: %v", err)
 	}
 }

@@ -1,0 +1,77 @@
+// Package mailauth holds what the simulated fleet's mailbox-access
+// servers (packages imapd and pop3d) share about their behaviours: the
+// names of the profiles they have in common and the ground truth of
+// checklist item P1 (authentication of users receiving mail) for each,
+// defined from the profiles' own semantics, never from package rules.
+//
+// Each server package keeps its own Profile type, with these names as
+// its constants and its protocol-specific profiles besides.
+package mailauth
+
+import "github.com/kensa-inspect/kensa/scoring"
+
+// The profile names both protocols have. The first group answers the
+// protocol; the second is hostile.
+const (
+	// TLSRequired refuses passwords before TLS and checks them after.
+	TLSRequired = "tls-required"
+	// Plaintext offers TLS but also checks cleartext passwords before.
+	Plaintext = "plaintext"
+	// NoTLS has no TLS upgrade and checks cleartext passwords.
+	NoTLS = "no-tls"
+	// LoginDisabledLie says passwords are refused before TLS but checks
+	// one sent with SASL PLAIN.
+	LoginDisabledLie = "logindisabled-lie"
+	// PreAuth gives mailbox access without authentication.
+	PreAuth = "preauth"
+	// Anonymous is TLSRequired plus anonymous login.
+	Anonymous = "anonymous"
+	// WeakTLS is TLSRequired with a server that speaks only TLS 1.0.
+	WeakTLS = "weak-tls"
+
+	// Silent accepts connections and never says anything.
+	Silent = "silent"
+	// Garbage answers with random bytes.
+	Garbage = "garbage"
+	// EndlessLine sends a greeting that never ends.
+	EndlessLine = "endless-line"
+	// Reset resets every connection as soon as it is accepted.
+	Reset = "reset"
+)
+
+// Hostile reports whether p names one of the hostile profiles both
+// protocols have.
+func Hostile[P ~string](p P) bool {
+	switch p {
+	case Silent, Garbage, EndlessLine, Reset:
+		return true
+	}
+	return false
+}
+
+// Truth returns the expected P1 outcome of a service behaving as the
+// profile named p, under a policy where weak TLS fails P1 only when
+// tlsWeakFails; implicitTLSOnly says the server has only implicit-TLS
+// services, where a cleartext password can never be sent. Hostile and
+// unknown profiles give unknown.
+func Truth[P ~string](p P, implicitTLSOnly, tlsWeakFails bool) scoring.Outcome {
+	switch p {
+	case TLSRequired:
+		return scoring.Pass
+	case WeakTLS:
+		if tlsWeakFails {
+			return scoring.Fail
+		}
+		return scoring.Pass
+	case Plaintext, NoTLS, LoginDisabledLie:
+		// Cleartext passwords are accepted for checking before TLS; on
+		// implicit TLS there is no "before TLS".
+		if implicitTLSOnly {
+			return scoring.Pass
+		}
+		return scoring.Fail
+	case PreAuth, Anonymous:
+		return scoring.Fail
+	}
+	return scoring.Unknown
+}
