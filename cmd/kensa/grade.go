@@ -210,7 +210,7 @@ func cmdQuestionnaire(e *env, args []string) error {
 
 // regradeSet re-derives every record's verdicts from its observations.
 func regradeSet(set *results.Set, jf *judgeFlags) error {
-	judge, pol, asOf, err := jf.judge()
+	judge, pol, asOf, err := jf.judge(false)
 	if err != nil {
 		return err
 	}

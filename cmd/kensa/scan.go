@@ -62,7 +62,9 @@ func (f *judgeFlags) register(fs *flagSet) {
 }
 
 // judge builds the judge and returns the policy and evaluation date.
-func (f *judgeFlags) judge() (*scan.Judge, rules.Policy, time.Time, error) {
+// checkClock reads the scanner's own clock status (for a live scan; a
+// regrade has no clock to check).
+func (f *judgeFlags) judge(checkClock bool) (*scan.Judge, rules.Policy, time.Time, error) {
 	pol, err := f.rulesPolicy()
 	if err != nil {
 		return nil, pol, time.Time{}, err
@@ -74,7 +76,7 @@ func (f *judgeFlags) judge() (*scan.Judge, rules.Policy, time.Time, error) {
 		}
 	}
 	j, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: pol, AsOf: asOf,
-		AdvisoriesFile: f.advisories, ExceptionsFile: f.exceptions})
+		AdvisoriesFile: f.advisories, ExceptionsFile: f.exceptions, CheckClock: checkClock})
 	if err != nil {
 		return nil, pol, asOf, wrapBadInput(err)
 	}
@@ -149,9 +151,12 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	judge, pol, asOf, err := f.judge()
+	judge, pol, asOf, err := f.judge(true)
 	if err != nil {
 		return nil, err
+	}
+	if c := judge.Clock(); c != nil && !c.Synced {
+		fmt.Fprintf(e.stderr, "kensa: warning: this machine's clock looks unsynchronised (%s); the S3 offsets are measured against it\n", c.Reason)
 	}
 	for _, x := range judge.Expired {
 		fmt.Fprintf(e.stderr, "kensa: warning: expired exception ignored: %s\n", x)
