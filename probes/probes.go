@@ -49,6 +49,9 @@ type Service struct {
 type Observations struct {
 	// Addresses are the addresses scanned.
 	Addresses []string `json:"addresses"`
+	// OutOfScope are addresses of the server outside the scan's scope,
+	// never contacted: no item can pass on what was not seen.
+	OutOfScope []string `json:"out_of_scope,omitempty"`
 	// Services lists every planned service with its state; only listed
 	// services and answering ones have an observation below.
 	Services []Service `json:"services"`

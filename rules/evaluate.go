@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kensa-inspect/kensa/advisory"
@@ -77,6 +78,10 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Ob
 				reason += ": " + obs.Problems[0]
 			}
 			v = unknown(reason)
+		}
+		if v.Outcome == scoring.Pass && len(obs.OutOfScope) > 0 && len(decidedBy[it.Code]) > 0 {
+			v = scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Evidence: v.Evidence,
+				Reason: "passes on the addresses scanned, but " + strings.Join(obs.OutOfScope, ", ") + " is outside the scope and was not checked: " + v.Reason}
 		}
 		if v.Outcome == scoring.Pass {
 			if missed := notProbed(obs, decidedBy[it.Code]); missed != "" {

@@ -87,6 +87,9 @@ type TargetResult struct {
 type Server struct {
 	Inv       *inventory.Server
 	Addresses []netip.Addr
+	// OutOfScope are addresses of the server outside the scan's scope:
+	// refused, never contacted.
+	OutOfScope []netip.Addr
 	// Problems are reasons that concern the whole server (resolution
 	// failed, addresses outside the scope).
 	Problems []string
@@ -216,7 +219,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		}
 		queue = append(queue, s)
 	}
-	scope, resolved, problems := cfg.resolveAll(ctx, queue)
+	scope, resolved, refused, problems := cfg.resolveAll(ctx, queue)
 	lim := bd.Limits
 	if lim.DialTimeout <= 0 {
 		lim.DialTimeout = wire.DefaultDialTimeout
@@ -256,6 +259,7 @@ loop:
 			defer wg.Done()
 			defer func() { <-busy }()
 			srv := cfg.scanServer(ctx, b, s, resolved[s.Host], problems[s.Host])
+			srv.OutOfScope = refused[s.Host]
 			if ctx.Err() != nil {
 				// Stopped while in progress: abandon, write nothing.
 				mu.Lock()
@@ -295,10 +299,11 @@ func burst(r float64) int {
 }
 
 // resolveAll resolves every DNS name once and builds the scope.
-func (cfg *Config) resolveAll(ctx context.Context, servers []*inventory.Server) (*Scope, map[string][]netip.Addr, map[string][]string) {
-	resolved := map[string][]netip.Addr{}
-	problems := map[string][]string{}
-	scope := cfg.Scope
+func (cfg *Config) resolveAll(ctx context.Context, servers []*inventory.Server) (scope *Scope, resolved, refused map[string][]netip.Addr, problems map[string][]string) {
+	resolved = map[string][]netip.Addr{}
+	refused = map[string][]netip.Addr{}
+	problems = map[string][]string{}
+	scope = cfg.Scope
 	own := &Scope{}
 	for _, s := range servers {
 		if _, done := resolved[s.Host]; done {
@@ -335,12 +340,13 @@ func (cfg *Config) resolveAll(ctx context.Context, servers []*inventory.Server) 
 			if scope.Contains(a) {
 				in = append(in, a)
 			} else {
+				refused[host] = append(refused[host], a)
 				problems[host] = append(problems[host], fmt.Sprintf("address %s of %s is outside the scope (%s): not contacted", a, host, scope))
 			}
 		}
 		resolved[host] = in
 	}
-	return scope, resolved, problems
+	return scope, resolved, refused, problems
 }
 
 // plan lists the targets of one server.

@@ -2,6 +2,7 @@ package scan_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/kensa-inspect/kensa/fleet/smtpd"
 	"github.com/kensa-inspect/kensa/inventory"
@@ -456,3 +459,92 @@ func (c *gaugedConn) Close() error {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// fakeDNS answers A queries for one name from a UDP socket on loopback,
+// so that name resolution is tested without asking any real name server.
+func fakeDNS(t *testing.T, name string, addrs ...netip.Addr) *net.Resolver {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.3.7.53:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var p dnsmessage.Parser
+			h, err := p.Start(buf[:n])
+			if err != nil {
+				continue
+			}
+			q, err := p.Question()
+			if err != nil {
+				continue
+			}
+			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
+			b.EnableCompression()
+			b.StartQuestions()
+			b.Question(q)
+			b.StartAnswers()
+			if strings.EqualFold(q.Name.String(), name+".") && q.Type == dnsmessage.TypeA {
+				for _, a := range addrs {
+					b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: a.As4()})
+				}
+			}
+			msg, _ := b.Finish()
+			pc.WriteTo(msg, from)
+		}
+	}()
+	server := pc.LocalAddr().String()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", server)
+	}}
+}
+
+// TestNameResolvedOnceEveryAddressScanned: a DNS name's addresses are all
+// scanned, an item passes only if it passes on every one, and an address
+// outside an explicit scope is refused and reported.
+func TestNameResolvedOnceEveryAddressScanned(t *testing.T) {
+	serveSMTP(t, "127.3.7.1:2525", smtpd.Config{Profile: smtpd.Closed}, nil)
+	open := serveSMTP(t, "127.3.7.2:2525", smtpd.Config{Profile: smtpd.OpenRelay}, nil)
+	res := fakeDNS(t, "mx.kensa-test.example", netip.MustParseAddr("127.3.7.1"), netip.MustParseAddr("127.3.7.2"))
+	inv := inventoryOf(t, "mx,総務省,本省,mx.kensa-test.example,smtp:2525,,")
+
+	cfg, recs := config(t, inv, 2*time.Second)
+	cfg.Resolver = res
+	scan.Run(context.Background(), cfg)
+	r := recs()[0]
+	if len(r.Server.Addresses) != 2 {
+		t.Fatalf("addresses %v", r.Server.Addresses)
+	}
+	if a1 := r.Items["A1"]; a1.Outcome != scoring.Fail || !strings.Contains(a1.Reason, "127.3.7.2") {
+		t.Fatalf("A1 %s: %s", a1.Outcome, a1.Reason)
+	}
+
+	before := open.total
+	cfg, recs = config(t, inv, 2*time.Second)
+	cfg.Resolver = res
+	cfg.Scope, _ = scan.ParseScope("127.3.7.1/32")
+	scan.Run(context.Background(), cfg)
+	r = recs()[0]
+	if open.total != before {
+		t.Fatal("the address outside the scope was contacted")
+	}
+	if len(r.Server.Addresses) != 1 || r.Server.Addresses[0] != "127.3.7.1" {
+		t.Fatalf("addresses %v", r.Server.Addresses)
+	}
+	var obs struct{ Problems []string }
+	json.Unmarshal(r.Observations, &obs)
+	if len(obs.Problems) != 1 || !strings.Contains(obs.Problems[0], "127.3.7.2") || !strings.Contains(obs.Problems[0], "outside the scope") {
+		t.Fatalf("problems %v", obs.Problems)
+	}
+	// Passing on the one address in scope proves nothing of the other.
+	if a1 := r.Items["A1"]; a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "outside the scope") {
+		t.Fatalf("A1 with an address out of scope: %s: %s", a1.Outcome, a1.Reason)
+	}
+}

@@ -109,6 +109,9 @@ func (j *Judge) Conclude(s *Server) *results.Record {
 	for _, a := range s.Addresses {
 		obs.Addresses = append(obs.Addresses, a.String())
 	}
+	for _, a := range s.OutOfScope {
+		obs.OutOfScope = append(obs.OutOfScope, a.String())
+	}
 	for _, t := range s.Targets {
 		obs.Services = append(obs.Services, probes.Service{Service: t.Service, Address: t.Addr.Addr().String(),
 			Port: int(t.Addr.Port()), Listed: t.Listed, State: t.State})
