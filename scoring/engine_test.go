@@ -259,3 +259,20 @@ func TestGradeOf(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogFromFile grades with a catalog loaded from a data file.
+func TestCatalogFromFile(t *testing.T) {
+	cat, err := LoadCatalog("../testdata/catalogs/example-terminal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := []ServerOutcomes{
+		{ID: "a", Org: "o", Items: map[string]Verdict{"T1": {Outcome: Pass}, "T2": {Outcome: Fail}, "T3": {Outcome: Pass}, "T9": {Outcome: Fail}}},
+		{ID: "b", Org: "o", Items: map[string]Verdict{"T1": {Outcome: Pass}, "T2": {Outcome: Pass}, "T3": {Outcome: Pass}, "T9": {Outcome: Fail}}},
+	}
+	g := Grade(cat, servers, ByOrg, CountUnknown, 0).Groups[0]
+	// M = mean(100, 50) = 75, S = 100: overall 87.5, B.
+	if FormatRate(g.Overall) != "87.5" || g.Grade != "B" || len(g.Categories) != 2 {
+		t.Fatalf("%s %s %d", FormatRate(g.Overall), g.Grade, len(g.Categories))
+	}
+}
