@@ -101,3 +101,20 @@ func TestLaterRecordSupersedes(t *testing.T) {
 		t.Fatalf("%d %v %q", len(set.Records), set.Records[0].Items["A1"].Outcome, set.Warnings)
 	}
 }
+
+func TestSkipObservations(t *testing.T) {
+	r := rec("a", scoring.Pass)
+	r.Observations = []byte(`{"smtp":[{"greeting":"220 big"}]}`)
+	line, _ := Encode(r)
+	set, err := ReadWith(bytes.NewReader(line), "r", ReadOptions{SkipObservations: true})
+	if err != nil || len(set.Records) != 1 {
+		t.Fatal(err)
+	}
+	if set.Records[0].Observations != nil || set.Records[0].Items["A1"].Outcome != scoring.Pass {
+		t.Fatalf("%+v", set.Records[0])
+	}
+	set, _ = Read(bytes.NewReader(line), "r")
+	if string(set.Records[0].Observations) != `{"smtp":[{"greeting":"220 big"}]}` {
+		t.Fatalf("%s", set.Records[0].Observations)
+	}
+}
