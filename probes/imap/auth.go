@@ -2,34 +2,32 @@ package imap
 
 import (
 	"strings"
+
+	"github.com/kensa-inspect/kensa/probes/internal/login"
 )
 
 // AuthResult is how a server answered one login attempt.
-type AuthResult string
+type AuthResult = login.Result
 
 // The classes of answer to a login attempt.
 const (
 	// Refused: the server refused before checking the credentials
 	// (PRIVACYREQUIRED, "plaintext authentication disallowed",
 	// LOGINDISABLED honoured, mechanism not available). Safe.
-	Refused AuthResult = "refused"
+	Refused = login.Refused
 	// Checked: the server took the credentials and checked them ("NO
 	// [AUTHENTICATIONFAILED]"): before TLS, a cleartext password was
 	// accepted. Unsafe.
-	Checked AuthResult = "checked"
+	Checked = login.Checked
 	// LoggedIn: the fake user or anonymous login was let in.
-	LoggedIn AuthResult = "logged_in"
+	LoggedIn = login.LoggedIn
 	// Unclear: no answer, a temporary failure, or an answer the probe
 	// cannot read either way.
-	Unclear AuthResult = "unclear"
+	Unclear = login.Unclear
 )
 
-// The probe's login identity: an obviously fake user.
-const (
-	FakeUser = "kensa-probe-nonexistent"
-	// anonTrace is the trace string sent with SASL ANONYMOUS.
-	anonTrace = FakeUser
-)
+// FakeUser is the probe's login identity: an obviously fake user.
+const FakeUser = login.FakeUser
 
 // Attempt is one login attempt and the server's answer.
 type Attempt struct {
@@ -57,63 +55,10 @@ func (s *saslPlain) Start() (string, []byte, error) {
 
 func (s *saslPlain) Next([]byte) ([]byte, error) { return []byte{}, nil }
 
-// saslLogin is the LOGIN mechanism answering by the challenge's words,
-// whichever order the server asks in.
-type saslLogin struct{ user, pass string }
-
-func (s *saslLogin) Start() (string, []byte, error) { return "LOGIN", nil, nil }
-
-func (s *saslLogin) Next(challenge []byte) ([]byte, error) {
-	if strings.Contains(strings.ToLower(string(challenge)), "pass") {
-		return []byte(s.pass), nil
-	}
-	return []byte(s.user), nil
-}
-
-// saslAnonymous is SASL ANONYMOUS (RFC 4505) with a trace string.
-type saslAnonymous struct{}
-
-func (saslAnonymous) Start() (string, []byte, error) { return "ANONYMOUS", []byte(anonTrace), nil }
-
-func (saslAnonymous) Next([]byte) ([]byte, error) { return []byte(anonTrace), nil }
-
-// Words by which servers refuse before checking, and words by which
-// they report a check that failed.
-var (
-	refusedWords = []string{"plaintext", "plain text", "cleartext", "clear text", "disallowed",
-		"disabled", "not allowed", "not permitted", "tls", "ssl", "encrypt", "secure", "privacy",
-		"layer", "mechanism", "unsupported", "not supported", "unknown command", "not available"}
-	checkedWords = []string{"failed", "failure", "invalid", "incorrect", "wrong", "bad password",
-		"unknown user", "no such user", "denied", "mismatch", "rejected", "bad credentials"}
-)
-
-// classifyText sorts an answer's text into refused, checked or unclear;
-// a text with words of both kinds is unclear.
-func classifyText(text string) (AuthResult, string) {
-	lower := strings.ToLower(text)
-	var refused, checked string
-	for _, w := range refusedWords {
-		if strings.Contains(lower, w) {
-			refused = w
-			break
-		}
-	}
-	for _, w := range checkedWords {
-		if strings.Contains(lower, w) {
-			checked = w
-			break
-		}
-	}
-	switch {
-	case refused != "" && checked != "":
-		return Unclear, "answer says both \"" + refused + "\" and \"" + checked + "\""
-	case refused != "":
-		return Refused, "answer says \"" + refused + "\""
-	case checked != "":
-		return Checked, "answer says \"" + checked + "\""
-	}
-	return Unclear, "answer gives no reason"
-}
+// refusedWords are words by which servers refuse before checking.
+var refusedWords = []string{"plaintext", "plain text", "cleartext", "clear text", "disallowed",
+	"disabled", "not allowed", "not permitted", "tls", "ssl", "encrypt", "secure", "privacy",
+	"layer", "mechanism", "unsupported", "not supported", "unknown command", "not available"}
 
 // classify sorts a tagged answer (status NO or BAD with code and text)
 // to a login attempt. loginDisabled is set for a LOGIN command when the
@@ -127,7 +72,7 @@ func classify(status, code, text string, loginDisabled bool) (AuthResult, string
 	case "UNAVAILABLE", "SERVERBUG", "LIMIT", "INUSE":
 		return Unclear, code + ": temporary failure"
 	}
-	r, why := classifyText(text)
+	r, why := login.ClassifyText(text, refusedWords)
 	if r != Unclear {
 		return r, why
 	}

@@ -2,13 +2,10 @@ package imap
 
 import (
 	"context"
-	"io"
-	"net"
-	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/kensa-inspect/kensa/probes/internal/probetest"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -44,22 +41,6 @@ func FuzzParseStatusLine(f *testing.F) {
 	})
 }
 
-// pipeDialer connects every dial to a server that sends data, discards
-// what it reads and hangs up after a while.
-type pipeDialer struct{ data []byte }
-
-func (d pipeDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	client, server := net.Pipe()
-	go func() {
-		defer server.Close()
-		go io.Copy(io.Discard, server)
-		server.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-		server.Write(d.data)
-		time.Sleep(20 * time.Millisecond)
-	}()
-	return client, nil
-}
-
 // FuzzProbe runs the whole probe against a server sending arbitrary
 // bytes: it must return an observation, never panic or hang.
 func FuzzProbe(f *testing.F) {
@@ -67,19 +48,10 @@ func FuzzProbe(f *testing.F) {
 	f.Add([]byte("* PREAUTH ready\r\n"))
 	f.Add([]byte("* OK hi\r\n* LIST () \"/\" {99999}\r\nabc"))
 	f.Add([]byte("* OK hi\r\n* CAPABILITY IMAP4rev1 AUTH=LOGIN ID\r\nT1 OK\r\n* ID (\"name\" {3}\r\nabc)\r\nT2 OK\r\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		env := wire.Env{Dialer: pipeDialer{data}, Limits: wire.Limits{ReadTimeout: 30 * time.Millisecond, MaxLine: 256, MaxBytes: 4096}}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		tg := wire.Target{Service: "imap", Addr: netip.MustParseAddrPort("127.0.0.1:143")}
-		obs := Probe(ctx, env, tg, Options{Password: "kp-fuzz"})
-		if obs == nil {
-			t.Fatal("nil observation")
+	probetest.FuzzProbe(f, "imap", 143, func(ctx context.Context, env wire.Env, tg wire.Target, password string) *wire.Endpoint {
+		if obs := Probe(ctx, env, tg, Options{Password: password}); obs != nil {
+			return &obs.Endpoint
 		}
-		for _, l := range obs.Transcript {
-			if strings.Contains(l, "kp-fuzz") {
-				t.Fatalf("password in transcript: %q", l)
-			}
-		}
+		return nil
 	})
 }

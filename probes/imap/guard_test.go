@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kensa-inspect/kensa/probes/internal/probetest"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -60,7 +61,7 @@ func TestCapabilityParenthesis(t *testing.T) {
 		"* OK hi\r\n* CAPABILITY (IMAP4rev1\r\nT1 OK\r\n",
 		"* OK [CAPABILITY IMAP4rev1] hi\r\n* ENABLED (X\r\nT1 NO [AUTHENTICATIONFAILED] x\r\n",
 	} {
-		env := wire.Env{Dialer: pipeDialer{[]byte(data)}, Limits: wire.Limits{ReadTimeout: 100 * time.Millisecond}}
+		env := wire.Env{Dialer: probetest.PipeDialer{Data: []byte(data)}, Limits: wire.Limits{ReadTimeout: 100 * time.Millisecond}}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		done := make(chan *Observation, 1)
 		go func() {

@@ -21,10 +21,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -32,30 +29,21 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
+	"github.com/kensa-inspect/kensa/probes/internal/login"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
-// Options change what the probe does.
-type Options struct {
-	// SkipLogin leaves out every login attempt; the observation then
-	// cannot show whether cleartext passwords are refused.
-	SkipLogin bool
-	// Password is the fake user's password. Empty means a random one
-	// made once per process. The scan engine should pass one random
-	// password per scan: a server then sees one wrong password however
-	// many of its services are probed, and Dovecot's auth penalty,
-	// which delays each further failure from an address that tries a
-	// new wrong password (2 s, 4 s, … up to 15 s), stays at its first
-	// step.
-	Password string
-}
+// Options change what the probe does: SkipLogin leaves out every login
+// attempt, and Password is the fake user's password (empty: a random one
+// made once per process; the scan engine should pass one per scan). They
+// are the login options the IMAP and POP3 probes share.
+type Options = login.Options
 
 // Observation is what the probe saw of one IMAP service.
 type Observation struct {
@@ -146,15 +134,14 @@ const maxConns = 6
 
 // prober holds the state of one probe run.
 type prober struct {
-	ctx     context.Context
-	env     wire.Env
-	t       wire.Target
-	opts    Options
-	tr      *wire.Transcript
-	obs     *Observation
-	secrets []string
-	pass    string
-	conns   int
+	ctx   context.Context
+	env   wire.Env
+	t     wire.Target
+	opts  Options
+	tr    *wire.Transcript
+	obs   *Observation
+	cred  login.Credentials
+	conns int
 }
 
 // Probe examines the IMAP service t: t.Service "imaps" means implicit
@@ -463,28 +450,23 @@ type attempt struct {
 	run    func(cl *imapclient.Client) error
 }
 
+// Method names the attempt.
+func (a attempt) Method() string { return a.method }
+
 // newPassword makes the random password of the fake user and registers
 // it, in every encoding it will be sent in, as a secret.
-func (p *prober) newPassword() {
-	p.pass = p.opts.Password
-	if p.pass == "" {
-		p.pass = processPassword()
-	}
-	p.secret(p.pass)
-	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + p.pass)))
-	p.secret(base64.StdEncoding.EncodeToString([]byte(p.pass)))
-}
+func (p *prober) newPassword() { p.cred = login.NewCredentials(p.opts.Password, p.tr) }
 
 // cleartextPlan is what a careless client tries before TLS: LOGIN, every
 // cleartext SASL mechanism (PLAIN always, LOGIN when advertised), and
 // anonymous login.
 func (p *prober) cleartextPlan(caps []string) []attempt {
 	list := []attempt{p.loginAttempt(), {"AUTHENTICATE PLAIN", func(cl *imapclient.Client) error {
-		return cl.Authenticate(&saslPlain{user: FakeUser, pass: p.pass})
+		return cl.Authenticate(&saslPlain{user: FakeUser, pass: p.cred.Password})
 	}}}
 	if hasCap(caps, "AUTH=LOGIN") {
 		list = append(list, attempt{"AUTHENTICATE LOGIN", func(cl *imapclient.Client) error {
-			return cl.Authenticate(&saslLogin{user: FakeUser, pass: p.pass})
+			return cl.Authenticate(&login.Login{User: FakeUser, Pass: p.cred.Password})
 		}})
 	}
 	return append(list, anonymousAttempt())
@@ -501,77 +483,43 @@ func (p *prober) tlsPlan(caps []string, anon bool) []attempt {
 }
 
 func (p *prober) loginAttempt() attempt {
-	return attempt{"LOGIN", func(cl *imapclient.Client) error { return cl.Login(FakeUser, p.pass).Wait() }}
+	return attempt{"LOGIN", func(cl *imapclient.Client) error { return cl.Login(FakeUser, p.cred.Password).Wait() }}
 }
 
 func anonymousAttempt() attempt {
 	return attempt{"AUTHENTICATE ANONYMOUS", func(cl *imapclient.Client) error {
-		return cl.Authenticate(saslAnonymous{})
+		return cl.Authenticate(login.Anonymous{})
 	}}
 }
 
-func (p *prober) secret(s string) {
-	p.tr.AddSecret(s)
-	p.secrets = append(p.secrets, s)
-}
-
-func (p *prober) redact(s string) string {
-	for _, sec := range p.secrets {
-		s = strings.ReplaceAll(s, sec, wire.Redacted)
-	}
-	return s
-}
-
 // attempts runs the login attempts on s, reconnecting when the server
-// hangs up between them. It stops after a login succeeds, and with an
-// error when an attempt gets no answer twice, or once for a reason other
-// than a closed connection (silence, too much data, garbage).
+// hangs up between them (see login.Runner).
 func (p *prober) attempts(s *session, plan []attempt, caps []string, reopen func() (*session, error)) error {
 	loginDisabled := hasCap(caps, "LOGINDISABLED")
-	stopPasswords := false
-	for _, a := range plan {
-		if stopPasswords && a.method != "AUTHENTICATE ANONYMOUS" {
-			continue
-		}
-		var (
-			res  Attempt
-			terr error
-		)
-		for try := 0; try < 2; try++ {
-			if s.closed || s.dead() {
-				wasTLS := s.tls
-				s.close()
-				ns, err := reopen()
-				if err != nil {
-					p.obs.Attempts = append(p.obs.Attempts, Attempt{Method: a.method, TLS: wasTLS, Result: Unclear,
-						Why: "not attempted: " + err.Error()})
-					return fmt.Errorf("login attempts: %w", err)
-				}
-				*s = *ns
+	recs, err := login.Runner[attempt, Attempt]{
+		Anonymous: "AUTHENTICATE ANONYMOUS",
+		Ready: func() error {
+			if !s.closed && !s.dead() {
+				return nil
 			}
-			res, terr = p.try(s, a, a.method == "LOGIN" && loginDisabled)
-			if terr == nil {
-				break
+			s.close()
+			ns, err := reopen()
+			if err != nil {
+				return err
 			}
-			if kind := wire.Classify(terr); kind != "closed" && kind != "reset" {
-				break
-			}
-		}
-		p.obs.Attempts = append(p.obs.Attempts, res)
-		if terr != nil {
-			return fmt.Errorf("%s: %s", a.method, res.Why)
-		}
-		if res.Result == LoggedIn {
-			break
-		}
-		if res.Result == Checked && !res.TLS {
-			// One cleartext password taken proves the point; more
-			// attempts would only add failed logins to the server's
-			// logs. Anonymous login is still tried.
-			stopPasswords = true
-		}
-	}
-	return nil
+			*s = *ns
+			return nil
+		},
+		Try: func(a attempt) (Attempt, login.Outcome, error) {
+			res, terr := p.try(s, a, a.method == "LOGIN" && loginDisabled)
+			return res, login.Outcome{Result: res.Result, TLS: res.TLS, Why: res.Why}, terr
+		},
+		Skipped: func(method, why string) Attempt {
+			return Attempt{Method: method, TLS: s.tls, Result: Unclear, Why: why}
+		},
+	}.Run(plan)
+	p.obs.Attempts = append(p.obs.Attempts, recs...)
+	return err
 }
 
 var taggedRE = regexp.MustCompile(`^[A-Za-z0-9]+ (?i:OK|NO|BAD)\b`)
@@ -608,7 +556,7 @@ func (p *prober) try(s *session, a attempt, loginDisabled bool) (res Attempt, te
 			reply = bye
 		}
 	}
-	res.Reply = p.redact(wire.Sanitize(reply, wire.MaxShownLine))
+	res.Reply = p.cred.Redact(wire.Sanitize(reply, wire.MaxShownLine))
 	return res, terr
 }
 
@@ -771,17 +719,8 @@ func describe(step string, err error) string {
 	return wire.Describe(step, err)
 }
 
-// processPassword is the password used when Options.Password is empty.
-var processPassword = sync.OnceValue(randomPassword)
-
-func randomPassword() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return "kp-" + hex.EncodeToString(b)
-}
-
 var (
 	_ sasl.Client = (*saslPlain)(nil)
-	_ sasl.Client = (*saslLogin)(nil)
-	_ sasl.Client = saslAnonymous{}
+	_ sasl.Client = (*login.Login)(nil)
+	_ sasl.Client = login.Anonymous{}
 )

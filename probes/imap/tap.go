@@ -38,26 +38,26 @@ func newTap(c net.Conn, tr *wire.Transcript, maxLine int) *tap {
 
 func (t *tap) Read(p []byte) (int, error) {
 	n, err := t.Conn.Read(p)
-	if n > 0 {
-		t.mu.Lock()
-		if !t.stopped {
-			t.rbuf, t.rskip = t.feed(t.rbuf, t.rskip, p[:n], "S")
-		}
-		t.mu.Unlock()
-	}
+	t.record(&t.rbuf, &t.rskip, p[:n], "S")
 	return n, err
 }
 
 func (t *tap) Write(p []byte) (int, error) {
 	n, err := t.Conn.Write(p)
-	if n > 0 {
-		t.mu.Lock()
-		if !t.stopped {
-			t.wbuf, t.wskip = t.feed(t.wbuf, t.wskip, p[:n], "C")
-		}
-		t.mu.Unlock()
-	}
+	t.record(&t.wbuf, &t.wskip, p[:n], "C")
 	return n, err
+}
+
+// record feeds the bytes p that went in direction dir, unless stopped.
+func (t *tap) record(buf *[]byte, skip *bool, p []byte, dir string) {
+	if len(p) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.stopped {
+		*buf, *skip = t.feed(*buf, *skip, p, dir)
+	}
 }
 
 // feed splits p into lines; a line longer than max is recorded cut and

@@ -13,36 +13,24 @@ package pop3
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 
 	"github.com/emersion/go-sasl"
 
 	"github.com/kensa-inspect/kensa/pop3"
+	"github.com/kensa-inspect/kensa/probes/internal/login"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
-// Options change what the probe does.
-type Options struct {
-	// SkipLogin leaves out every login attempt; the observation then
-	// cannot show whether cleartext passwords are refused.
-	SkipLogin bool
-	// Password is the fake user's password. Empty means a random one
-	// made once per process. The scan engine should pass one random
-	// password per scan: a server then sees one wrong password however
-	// many of its services are probed, and Dovecot's auth penalty,
-	// which delays each further failure from an address that tries a
-	// new wrong password (2 s, 4 s, … up to 15 s), stays at its first
-	// step.
-	Password string
-}
+// Options change what the probe does: SkipLogin leaves out every login
+// attempt, and Password is the fake user's password (empty: a random one
+// made once per process; the scan engine should pass one per scan). They
+// are the login options the IMAP and POP3 probes share.
+type Options = login.Options
 
 // Observation is what the probe saw of one POP3 service.
 type Observation struct {
@@ -153,14 +141,13 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 const maxConns = 6
 
 type prober struct {
-	env     wire.Env
-	t       wire.Target
-	opts    Options
-	tr      *wire.Transcript
-	obs     *Observation
-	secrets []string
-	pass    string
-	conns   int
+	env   wire.Env
+	t     wire.Target
+	opts  Options
+	tr    *wire.Transcript
+	obs   *Observation
+	cred  login.Credentials
+	conns int
 	// lastServer is the last line the server sent.
 	lastServer string
 }
@@ -324,26 +311,21 @@ type attempt struct {
 	run    func(cl *pop3.Client) (step string, err error)
 }
 
+// Method names the attempt.
+func (a attempt) Method() string { return a.method }
+
 // newPassword makes the random password of the fake user and registers
 // it, in every encoding it will be sent in, as a secret.
-func (p *prober) newPassword() {
-	p.pass = p.opts.Password
-	if p.pass == "" {
-		p.pass = processPassword()
-	}
-	p.secret(p.pass)
-	p.secret(base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + p.pass)))
-	p.secret(base64.StdEncoding.EncodeToString([]byte(p.pass)))
-}
+func (p *prober) newPassword() { p.cred = login.NewCredentials(p.opts.Password, p.tr) }
 
 // cleartextPlan is what a careless client tries before TLS: USER/PASS,
 // every cleartext SASL mechanism (PLAIN always, LOGIN when advertised),
 // and anonymous login.
 func (p *prober) cleartextPlan() []attempt {
-	list := []attempt{p.userPass(), saslAttempt(&saslPlain{user: FakeUser, pass: p.pass})}
+	list := []attempt{p.userPass(), saslAttempt(&saslPlain{user: FakeUser, pass: p.cred.Password})}
 	for _, m := range Mechanisms(p.obs.Capa) {
 		if m == "LOGIN" {
-			list = append(list, saslAttempt(&saslLogin{user: FakeUser, pass: p.pass}))
+			list = append(list, saslAttempt(&login.Login{User: FakeUser, Pass: p.cred.Password}))
 		}
 	}
 	return append(list, anonymousAttempt())
@@ -367,11 +349,11 @@ func (p *prober) userPass() attempt {
 		if err := cl.User(FakeUser); err != nil {
 			return "USER", err
 		}
-		return "PASS", cl.Pass(p.pass)
+		return "PASS", cl.Pass(p.cred.Password)
 	}}
 }
 
-func anonymousAttempt() attempt { return saslAttempt(saslAnonymous{}) }
+func anonymousAttempt() attempt { return saslAttempt(login.Anonymous{}) }
 
 // saslAttempt runs AUTH with mech, noting whether the server answered
 // before any credential was sent.
@@ -410,17 +392,9 @@ func (m *trackedMech) Next(challenge []byte) ([]byte, error) {
 	return m.Client.Next(challenge)
 }
 
-func (p *prober) secret(s string) {
-	p.tr.AddSecret(s)
-	p.secrets = append(p.secrets, s)
-}
-
 // clean redacts and sanitises a server line for the observation.
 func (p *prober) clean(s string) string {
-	for _, sec := range p.secrets {
-		s = strings.ReplaceAll(s, sec, wire.Redacted)
-	}
-	return wire.Sanitize(s, wire.MaxShownLine)
+	return wire.Sanitize(p.cred.Redact(s), wire.MaxShownLine)
 }
 
 func (p *prober) cleanAll(lines []string) []string {
@@ -432,52 +406,31 @@ func (p *prober) cleanAll(lines []string) []string {
 }
 
 // attempts runs the login attempts on s, reconnecting when the server
-// hangs up between them. It stops after a login succeeds, and with an
-// error when an attempt gets no answer twice, or once for a reason other
-// than a closed connection.
+// hangs up between them (see login.Runner).
 func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, error)) error {
-	stopPasswords := false
-	for _, a := range plan {
-		if stopPasswords && a.method != "AUTH ANONYMOUS" {
-			continue
-		}
-		var (
-			res  Attempt
-			terr error
-		)
-		for try := 0; try < 2; try++ {
-			if s.closed {
-				ns, err := reopen()
-				if err != nil {
-					p.obs.Attempts = append(p.obs.Attempts, Attempt{Method: a.method, TLS: s.tls, Result: Unclear,
-						Why: "not attempted: " + err.Error()})
-					return fmt.Errorf("login attempts: %w", err)
-				}
-				*s = *ns
+	recs, err := login.Runner[attempt, Attempt]{
+		Anonymous: "AUTH ANONYMOUS",
+		Ready: func() error {
+			if !s.closed {
+				return nil
 			}
-			res, terr = p.try(s, a)
-			if terr == nil {
-				break
+			ns, err := reopen()
+			if err != nil {
+				return err
 			}
-			if kind := wire.Classify(terr); kind != "closed" && kind != "reset" {
-				break
-			}
-		}
-		p.obs.Attempts = append(p.obs.Attempts, res)
-		if terr != nil {
-			return fmt.Errorf("%s: %s", a.method, res.Why)
-		}
-		if res.Result == LoggedIn {
-			break
-		}
-		if res.Result == Checked && !res.TLS {
-			// One cleartext password taken proves the point; more
-			// attempts would only add failed logins to the server's
-			// logs. Anonymous login is still tried.
-			stopPasswords = true
-		}
-	}
-	return nil
+			*s = *ns
+			return nil
+		},
+		Try: func(a attempt) (Attempt, login.Outcome, error) {
+			res, terr := p.try(s, a)
+			return res, login.Outcome{Result: res.Result, TLS: res.TLS, Why: res.Why}, terr
+		},
+		Skipped: func(method, why string) Attempt {
+			return Attempt{Method: method, TLS: s.tls, Result: Unclear, Why: why}
+		},
+	}.Run(plan)
+	p.obs.Attempts = append(p.obs.Attempts, recs...)
+	return err
 }
 
 // try runs one attempt and classifies the answer; terr is set when no
@@ -603,13 +556,4 @@ func describe(step string, err error) string {
 		return step + ": " + perr.Problem + ": " + wire.Sanitize(perr.Line, 80)
 	}
 	return wire.Describe(step, err)
-}
-
-// processPassword is the password used when Options.Password is empty.
-var processPassword = sync.OnceValue(randomPassword)
-
-func randomPassword() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return "kp-" + hex.EncodeToString(b)
 }

@@ -1,0 +1,177 @@
+package login
+
+import (
+	"encoding/base64"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+func TestCredentials(t *testing.T) {
+	tr := wire.NewTranscript(nil, "")
+	c := NewCredentials("kp-given", tr)
+	if c.Password != "kp-given" {
+		t.Fatalf("password %q", c.Password)
+	}
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00kp-given"))
+	b64 := base64.StdEncoding.EncodeToString([]byte("kp-given"))
+	for _, s := range []string{"kp-given", plain, b64} {
+		tr.Add("C", "x "+s)
+		if got := c.Redact("x " + s); got != "x "+wire.Redacted {
+			t.Errorf("Redact(%q) = %q", s, got)
+		}
+	}
+	for _, l := range tr.Lines() {
+		if l != "C: x "+wire.Redacted {
+			t.Errorf("transcript line %q", l)
+		}
+	}
+
+	r1, r2 := NewCredentials("", nil), NewCredentials("", nil)
+	if !strings.HasPrefix(r1.Password, "kp-") || len(r1.Password) != 3+24 || r1.Password != r2.Password {
+		t.Errorf("process passwords %q %q", r1.Password, r2.Password)
+	}
+	var zero Credentials
+	if zero.Redact("as is") != "as is" {
+		t.Error("zero credentials changed a line")
+	}
+}
+
+func TestMechanisms(t *testing.T) {
+	l := &Login{User: "u", Pass: "p"}
+	if name, ir, _ := l.Start(); name != "LOGIN" || ir != nil {
+		t.Errorf("LOGIN start %q %q", name, ir)
+	}
+	for ch, want := range map[string]string{"Username:": "u", "Password:": "p", "PASSWORD": "p", "": "u"} {
+		if got, _ := l.Next([]byte(ch)); string(got) != want {
+			t.Errorf("LOGIN %q: %q, want %q", ch, got, want)
+		}
+	}
+	if name, ir, _ := (Anonymous{}).Start(); name != "ANONYMOUS" || string(ir) != FakeUser {
+		t.Errorf("ANONYMOUS start %q %q", name, ir)
+	}
+	if got, _ := (Anonymous{}).Next(nil); string(got) != FakeUser {
+		t.Errorf("ANONYMOUS next %q", got)
+	}
+}
+
+func TestClassifyText(t *testing.T) {
+	refused := []string{"tls", "disallowed"}
+	cases := []struct {
+		text string
+		want Result
+		why  string
+	}{
+		{"Plaintext authentication DISALLOWED", Refused, `answer says "disallowed"`},
+		{"Use TLS first, disallowed", Refused, `answer says "tls"`},
+		{"Authentication failed.", Checked, `answer says "failed"`},
+		{"failed: TLS required", Unclear, `answer says both "tls" and "failed"`},
+		{"Nope", Unclear, "answer gives no reason"},
+	}
+	for _, c := range cases {
+		if got, why := ClassifyText(c.text, refused); got != c.want || why != c.why {
+			t.Errorf("%q: %s (%s), want %s (%s)", c.text, got, why, c.want, c.why)
+		}
+	}
+}
+
+type step string
+
+func (s step) Method() string { return string(s) }
+
+type rec struct {
+	method string
+	out    Outcome
+}
+
+// script plays a Runner against scripted answers: answers[method] is the
+// list of outcomes of successive tries (an error for no answer).
+type script struct {
+	answers map[string][]any
+	closed  bool
+	reopens int
+	failAt  int // reopen number that fails, 0 for none
+	tls     bool
+}
+
+func (s *script) runner() Runner[step, rec] {
+	return Runner[step, rec]{
+		Anonymous: "ANON",
+		Ready: func() error {
+			if !s.closed {
+				return nil
+			}
+			s.reopens++
+			if s.reopens == s.failAt {
+				return errors.New("connect: refused")
+			}
+			s.closed = false
+			return nil
+		},
+		Try: func(p step) (rec, Outcome, error) {
+			a := s.answers[string(p)][0]
+			s.answers[string(p)] = s.answers[string(p)][1:]
+			if err, ok := a.(error); ok {
+				s.closed = true
+				out := Outcome{Result: Unclear, TLS: s.tls, Why: "no answer: " + err.Error()}
+				return rec{string(p), out}, out, err
+			}
+			out := Outcome{Result: a.(Result), TLS: s.tls, Why: "because"}
+			return rec{string(p), out}, out, nil
+		},
+		Skipped: func(method, why string) rec { return rec{method, Outcome{Result: Unclear, TLS: s.tls, Why: why}} },
+	}
+}
+
+func methods(recs []rec) string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.method+"="+string(r.out.Result))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestRunner(t *testing.T) {
+	plan := []step{"LOGIN", "PLAIN", "ANON"}
+	cases := []struct {
+		name    string
+		answers map[string][]any
+		tls     bool
+		failAt  int
+		want    string
+		wantErr string
+	}{
+		{"all refused", map[string][]any{"LOGIN": {Refused}, "PLAIN": {Refused}, "ANON": {Refused}}, false, 0,
+			"LOGIN=refused PLAIN=refused ANON=refused", ""},
+		{"cleartext checked stops passwords", map[string][]any{"LOGIN": {Checked}, "ANON": {Refused}}, false, 0,
+			"LOGIN=checked ANON=refused", ""},
+		{"checked over TLS goes on", map[string][]any{"LOGIN": {Checked}, "PLAIN": {Checked}, "ANON": {Refused}}, true, 0,
+			"LOGIN=checked PLAIN=checked ANON=refused", ""},
+		{"logged in stops", map[string][]any{"LOGIN": {LoggedIn}}, false, 0, "LOGIN=logged_in", ""},
+		{"hang-up retried once", map[string][]any{"LOGIN": {io.EOF, Refused}, "PLAIN": {Refused}, "ANON": {Refused}}, false, 0,
+			"LOGIN=refused PLAIN=refused ANON=refused", ""},
+		{"hang-up twice", map[string][]any{"LOGIN": {io.EOF, io.EOF}}, false, 0,
+			"LOGIN=unclear", "LOGIN: no answer: EOF"},
+		{"silence not retried", map[string][]any{"LOGIN": {wire.ErrTooMuchData}}, false, 0,
+			"LOGIN=unclear", "LOGIN: no answer: " + wire.ErrTooMuchData.Error()},
+		{"reconnect fails", map[string][]any{"LOGIN": {io.EOF}}, false, 1,
+			"LOGIN=unclear", "login attempts: connect: refused"},
+	}
+	for _, c := range cases {
+		s := &script{answers: c.answers, tls: c.tls, failAt: c.failAt}
+		recs, err := s.runner().Run(plan)
+		if got := methods(recs); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if gotErr != c.wantErr {
+			t.Errorf("%s: error %q, want %q", c.name, gotErr, c.wantErr)
+		}
+	}
+}

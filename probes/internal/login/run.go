@@ -1,0 +1,86 @@
+package login
+
+import (
+	"fmt"
+
+	"github.com/kensa-inspect/kensa/probes/wire"
+)
+
+// Planned is one planned login attempt of a protocol.
+type Planned interface {
+	// Method names the attempt, as the protocol's records do ("LOGIN",
+	// "AUTH PLAIN").
+	Method() string
+}
+
+// Outcome is what Run needs to know of an attempt's answer.
+type Outcome struct {
+	Result Result
+	// TLS is set when the attempt went over TLS.
+	TLS bool
+	// Why says what the classification rests on.
+	Why string
+}
+
+// Runner runs a plan of login attempts, each recorded as an A.
+type Runner[P Planned, A any] struct {
+	// Anonymous is the method of anonymous login, still tried after a
+	// cleartext password was checked.
+	Anonymous string
+	// Ready makes the connection usable for the next attempt: when the
+	// server has hung up, it reconnects, or says why it could not.
+	Ready func() error
+	// Try makes the attempt once and classifies the answer. err is set
+	// when no answer came; the connection is then closed.
+	Try func(P) (A, Outcome, error)
+	// Skipped is the record (result Unclear) of an attempt not made
+	// because Ready failed; why says so.
+	Skipped func(method, why string) A
+}
+
+// Run makes the attempts of plan in order and returns their records. An
+// attempt whose connection was closed or reset without an answer is made
+// once more on a new connection. Run stops after a login succeeds, skips
+// the password attempts that remain (anonymous login is still tried)
+// once a cleartext password was checked, since one proves the point and
+// more would only add failed logins to the server's logs, and stops with
+// an error when reconnecting fails or an attempt gets no answer.
+func (r Runner[P, A]) Run(plan []P) ([]A, error) {
+	var recs []A
+	stopPasswords := false
+	for _, a := range plan {
+		method := a.Method()
+		if stopPasswords && method != r.Anonymous {
+			continue
+		}
+		var (
+			rec  A
+			out  Outcome
+			terr error
+		)
+		for try := 0; try < 2; try++ {
+			if err := r.Ready(); err != nil {
+				recs = append(recs, r.Skipped(method, "not attempted: "+err.Error()))
+				return recs, fmt.Errorf("login attempts: %w", err)
+			}
+			rec, out, terr = r.Try(a)
+			if terr == nil {
+				break
+			}
+			if kind := wire.Classify(terr); kind != "closed" && kind != "reset" {
+				break
+			}
+		}
+		recs = append(recs, rec)
+		if terr != nil {
+			return recs, fmt.Errorf("%s: %s", method, out.Why)
+		}
+		if out.Result == LoggedIn {
+			break
+		}
+		if out.Result == Checked && !out.TLS {
+			stopPasswords = true
+		}
+	}
+	return recs, nil
+}
