@@ -392,6 +392,23 @@ func (rt *relayRunner) record(pt plannedTest, s *session, t RelayTest) {
 // connection was lost during it.
 const maxConnRetries = 2
 
+// noAnswer records test t, whose step (MAIL or RCPT) got no usable
+// answer (err), and says whether to run the same test again: when the
+// connection was lost, the probe has time left and the test has retries
+// left. Otherwise the tests stop, unless the connection was merely lost.
+func (rt *relayRunner) noAnswer(pt plannedTest, s *session, t RelayTest, step string, err error, retries map[int]int) (again bool) {
+	t.Result, t.Why = Untested, describe(step, err)
+	rt.record(pt, s, t)
+	if connLost(err) && rt.p.ctx.Err() == nil && retries[pt.id] < maxConnRetries {
+		retries[pt.id]++
+		return true
+	}
+	if !connLost(err) || rt.p.ctx.Err() != nil {
+		rt.stop(err)
+	}
+	return false
+}
+
 // run runs every planned test from the start over s (which may be nil
 // or dead: the runner reconnects, withTLS deciding whether new sessions
 // start TLS). It returns the live session at the end, or nil.
@@ -457,16 +474,9 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 		mr, err := ex.mail(t.MailCommand)
 		t.MailReply = mr
 		if err != nil && !errors.Is(err, errClosing) {
-			t.Result, t.Why = Untested, describe("MAIL", err)
-			rt.record(pt, s, t)
-			if connLost(err) && p.ctx.Err() == nil && retries[pt.id] < maxConnRetries {
-				retries[pt.id]++
-				continue
+			if !rt.noAnswer(pt, s, t, "MAIL", err, retries) {
+				idx++
 			}
-			if !connLost(err) || p.ctx.Err() != nil {
-				rt.stop(err)
-			}
-			idx++
 			continue
 		}
 		switch k := Kind(mr); k {
@@ -519,16 +529,9 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 		rr, err := ex.rcpt(t.RcptCommand)
 		t.RcptReply = rr
 		if err != nil && !errors.Is(err, errClosing) {
-			t.Result, t.Why = Untested, describe("RCPT", err)
-			rt.record(pt, s, t)
-			if connLost(err) && p.ctx.Err() == nil && retries[pt.id] < maxConnRetries {
-				retries[pt.id]++
-				continue
+			if !rt.noAnswer(pt, s, t, "RCPT", err, retries) {
+				idx++
 			}
-			if !connLost(err) || p.ctx.Err() != nil {
-				rt.stop(err)
-			}
-			idx++
 			continue
 		}
 		switch k := Kind(rr); k {
