@@ -89,14 +89,7 @@ func M1(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions
 		}
 		evidence = append(evidence, strings.Join(uniq(where[f.id]), ", ")+" "+f.id+": "+f.reason+mark+sourceSuffix(f.source))
 	}
-	for _, e := range expired {
-		for _, id := range ids {
-			if e.Covers(id) {
-				evidence = append(evidence, "expired exception ignored: "+e.String())
-				break
-			}
-		}
-	}
+	evidence = append(evidence, expiredIgnored(expired, ids)...)
 	evidence = append(evidence, dataLine)
 	switch {
 	case len(left) > 0:

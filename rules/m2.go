@@ -99,14 +99,7 @@ func M2(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions
 			unknowns = append(unknowns, w+" "+r.reason)
 		}
 	}
-	for _, e := range expired {
-		for _, id := range allIDs {
-			if e.Covers(id) {
-				evidence = append(evidence, "expired exception ignored: "+e.String())
-				break
-			}
-		}
-	}
+	evidence = append(evidence, expiredIgnored(expired, allIDs)...)
 	evidence = append(evidence, dataLine)
 	excName := exceptionNames(byExc)
 	switch {
@@ -255,6 +248,21 @@ func appendExceptions(dst, add []advisory.Exception) []advisory.Exception {
 		}
 	}
 	return dst
+}
+
+// expiredIgnored returns an evidence line for each expired exception
+// that names one of the findings ids: it was ignored.
+func expiredIgnored(expired []advisory.Exception, ids []string) []string {
+	var lines []string
+	for _, e := range expired {
+		for _, id := range ids {
+			if e.Covers(id) {
+				lines = append(lines, "expired exception ignored: "+e.String())
+				break
+			}
+		}
+	}
+	return lines
 }
 
 func exceptionNames(es []advisory.Exception) string {
