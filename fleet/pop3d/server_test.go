@@ -1,39 +1,16 @@
 package pop3d
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kensa-inspect/kensa/fleet/internal/servertest"
 	"github.com/kensa-inspect/kensa/scoring"
 )
-
-func dialGreeting(t *testing.T, addr string, implicit bool) (net.Conn, *bufio.Reader, string) {
-	t.Helper()
-	var c net.Conn
-	var err error
-	if implicit {
-		c, err = tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
-	} else {
-		c, err = net.Dial("tcp", addr)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
-	line, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, br, strings.TrimRight(line, "\r\n")
-}
 
 func TestBannerAndCapa(t *testing.T) {
 	cases := []struct {
@@ -53,7 +30,7 @@ func TestBannerAndCapa(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn, br, g := dialGreeting(t, srv.Addr().String(), c.implicit)
+		conn, br, g := servertest.DialGreeting(t, srv.Addr().String(), c.implicit)
 		if !strings.HasPrefix(g, "+OK Dovecot ready. <") || !strings.HasSuffix(g, "@pop3d.kensa.test>") {
 			t.Errorf("%s: greeting %q", c.p, g)
 		}
@@ -83,58 +60,19 @@ func TestLatency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	begin := time.Now()
-	conn, br, _ := dialGreeting(t, srv.Addr().String(), false)
-	defer conn.Close()
-	fmt.Fprintf(conn, "NOOP\r\n")
-	if _, err := br.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
-	if took := time.Since(begin); took < 300*time.Millisecond {
-		t.Errorf("two replies in %v, want at least 2 × 150ms", took)
-	}
+	servertest.Latency(t, srv, "NOOP")
 }
 
 func TestCloseEndsConnections(t *testing.T) {
-	for _, p := range []Profile{TLSRequired, Silent} {
-		srv, err := Start("127.0.0.1:0", Config{Profile: p})
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := net.Dial("tcp", srv.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-		if err := srv.Close(); err != nil {
-			t.Errorf("%s: close: %v", p, err)
-		}
-		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		buf := make([]byte, 512)
-		for {
-			if _, err := conn.Read(buf); err != nil {
-				if ne, ok := err.(net.Error); ok && ne.Timeout() {
-					t.Errorf("%s: connection still open after Close", p)
-				}
-				break
-			}
-		}
-		conn.Close()
-		if _, err := net.Dial("tcp", srv.Addr().String()); err == nil {
-			t.Errorf("%s: still listening", p)
-		}
-	}
+	servertest.CloseEndsConnections(t, []Profile{TLSRequired, Silent}, func(p Profile) (servertest.Server, error) {
+		return Start("127.0.0.1:0", Config{Profile: p})
+	})
 }
 
 func TestUnknownProfile(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Serve(context.Background(), ln, Config{Profile: "nonsense"}); err == nil {
-		t.Error("unknown profile accepted")
-	}
+	servertest.UnknownProfile(t, func(ctx context.Context, ln net.Listener) error {
+		return Serve(ctx, ln, Config{Profile: "nonsense"})
+	})
 }
 
 func TestTruth(t *testing.T) {
@@ -159,24 +97,8 @@ func TestTruth(t *testing.T) {
 // TestManyServers starts many servers in one process and checks that an
 // idle server costs about one goroutine.
 func TestManyServers(t *testing.T) {
-	n := 400
-	if testing.Short() {
-		n = 50
-	}
-	before := runtime.NumGoroutine()
-	var srvs []*Server
-	for i := 0; i < n; i++ {
+	servertest.ManyServers(t, func(i int) (servertest.Server, error) {
 		p := Profiles()[i%len(Profiles())]
-		srv, err := Start(fmt.Sprintf("127.0.%d.%d:0", 50+i/250, 1+i%250), Config{Profile: p, ImplicitTLS: i%2 == 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srvs = append(srvs, srv)
-	}
-	if g := runtime.NumGoroutine() - before; g > 2*n {
-		t.Errorf("%d goroutines for %d idle servers", g, n)
-	}
-	for _, s := range srvs {
-		s.Close()
-	}
+		return Start(fmt.Sprintf("127.0.%d.%d:0", 50+i/250, 1+i%250), Config{Profile: p, ImplicitTLS: i%2 == 1})
+	})
 }
