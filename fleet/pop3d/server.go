@@ -59,15 +59,6 @@ func (cfg Config) tlsConfig() (*tls.Config, error) {
 	return tlscert.Choose(cfg.TLSConfig, defaultTLS, cfg.Profile == WeakTLS)
 }
 
-// implicitTLS returns tc when the server speaks TLS from the first byte,
-// and nil otherwise.
-func (cfg Config) implicitTLS(tc *tls.Config) *tls.Config {
-	if cfg.ImplicitTLS {
-		return tc
-	}
-	return nil
-}
-
 // Server is a running server started with Start.
 type Server struct{ run *listener.Server }
 
@@ -112,7 +103,7 @@ func serveConn(c net.Conn, cfg Config, tc *tls.Config) {
 		listener.Reset(c)
 		return
 	}
-	if c = listener.Open(c, cfg.Latency, cfg.implicitTLS(tc), cfg.IdleTimeout); c == nil {
+	if c = listener.Open(c, cfg.Latency, cfg.ImplicitTLS, tc, cfg.IdleTimeout); c == nil {
 		return
 	}
 	switch cfg.Profile {

@@ -32,12 +32,12 @@ func (c *slowConn) Write(p []byte) (int, error) {
 }
 
 // Open prepares an accepted connection: every write delayed by latency
-// and, when tc is not nil, the server side of an implicit-TLS handshake
+// and, with implicitTLS, the server side of a TLS handshake with tc
 // within timeout (the deadline stays set). It returns nil when the
 // handshake fails.
-func Open(c net.Conn, latency time.Duration, tc *tls.Config, timeout time.Duration) net.Conn {
+func Open(c net.Conn, latency time.Duration, implicitTLS bool, tc *tls.Config, timeout time.Duration) net.Conn {
 	c = Slow(c, latency)
-	if tc == nil {
+	if !implicitTLS {
 		return c
 	}
 	tlsConn := tls.Server(c, tc)

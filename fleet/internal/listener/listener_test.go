@@ -187,7 +187,7 @@ func TestOpen(t *testing.T) {
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
 	addr := serveOne(t, func(c net.Conn) {
-		if c = Open(c, 100*time.Millisecond, tc, 2*time.Second); c != nil {
+		if c = Open(c, 100*time.Millisecond, true, tc, 2*time.Second); c != nil {
 			echo(c)
 		}
 	})
