@@ -6,6 +6,7 @@
 # bench_cleanup from their EXIT trap.
 
 FLEET_PID=""
+SCAN_PID=""
 
 bench_log() { printf '%s\n' "$*" >&2; }
 
@@ -83,9 +84,19 @@ bench_fleet_stop() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# bench_cleanup stops the fleet and removes WORK (unless BENCH_KEEP is
-# set); for EXIT traps.
+# bench_cleanup stops a scan in progress and the fleet, and removes WORK
+# (unless BENCH_KEEP is set); for EXIT traps.
 bench_cleanup() {
+	if [ -n "${SCAN_PID:-}" ]; then
+		# SCAN_PID is /usr/bin/time (env execs it); the scan is its child.
+		# TERM to the scan by its PID: it stops cleanly and time returns.
+		local child
+		for child in $(pgrep -P "$SCAN_PID" 2>/dev/null); do
+			kill -TERM "$child" 2>/dev/null || true
+		done
+		wait "$SCAN_PID" 2>/dev/null || true
+		SCAN_PID=""
+	fi
 	bench_fleet_stop
 	if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
 		if [ -n "${BENCH_KEEP:-}" ]; then
@@ -104,9 +115,14 @@ bench_cleanup() {
 bench_timed_scan() {
 	local inv=$1 out=$2 tf=$3 rc=0
 	shift 3
+	# In the background and waited for, so that an INT or TERM trap of the
+	# caller runs at once (bench_cleanup then stops the scan by its PID).
 	env -u GOMEMLIMIT -u GOGC /usr/bin/time -v -o "$tf" \
 		"$KENSA" scan -i "$inv" -o "$out" --overwrite --quiet "$@" \
-		>"$out.table" 2>"$out.err" || rc=$?
+		>"$out.table" 2>"$out.err" &
+	SCAN_PID=$!
+	wait "$SCAN_PID" || rc=$?
+	SCAN_PID=""
 	if [ "$rc" -ne 0 ]; then
 		bench_log "bench: kensa scan -i $inv exited with code $rc:"
 		tail -n 20 "$out.err" | sed 's/^/  /' >&2
