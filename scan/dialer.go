@@ -16,7 +16,7 @@ import (
 
 // bounds are the scan-wide limits every connection passes through.
 type bounds struct {
-	slots  chan struct{} // one per open connection
+	slots  *slots        // one per open connection
 	global *rate.Limiter // new connections per second, all hosts
 	base   wire.Dialer
 	scope  *Scope
@@ -36,10 +36,15 @@ type hostDialer struct {
 	connected map[string]bool
 	attempted map[string]bool
 	dials     int
+	// hostConns is the per-host bound: a server's first hostConns
+	// connections have the start priority. slow is set once one of its
+	// probes waited for a timeout.
+	hostConns int
+	slow      bool
 }
 
 func newHostDialer(b *bounds, perSecond float64, burst int) *hostDialer {
-	return &hostDialer{b: b, rate: rate.NewLimiter(rate.Limit(perSecond), burst),
+	return &hostDialer{b: b, rate: rate.NewLimiter(rate.Limit(perSecond), burst), hostConns: burst,
 		connected: map[string]bool{}, attempted: map[string]bool{}}
 }
 
@@ -59,7 +64,7 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 		return nil, fmt.Errorf("scan: %s is outside the scan's scope; not contacted", ap.Addr())
 	}
 	// Datagrams (NTP) set up no connection: only TCP connections count
-	// against the rates of new connections.
+	// against the rates of new connections and the open connections.
 	if !strings.HasPrefix(network, "udp") {
 		if err := wait(ctx, d.rate); err != nil {
 			return nil, err
@@ -68,10 +73,12 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 			return nil, err
 		}
 	}
-	select {
-	case d.b.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	// Datagram sockets are no connections either: they take no slot.
+	datagram := strings.HasPrefix(network, "udp")
+	if !datagram {
+		if err := d.b.slots.acquire(ctx, d.priority()); err != nil {
+			return nil, err
+		}
 	}
 	d.mu.Lock()
 	d.dials++
@@ -82,13 +89,38 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 	defer cancel()
 	c, err := d.b.base.DialContext(dctx, network, address)
 	if err != nil {
-		<-d.b.slots
+		if !datagram {
+			d.b.slots.release()
+		}
 		return nil, err
 	}
 	d.mu.Lock()
 	d.connected[network+" "+address] = true
 	d.mu.Unlock()
-	return &slotConn{Conn: c, release: func() { <-d.b.slots }}, nil
+	if datagram {
+		return c, nil
+	}
+	return &slotConn{Conn: c, release: d.b.slots.release}, nil
+}
+
+// priority says how urgently this server needs a connection slot.
+func (d *hostDialer) priority() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.slow:
+		return prioSlow
+	case d.dials < d.hostConns:
+		return prioStart
+	}
+	return prioRest
+}
+
+// markSlow records that one of the server's probes waited for a timeout.
+func (d *hostDialer) markSlow() {
+	d.mu.Lock()
+	d.slow = true
+	d.mu.Unlock()
 }
 
 // wait waits for a token of lim until ctx ends. Unlike rate.Limiter.Wait

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -207,6 +209,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if bd.Busy <= 0 {
 		bd.Busy = def.Busy
 	}
+	bd.Limits = wire.Env{Limits: bd.Limits}.Lim()
 	cfg.Bounds = bd
 
 	sum := Summary{Total: len(cfg.Inventory.Servers)}
@@ -221,20 +224,18 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	scope, resolved, refused, problems := cfg.resolveAll(ctx, queue)
 	lim := bd.Limits
-	if lim.DialTimeout <= 0 {
-		lim.DialTimeout = wire.DefaultDialTimeout
-	}
 	if cfg.Dialer == nil {
 		cfg.Dialer = &wire.NetDialer{Source: cfg.Source, Timeout: lim.DialTimeout}
 	}
 	b := &bounds{
-		slots:       make(chan struct{}, bd.MaxConns),
+		slots:       newSlots(bd.MaxConns),
 		global:      rate.NewLimiter(rate.Limit(bd.GlobalRate), burst(bd.GlobalRate)),
 		base:        cfg.Dialer,
 		scope:       scope,
 		dialTimeout: lim.DialTimeout,
 	}
 
+	concluding := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var (
 		mu      sync.Mutex
 		werr    error
@@ -267,7 +268,12 @@ loop:
 				mu.Unlock()
 				return
 			}
+			// Servers that finish together conclude a few at a time:
+			// concluding builds a record's JSON, and a burst of them at
+			// once would be the scan's peak of memory.
+			concluding <- struct{}{}
 			rec := cfg.Conclude(srv)
+			<-concluding
 			rec.Scan = cfg.Meta
 			mu.Lock()
 			defer mu.Unlock()
@@ -349,8 +355,32 @@ func (cfg *Config) resolveAll(ctx context.Context, servers []*inventory.Server) 
 	return scope, resolved, refused, problems
 }
 
-// plan lists the targets of one server.
+// probeOrder orders a server's targets so that its first connections
+// are short and need no cryptography (IMAP and POP3 begin in the clear),
+// and the long relay tests of SMTP come last. Every server then gets its
+// first connections early and briefly, so that a server whose services
+// are silent shows itself (and gets its connections first) before the
+// long conversations of all servers crowd the connection slots.
+var probeOrder = map[string]int{
+	"imap": 0, "pop3": 1, "ssh": 2, "telnet": 3, "rlogin": 3, "rsh": 3,
+	"ntp": 4, "imaps": 5, "pop3s": 5, "smtps": 6, "submission": 7, "smtp": 8,
+}
+
+// plan lists the targets of one server, listed services first, each
+// group in probeOrder.
 func (cfg *Config) plan(s *inventory.Server, addrs []netip.Addr) []Target {
+	out := cfg.planned(s, addrs)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Listed != out[j].Listed {
+			return out[i].Listed
+		}
+		return probeOrder[out[i].Service] < probeOrder[out[j].Service]
+	})
+	return out
+}
+
+// planned lists the targets of one server in inventory order.
+func (cfg *Config) planned(s *inventory.Server, addrs []netip.Addr) []Target {
 	var out []Target
 	host := ""
 	if _, err := netip.ParseAddr(s.Host); err != nil {
@@ -384,21 +414,27 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	d := newHostDialer(b, cfg.Bounds.HostRate, cfg.Bounds.HostConns)
 	targets := cfg.plan(s, addrs)
 	srv.Targets = make([]TargetResult, len(targets))
-	next := make(chan int)
+	// HostConns workers take the targets in order; this goroutine is one
+	// of them (a goroutine's stack is a large part of a server's memory).
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(targets) {
+				return
+			}
+			srv.Targets[i] = cfg.probeOne(sctx, d, s, targets[i])
+		}
+	}
 	var wg sync.WaitGroup
-	for w := 0; w < cfg.Bounds.HostConns; w++ {
+	for w := 1; w < cfg.Bounds.HostConns; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				srv.Targets[i] = cfg.probeOne(sctx, d, s, targets[i])
-			}
+			work()
 		}()
 	}
-	for i := range targets {
-		next <- i
-	}
-	close(next)
+	work()
 	wg.Wait()
 	srv.Duration = cfg.Now().Sub(srv.Started)
 	if sctx.Err() != nil && ctx.Err() == nil {
@@ -417,7 +453,13 @@ func (cfg *Config) probeOne(ctx context.Context, d *hostDialer, s *inventory.Ser
 	defer cancel()
 	env := wire.Env{Dialer: d, Limits: cfg.Bounds.Limits, Tracer: cfg.Tracer, Now: cfg.Now,
 		Log: cfg.Log.With("server", s.ID, "target", t.String())}
+	start := time.Now()
 	obs, answered := cfg.Probe(pctx, env, t)
+	if time.Since(start) >= cfg.Bounds.Limits.ReadTimeout {
+		// Something made this probe wait for a timeout: the server is
+		// likely among the slowest, and gets its connections first.
+		d.markSlow()
+	}
 	network := "udp"
 	if def, ok := inventory.LookupService(t.Service); ok && def.Transport == "tcp" {
 		network = "tcp"

@@ -12,9 +12,10 @@ import (
 // by the configured latency, and, for the address-trick profile, reads
 // the raw command lines before go-smtp parses them: go-smtp strips
 // quotes and source routes before its backend sees an address, so the
-// trick must be recognised here. It assumes a client that waits for
-// each reply (the probe does not pipeline); after STARTTLS it passes
-// the bytes through untouched.
+// trick must be recognised here. A trick recipient is rewritten into a
+// local mailbox, which go-smtp then accepts in its turn, so replies stay
+// in order when the client pipelines. After STARTTLS it passes the
+// bytes through untouched.
 type conn struct {
 	net.Conn
 	s *Server
@@ -23,14 +24,12 @@ type conn struct {
 	greeted   bool
 	readSince bool // a read since the last write: the next write starts a reply
 
-	filter      bool   // address-trick: look at raw lines
-	plain       bool   // no STARTTLS seen yet
-	in          []byte // raw bytes not yet looked at
-	out         []byte // bytes ready for go-smtp
-	pendingMail bool   // a MAIL line went to go-smtp, its reply not yet seen
-	mailOK      bool   // the current transaction has a sender
-	errors      int    // 4xx and 5xx replies so far (DropAfter)
-	dropped     bool
+	filter  bool   // address-trick: look at raw lines
+	plain   bool   // no STARTTLS seen yet
+	in      []byte // raw bytes not yet looked at
+	out     []byte // bytes ready for go-smtp
+	errors  int    // 4xx and 5xx replies so far (DropAfter)
+	dropped bool
 }
 
 // Write sends go-smtp's output, the first write (its greeting) replaced
@@ -41,10 +40,6 @@ func (c *conn) Write(p []byte) (int, error) {
 	c.greeted = true
 	newReply := c.readSince
 	c.readSince = false
-	if c.pendingMail {
-		c.pendingMail = false
-		c.mailOK = len(p) > 0 && p[0] == '2'
-	}
 	c.mu.Unlock()
 	if !greeted {
 		c.s.sleep(c.s.cfg.GreetingDelay + c.s.cfg.Latency)
@@ -122,12 +117,11 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 }
 
-// take looks at complete raw lines: each goes on to go-smtp, except a
-// relay-trick RCPT that the wrapper accepts itself.
+// take looks at complete raw lines and hands them to go-smtp, a
+// relay-trick RCPT rewritten to a local mailbox that go-smtp accepts.
 func (c *conn) take(b []byte) {
 	c.mu.Lock()
 	c.in = append(c.in, b...)
-	var replies [][]byte
 	for c.plain {
 		i := bytes.IndexByte(c.in, '\n')
 		if i < 0 {
@@ -145,14 +139,9 @@ func (c *conn) take(b []byte) {
 		switch verb {
 		case "STARTTLS":
 			c.plain = false
-		case "MAIL":
-			c.pendingMail = true
-		case "RSET", "EHLO", "HELO":
-			c.mailOK = false
 		case "RCPT":
-			if c.mailOK && trickRoutes(strings.TrimSpace(string(line[4:])), c.s.cfg) {
-				replies = append(replies, []byte("250 2.1.5 Ok\r\n"))
-				continue
+			if trickRoutes(strings.TrimSpace(string(line[4:])), c.s.cfg) {
+				line = []byte("RCPT TO:<postmaster@" + c.s.cfg.Hostname + ">\r\n")
 			}
 		}
 		c.out = append(c.out, line...)
@@ -162,10 +151,6 @@ func (c *conn) take(b []byte) {
 		c.in = nil
 	}
 	c.mu.Unlock()
-	for _, r := range replies {
-		c.s.sleep(c.s.cfg.Latency)
-		_, _ = c.Conn.Write(r)
-	}
 }
 
 // trickRoutes reports whether a raw RCPT argument ("TO:<…>") uses the

@@ -355,7 +355,8 @@ var (
 	keysErr  error
 )
 
-// sharedKeys generates the host keys once per process: RSA 3072, ECDSA
+// sharedKeys generates the host keys once per process: RSA 2048 (cheap to
+// sign with for thousands of handshakes), ECDSA
 // P-256 and Ed25519 as stock OpenSSH has them, and the Weak profile's
 // RSA 1024 limited to ssh-rsa signatures.
 func sharedKeys() (hostKeys, error) {
@@ -370,7 +371,7 @@ func sharedKeys() (hostKeys, error) {
 			}
 			return s
 		}
-		r, err := rsa.GenerateKey(rand.Reader, 3072)
+		r, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			keysErr = err
 			return

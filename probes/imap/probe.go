@@ -314,13 +314,12 @@ func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
 }
 
 func (p *prober) handshake(c *wire.Conn) (*tls.Conn, error) {
-	tc := tls.Client(c, wire.TLSConfig(p.t.Host))
-	if err := tc.Handshake(); err != nil {
-		p.obs.TLS = wire.TLSFailure(err)
+	tc, info, err := wire.HandshakeTLS(p.ctx, c, p.t.Host, p.t.Host, p.env.Clock())
+	p.obs.TLS = info
+	if err != nil {
 		p.tr.Note("TLS handshake failed: %v", err)
 		return nil, errors.New("TLS handshake: " + wire.Classify(err) + ": " + wire.Sanitize(err.Error(), 200))
 	}
-	p.obs.TLS = wire.InspectTLS(tc.ConnectionState(), p.t.Host, p.env.Clock())
 	p.tr.Note("TLS established: %s %s", p.obs.TLS.Version, p.obs.TLS.Cipher)
 	return tc, nil
 }

@@ -271,14 +271,13 @@ func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
 	s := &session{p: p, raw: raw}
 	var conn net.Conn = raw
 	if implicitTLS {
-		tc := tls.Client(raw, p.tlsConfig())
-		if err := tc.Handshake(); err != nil {
+		tc, info, err := wire.HandshakeTLS(ctx, raw, p.t.Host, p.t.Host, p.env.Clock())
+		p.obs.TLS = info
+		if err != nil {
 			raw.Close()
-			p.obs.TLS = wire.TLSFailure(err)
 			p.tr.Note("TLS handshake failed: %v", err)
 			return nil, errors.New("TLS handshake: " + wire.Classify(err) + ": " + wire.Sanitize(err.Error(), 200))
 		}
-		p.obs.TLS = wire.InspectTLS(tc.ConnectionState(), p.t.Host, p.env.Clock())
 		p.tr.Note("TLS established: %s %s", p.obs.TLS.Version, p.obs.TLS.Cipher)
 		conn, s.tls = tc, true
 	}
@@ -505,7 +504,12 @@ func (p *prober) openSTLS(ctx context.Context) (*session, error) {
 		st.Result, st.Error = "failed", err.Error()
 		return nil, fmt.Errorf("stls: %w", err)
 	}
-	cs, err := s.cl.StartTLS(p.tlsConfig())
+	var cs tls.ConnectionState
+	err = wire.Heavy(ctx, func() error {
+		var err error
+		cs, err = s.cl.StartTLS(p.tlsConfig())
+		return err
+	})
 	var (
 		rerr *pop3.ReplyError
 		terr *pop3.TLSError

@@ -2,7 +2,6 @@ package smtp
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -58,19 +57,16 @@ func (p *prober) dial(n int) (*session, error) {
 func (s *session) handshake() (*wire.TLSInfo, error) {
 	p := s.p
 	s.conn.StopTranscript()
-	name := p.t.Host
-	cfg := wire.TLSConfig(name)
-	tc := tls.Client(s.conn, cfg)
-	if err := tc.HandshakeContext(p.ctx); err != nil {
-		s.dead = err
-		p.tr.Note("TLS handshake failed: %v", err)
-		return wire.TLSFailure(err), err
-	}
 	check := p.t.Host
 	if check == "" {
 		check = p.serverName
 	}
-	info := wire.InspectTLS(tc.ConnectionState(), check, p.env.Clock())
+	tc, info, err := wire.HandshakeTLS(p.ctx, s.conn, p.t.Host, check, p.env.Clock())
+	if err != nil {
+		s.dead = err
+		p.tr.Note("TLS handshake failed: %v", err)
+		return info, err
+	}
 	p.tr.Note("TLS established: %s %s", info.Version, info.Cipher)
 	s.tls = true
 	s.w = io.MultiWriter(tc, p.tr.Tap("C"))

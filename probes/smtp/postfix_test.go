@@ -1,6 +1,7 @@
 package smtp_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -231,7 +232,11 @@ func (p *postfix) probe(t *testing.T) *smtp.Observation {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	return smtp.Probe(ctx, e, wire.Target{Service: "smtp", Addr: p.addr}, smtp.Options{})
+	var trace bytes.Buffer
+	e.Tracer = wire.NewTracer(&trace)
+	o := smtp.Probe(ctx, e, wire.Target{Service: "smtp", Addr: p.addr}, smtp.Options{})
+	traces.Store(o, traceLines(trace.String()))
+	return o
 }
 
 func TestPostfixRefusesRelay(t *testing.T) {

@@ -256,7 +256,9 @@ func (p *prober) run() {
 	if !p.opts.SkipRelay {
 		rt = newRelayRunner(p)
 		obs.Relay = rt.res
+		p.tr.Pause()
 		s = rt.run(s, s.tls)
+		p.tr.Resume("relay.tests")
 	}
 	// STARTTLS on a service without implicit TLS.
 	if !obs.ImplicitTLS && obs.Hello.StartTLS {
@@ -303,7 +305,9 @@ func (p *prober) run() {
 		if obs.ImplicitTLS || obs.StartTLS == nil || !obs.StartTLS.OK {
 			rt.res.Error = "server requires STARTTLS before MAIL, and no TLS session could be established"
 		} else {
+			p.tr.Pause()
 			s = rt.run(s, true)
+			p.tr.Resume("relay.tests")
 		}
 	}
 	if rt != nil {

@@ -409,9 +409,19 @@ func (rt *relayRunner) noAnswer(pt plannedTest, s *session, t RelayTest, step st
 	return false
 }
 
+// maxBatch bounds the recipients tried in one transaction. Servers take
+// far more (RFC 5321 asks at least 100; Postfix takes 1,000).
+const maxBatch = 20
+
 // run runs every planned test from the start over s (which may be nil
 // or dead: the runner reconnects, withTLS deciding whether new sessions
 // start TLS). It returns the live session at the end, or nil.
+//
+// Consecutive tests with the same sender share one transaction: one
+// MAIL, then each test's RCPT, whose reply is judged on its own, then
+// RSET. A relay decision is made per recipient, so this is the same
+// test with fewer round trips; with PIPELINING the whole transaction
+// goes in one write.
 func (rt *relayRunner) run(s *session, withTLS bool) *session {
 	p := rt.p
 	rt.needTLS = false
@@ -459,50 +469,59 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			}
 			s = ns
 		}
-		t := RelayTest{Sender: sender, Substitute: substitute}
-		t.MailCommand = "MAIL FROM:<" + sender + ">"
-		rcptCommand := "RCPT TO:<" + pt.rcpt + ">"
-		ex := rt.exchange(s, t.MailCommand, rcptCommand)
-		t.Pipelined = ex.pipelined
-		if ex.pipelined {
-			// The RCPT went out with the MAIL: keep what it got.
-			t.RcptCommand = rcptCommand
-			if len(ex.replies) > 1 {
-				t.RcptReply = ex.replies[1]
-			}
+		// The batch: this test and the next built ones with its sender.
+		end := idx + 1
+		for end < len(rt.plan) && end-idx < maxBatch && rt.plan[end].unbuilt == "" && rt.plan[end].sender == pt.sender {
+			end++
 		}
-		mr, err := ex.mail(t.MailCommand)
-		t.MailReply = mr
+		batch := rt.plan[idx:end]
+		mailCommand := "MAIL FROM:<" + sender + ">"
+		rcpts := make([]string, len(batch))
+		for k, bt := range batch {
+			rcpts[k] = "RCPT TO:<" + bt.rcpt + ">"
+		}
+		ex := rt.exchange(s, mailCommand, rcpts)
+		mr, err := ex.mail(mailCommand)
+		base := RelayTest{Sender: sender, Substitute: substitute, MailCommand: mailCommand, MailReply: mr, Pipelined: ex.pipelined}
 		if err != nil && !errors.Is(err, errClosing) {
-			if !rt.noAnswer(pt, s, t, "MAIL", err, retries) {
+			if !rt.noAnswer(pt, s, base, "MAIL", err, retries) {
 				idx++
 			}
 			continue
 		}
+		each := func(result RelayOutcome, why string) {
+			for _, bt := range batch {
+				t := base
+				t.Result, t.Why = result, why
+				rt.record(bt, s, t)
+			}
+		}
 		switch k := Kind(mr); k {
 		case KindOK:
-			// go on to RCPT below
+			// go on to the recipients below
 		case KindAuth:
-			t.Result, t.Why = Refused, "authentication required: "+mr.String()
+			each(Refused, "authentication required: "+mr.String())
 			rt.auth[sessionKey{s.n, s.tls}] = mr.String()
 			rt.res.AuthRequired = true
-			rt.record(pt, s, t)
-			idx++
+			idx = end
 			s = ex.reset()
 			continue
 		case KindNeedTLS:
-			t.Result, t.Why = Untested, "server requires STARTTLS first: "+mr.String()
-			rt.record(pt, s, t)
 			rt.res.StartTLSRequired = true
 			if !s.tls {
+				t := base
+				t.Result, t.Why = Untested, "server requires STARTTLS first: "+mr.String()
+				rt.record(pt, s, t)
 				rt.needTLS = true
 				rt.untestedFrom(idx+1, "not run in the clear: server requires STARTTLS first")
 				return ex.reset()
 			}
-			idx++
+			each(Untested, "server requires STARTTLS first: "+mr.String())
+			idx = end
 			s = ex.reset()
 			continue
 		case KindClosing:
+			t := base
 			t.Result, t.Why = Untested, "server closing the connection: "+mr.String()
 			rt.record(pt, s, t)
 			if retries[pt.id] < maxConnRetries {
@@ -512,93 +531,101 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			}
 			continue
 		case KindSequence, KindUnparseable:
-			t.Result, t.Why = Untested, fmt.Sprintf("MAIL answered %s: %s", k, mr.String())
-			rt.record(pt, s, t)
-			idx++
+			each(Untested, fmt.Sprintf("MAIL answered %s: %s", k, mr.String()))
+			idx = end
 			s = ex.reset()
 			continue
 		default:
 			// Sender refused: its tests run again with another sender.
 			rt.bad[sender] = true
+			t := base
 			t.Result, t.Why = Untested, "sender refused: "+mr.String()
 			rt.record(pt, s, t)
 			s = ex.reset()
 			continue
 		}
-		t.RcptCommand = rcptCommand
-		rr, err := ex.rcpt(t.RcptCommand)
-		t.RcptReply = rr
-		if err != nil && !errors.Is(err, errClosing) {
-			if !rt.noAnswer(pt, s, t, "RCPT", err, retries) {
-				idx++
+		next := end
+	recipients:
+		for k, bt := range batch {
+			t := base
+			t.RcptCommand = rcpts[k]
+			rr, err := ex.rcpt(k, rcpts[k])
+			t.RcptReply = rr
+			if err != nil && !errors.Is(err, errClosing) {
+				next = idx + k
+				if !rt.noAnswer(bt, s, t, "RCPT", err, retries) {
+					next++
+				}
+				break
 			}
-			continue
+			switch kind := Kind(rr); kind {
+			case KindOK:
+				t.Result, t.Why = Accepted, "relay recipient accepted: "+rr.String()
+			case KindAuth:
+				t.Result, t.Why = Refused, "authentication required: "+rr.String()
+				rt.auth[sessionKey{s.n, s.tls}] = rr.String()
+				rt.res.AuthRequired = true
+			case KindDenied:
+				t.Result, t.Why = Refused, "relay refused: "+rr.String()
+			case KindNeedTLS:
+				t.Result, t.Why = Untested, "server requires STARTTLS first: "+rr.String()
+				rt.res.StartTLSRequired = true
+				if !s.tls {
+					rt.record(bt, s, t)
+					rt.needTLS = true
+					rt.untestedFrom(idx+k+1, "not run in the clear: server requires STARTTLS first")
+					return ex.reset()
+				}
+			case KindClosing:
+				t.Result, t.Why = Untested, "server closing the connection: "+rr.String()
+				rt.record(bt, s, t)
+				next = idx + k
+				if retries[bt.id] < maxConnRetries {
+					retries[bt.id]++
+				} else {
+					next++
+				}
+				break recipients
+			case KindSender:
+				rt.bad[sender] = true
+				t.Result, t.Why = Untested, "sender refused at RCPT: "+rr.String()
+				rt.record(bt, s, t)
+				next = idx + k // the rest again, with another sender
+				break recipients
+			case KindNoDomain:
+				t.Result, t.Why = Untested, "relay domain does not resolve for the server: "+rr.String()
+			case KindClient:
+				t.Result, t.Why = Untested, "the server refuses the scanner's address (relay status for other clients cannot be seen): "+rr.String()
+			case KindSequence:
+				t.Result, t.Why = Untested, "bad sequence: "+rr.String()
+			case KindTemporary:
+				t.Result, t.Why = Untested, "temporary failure: "+rr.String()
+			default:
+				t.Result, t.Why = Untested, "unparseable reply: "+rr.String()
+			}
+			rt.record(bt, s, t)
 		}
-		switch k := Kind(rr); k {
-		case KindOK:
-			t.Result, t.Why = Accepted, "relay recipient accepted: "+rr.String()
-		case KindAuth:
-			t.Result, t.Why = Refused, "authentication required: "+rr.String()
-			rt.auth[sessionKey{s.n, s.tls}] = rr.String()
-			rt.res.AuthRequired = true
-		case KindDenied:
-			t.Result, t.Why = Refused, "relay refused: "+rr.String()
-		case KindNeedTLS:
-			t.Result, t.Why = Untested, "server requires STARTTLS first: "+rr.String()
-			rt.res.StartTLSRequired = true
-			if !s.tls {
-				rt.record(pt, s, t)
-				rt.needTLS = true
-				rt.untestedFrom(idx+1, "not run in the clear: server requires STARTTLS first")
-				return ex.reset()
-			}
-		case KindClosing:
-			t.Result, t.Why = Untested, "server closing the connection: "+rr.String()
-			rt.record(pt, s, t)
-			if retries[pt.id] < maxConnRetries {
-				retries[pt.id]++
-			} else {
-				idx++
-			}
-			continue
-		case KindSender:
-			rt.bad[sender] = true
-			t.Result, t.Why = Untested, "sender refused at RCPT: "+rr.String()
-			rt.record(pt, s, t)
-			s = ex.reset()
-			continue
-		case KindNoDomain:
-			t.Result, t.Why = Untested, "relay domain does not resolve for the server: "+rr.String()
-		case KindClient:
-			t.Result, t.Why = Untested, "the server refuses the scanner's address (relay status for other clients cannot be seen): "+rr.String()
-		case KindSequence:
-			t.Result, t.Why = Untested, "bad sequence: "+rr.String()
-		case KindTemporary:
-			t.Result, t.Why = Untested, "temporary failure: "+rr.String()
-		default:
-			t.Result, t.Why = Untested, "unparseable reply: "+rr.String()
-		}
-		rt.record(pt, s, t)
-		idx++
+		idx = next
 		s = ex.reset()
 	}
 	return s
 }
 
-// exchange runs one test's MAIL, RCPT and RSET, pipelined when the
-// session allows it, one command at a time otherwise.
+// exchange runs one transaction: MAIL, the recipients' RCPTs and RSET,
+// pipelined when the session allows it, one command at a time otherwise.
 type exchange struct {
 	rt        *relayRunner
 	s         *session
 	pipelined bool
+	n         int // recipients
 	replies   []*Reply
 	err       error
 }
 
-func (rt *relayRunner) exchange(s *session, mail, rcpt string) *exchange {
-	ex := &exchange{rt: rt, s: s, pipelined: s.pipelining}
+func (rt *relayRunner) exchange(s *session, mail string, rcpts []string) *exchange {
+	ex := &exchange{rt: rt, s: s, pipelined: s.pipelining, n: len(rcpts)}
 	if ex.pipelined {
-		ex.replies, ex.err = s.pipeline(mail, rcpt, "RSET")
+		ex.replies, ex.err = s.pipeline(append(append([]string{mail}, rcpts...), "RSET")...)
 	}
 	return ex
 }
@@ -622,20 +649,21 @@ func (ex *exchange) mail(cmd string) (*Reply, error) {
 	return ex.s.cmd(cmd)
 }
 
-func (ex *exchange) rcpt(cmd string) (*Reply, error) {
+// rcpt returns the reply to the k-th recipient.
+func (ex *exchange) rcpt(k int, cmd string) (*Reply, error) {
 	if ex.pipelined {
-		return ex.reply(1)
+		return ex.reply(1 + k)
 	}
 	return ex.s.cmd(cmd)
 }
 
-// reset ends the test's transaction; it returns the session to go on
-// with, or nil when it was closed.
+// reset ends the transaction; it returns the session to go on with, or
+// nil when it was closed.
 func (ex *exchange) reset() *session {
 	if !ex.pipelined {
 		return ex.rt.rset(ex.s)
 	}
-	r, err := ex.reply(2)
+	r, err := ex.reply(1 + ex.n)
 	if err != nil || ex.s.dead != nil || r.Class() != 2 {
 		ex.s.quit()
 		return nil

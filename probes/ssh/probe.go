@@ -257,7 +257,12 @@ func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Obse
 		tr.Note("stopped before sending any credential")
 		return nil, errStop
 	}
-	sc, _, _, err := gossh.NewClientConn(rc, t.Addr.String(), cfg)
+	var sc gossh.Conn
+	err = wire.Heavy(ctx, func() error {
+		var err error
+		sc, _, _, err = gossh.NewClientConn(rc, t.Addr.String(), cfg)
+		return err
+	})
 	if err == nil {
 		obs.AuthExamined = true
 		obs.NoneAccepted = true
@@ -383,7 +388,7 @@ func clientConfig(opts Options, hostKeyAlgs []string) *gossh.ClientConfig {
 	sup, ins := gossh.SupportedAlgorithms(), gossh.InsecureAlgorithms()
 	return &gossh.ClientConfig{
 		Config: gossh.Config{
-			KeyExchanges: append(sup.KeyExchanges, ins.KeyExchanges...),
+			KeyExchanges: kexPreference(append(sup.KeyExchanges, ins.KeyExchanges...)),
 			Ciphers:      append(sup.Ciphers, ins.Ciphers...),
 			MACs:         append(sup.MACs, ins.MACs...),
 		},
@@ -391,6 +396,28 @@ func clientConfig(opts Options, hostKeyAlgs []string) *gossh.ClientConfig {
 		ClientVersion:     opts.ClientVersion,
 		HostKeyAlgorithms: hostKeyAlgs,
 	}
+}
+
+// cheapKex are the key exchanges the probe prefers: the server's own list
+// is read from its KEXINIT whatever is negotiated, so the probe asks for
+// the cheapest sound exchange rather than a post-quantum hybrid that costs
+// both sides more than the rest of the handshake.
+var cheapKex = []string{"curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256"}
+
+// kexPreference puts cheapKex first in all, keeping the others after them.
+func kexPreference(all []string) []string {
+	var out []string
+	for _, k := range cheapKex {
+		if contains(all, k) {
+			out = append(out, k)
+		}
+	}
+	for _, k := range all {
+		if !contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // clientHostKeyAlgs are the host key algorithms x/crypto/ssh can verify.
@@ -495,7 +522,10 @@ func extraHostKeys(ctx context.Context, env wire.Env, t wire.Target, opts Option
 			return errGot
 		}
 		cfg.AuthCallback = func(*gossh.ClientAuthContext) (gossh.AuthMethod, error) { return nil, errStop }
-		_, _, _, err = gossh.NewClientConn(conn, t.Addr.String(), cfg)
+		err = wire.Heavy(ctx, func() error {
+			_, _, _, err := gossh.NewClientConn(conn, t.Addr.String(), cfg)
+			return err
+		})
 		conn.Close()
 		if got != nil {
 			obs.HostKeys = append(obs.HostKeys, *got)

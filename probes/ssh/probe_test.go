@@ -123,8 +123,8 @@ func TestProfiles(t *testing.T) {
 						rsaBits = hk.Bits
 					}
 				}
-				if rsaBits != 3072 || len(obs.HostKeys) > 2 {
-					t.Fatalf("host keys %+v, want the RSA key of 3072 bits and at most one other", obs.HostKeys)
+				if rsaBits != 2048 || len(obs.HostKeys) > 2 {
+					t.Fatalf("host keys %+v, want the RSA key of 2048 bits and at most one other", obs.HostKeys)
 				}
 				for _, f := range obs.Findings {
 					if f.Weak() {

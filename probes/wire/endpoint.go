@@ -32,8 +32,9 @@ func NewEndpoint(t Target, now time.Time) Endpoint {
 	}
 }
 
-// Finish records the duration and the transcript's lines.
+// Finish records the duration and takes the transcript's lines (the
+// transcript keeps no more lines after it).
 func (e *Endpoint) Finish(now time.Time, tr *Transcript) {
 	e.DurationMS = now.Sub(e.Started).Milliseconds()
-	e.Transcript = tr.Lines()
+	e.Transcript = tr.Take()
 }

@@ -33,6 +33,11 @@ type Transcript struct {
 	secrets []string
 	tracer  *Tracer
 	prefix  string
+	// paused counts the lines traced but not kept since Pause; closed is
+	// set once Take has handed the lines over.
+	paused  int
+	pausing bool
+	closed  bool
 }
 
 // NewTranscript returns a transcript that also writes each line to tracer
@@ -67,11 +72,55 @@ func (t *Transcript) Add(dir, line string) {
 	if t.tracer != nil {
 		t.tracer.line(t.prefix, line)
 	}
+	if t.closed {
+		return
+	}
+	if t.pausing {
+		t.paused++
+		return
+	}
 	if len(t.lines) >= MaxTranscriptLines {
 		t.dropped++
 		return
 	}
 	t.lines = append(t.lines, line)
+}
+
+// Pause stops keeping lines (they are still traced): a probe that keeps
+// the same exchanges in a structured form of its own, such as the relay
+// test, need not keep them twice. Resume notes how many were left out.
+func (t *Transcript) Pause() {
+	t.mu.Lock()
+	t.pausing, t.paused = true, 0
+	t.mu.Unlock()
+}
+
+// Resume keeps lines again, after a note saying how many lines were
+// left out and where they are kept instead.
+func (t *Transcript) Resume(keptIn string) {
+	t.mu.Lock()
+	n := t.paused
+	t.pausing, t.paused = false, 0
+	t.mu.Unlock()
+	if n > 0 {
+		t.Note("%d lines not kept here: see %s", n, keptIn)
+	}
+}
+
+// Take returns the lines recorded and closes the transcript: later lines
+// are still traced but no longer kept. Unlike Lines it does not copy.
+func (t *Transcript) Take() []string {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := t.lines
+	if t.dropped > 0 {
+		out = append(out, fmt.Sprintf("*: %d more lines not kept", t.dropped))
+	}
+	t.lines, t.closed = nil, true
+	return out
 }
 
 // Note records a remark of the probe's own, such as "TLS handshake done".

@@ -1,0 +1,111 @@
+package scan
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+)
+
+// Priorities of connection slots, most urgent first.
+const (
+	// prioSlow is for servers that have already made a probe wait for a
+	// timeout: they are likely the slowest of the scan, and the scan
+	// ends only when they do, so they never queue behind quick ones.
+	prioSlow = iota
+	// prioStart is for a server's first connections, so that every
+	// server starts early, slow ones included.
+	prioStart
+	// prioRest is for everything else.
+	prioRest
+)
+
+// slots is a counting semaphore of open connections whose waiters are
+// served by priority, then in arrival order.
+type slots struct {
+	mu      sync.Mutex
+	free    int
+	seq     uint64
+	waiters waitHeap
+}
+
+func newSlots(n int) *slots { return &slots{free: n} }
+
+type waiter struct {
+	prio    int
+	seq     uint64
+	ready   chan struct{}
+	granted bool
+	index   int
+}
+
+type waitHeap []*waiter
+
+func (h waitHeap) Len() int { return len(h) }
+func (h waitHeap) Less(i, j int) bool {
+	if h[i].prio != h[j].prio {
+		return h[i].prio < h[j].prio
+	}
+	return h[i].seq < h[j].seq
+}
+func (h waitHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *waitHeap) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*h)
+	*h = append(*h, w)
+}
+func (h *waitHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	*h = old[:len(old)-1]
+	w.index = -1
+	return w
+}
+
+// acquire takes a slot, waiting with priority prio until one is free or
+// ctx ends.
+func (s *slots) acquire(ctx context.Context, prio int) error {
+	s.mu.Lock()
+	if s.free > 0 && len(s.waiters) == 0 {
+		s.free--
+		s.mu.Unlock()
+		return nil
+	}
+	s.seq++
+	w := &waiter{prio: prio, seq: s.seq, ready: make(chan struct{})}
+	heap.Push(&s.waiters, w)
+	s.mu.Unlock()
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if w.granted {
+			// Granted while giving up: hand the slot on.
+			s.releaseLocked()
+		} else {
+			heap.Remove(&s.waiters, w.index)
+		}
+		return ctx.Err()
+	}
+}
+
+// release gives a slot back, to the most urgent waiter if any.
+func (s *slots) release() {
+	s.mu.Lock()
+	s.releaseLocked()
+	s.mu.Unlock()
+}
+
+func (s *slots) releaseLocked() {
+	if len(s.waiters) > 0 {
+		w := heap.Pop(&s.waiters).(*waiter)
+		w.granted = true
+		close(w.ready)
+		return
+	}
+	s.free++
+}
