@@ -59,6 +59,28 @@ func DefaultBounds() Bounds {
 	}
 }
 
+// orDefault returns v, or def when v is not positive.
+func orDefault[T int | float64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// withDefaults fills every unset bound with its default.
+func (b Bounds) withDefaults() Bounds {
+	def := DefaultBounds()
+	b.MaxConns = orDefault(b.MaxConns, def.MaxConns)
+	b.HostConns = orDefault(b.HostConns, def.HostConns)
+	b.HostRate = orDefault(b.HostRate, def.HostRate)
+	b.GlobalRate = orDefault(b.GlobalRate, def.GlobalRate)
+	b.ProbeTimeout = orDefault(b.ProbeTimeout, def.ProbeTimeout)
+	b.ServerBudget = orDefault(b.ServerBudget, def.ServerBudget)
+	b.Busy = orDefault(b.Busy, def.Busy)
+	b.Limits = wire.Env{Limits: b.Limits}.Lim()
+	return b
+}
+
 // Target is one planned probe of one server.
 type Target struct {
 	wire.Target
@@ -186,31 +208,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
+	cfg.Bounds = cfg.Bounds.withDefaults()
 	bd := cfg.Bounds
-	def := DefaultBounds()
-	if bd.MaxConns <= 0 {
-		bd.MaxConns = def.MaxConns
-	}
-	if bd.HostConns <= 0 {
-		bd.HostConns = def.HostConns
-	}
-	if bd.HostRate <= 0 {
-		bd.HostRate = def.HostRate
-	}
-	if bd.GlobalRate <= 0 {
-		bd.GlobalRate = def.GlobalRate
-	}
-	if bd.ProbeTimeout <= 0 {
-		bd.ProbeTimeout = def.ProbeTimeout
-	}
-	if bd.ServerBudget <= 0 {
-		bd.ServerBudget = def.ServerBudget
-	}
-	if bd.Busy <= 0 {
-		bd.Busy = def.Busy
-	}
-	bd.Limits = wire.Env{Limits: bd.Limits}.Lim()
-	cfg.Bounds = bd
 
 	sum := Summary{Total: len(cfg.Inventory.Servers)}
 	var queue []*inventory.Server
