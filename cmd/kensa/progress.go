@@ -74,7 +74,8 @@ func (p *progress) line() {
 	el := time.Since(p.start)
 	rate := float64(p.done) / el.Seconds()
 	eta := "-"
-	if rate > 0 && p.total > p.done {
+	// An ETA needs a few finished servers to mean anything.
+	if rate > 0 && p.total > p.done && p.done*50 >= p.total {
 		eta = time.Duration(float64(p.total-p.done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	fmt.Fprintf(p.w, "scan: %d/%d servers, items pass %d fail %d unknown %d, %.1f servers/s, elapsed %s, ETA %s\n",
