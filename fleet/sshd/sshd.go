@@ -28,6 +28,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/kensa-inspect/kensa/fleet/internal/listener"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -210,28 +211,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 }
 
 func (s *Server) serve(ctx context.Context, ln net.Listener, cfg Config, sc *gossh.ServerConfig) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.handle(ctx, c, cfg, sc)
-		}()
-	}
+	return listener.Serve(ctx, ln, func(c net.Conn) { s.handle(ctx, c, cfg, sc) })
 }
 
 func (s *Server) handle(ctx context.Context, c net.Conn, cfg Config, sc *gossh.ServerConfig) {

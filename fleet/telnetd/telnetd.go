@@ -8,12 +8,11 @@ package telnetd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"net"
-	"sync"
 	"time"
 
+	"github.com/kensa-inspect/kensa/fleet/internal/listener"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -118,28 +117,7 @@ func Start(addr string, cfg Config) (*Server, error) {
 
 // Serve serves cfg on ln until ctx ends or ln is closed.
 func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			handle(ctx, c, cfg)
-		}()
-	}
+	return listener.Serve(ctx, ln, func(c net.Conn) { handle(ctx, c, cfg) })
 }
 
 func handle(ctx context.Context, c net.Conn, cfg Config) {
