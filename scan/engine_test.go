@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/internal/itest"
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/results"
@@ -207,7 +208,7 @@ func TestListedServiceNotAnsweringIsUnknown(t *testing.T) {
 func TestDiscoveryFindsUndeclaredService(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.3.2.1:25")
 	if err != nil {
-		t.Skipf("cannot listen on port 25 here: %v", err)
+		itest.Need(t, fmt.Errorf("cannot listen on port 25 here (needs root or CAP_NET_BIND_SERVICE): %w", err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -1,88 +1,52 @@
 package ntp_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"math"
-	"net"
-	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kensa-inspect/kensa/internal/daemon"
+	"github.com/kensa-inspect/kensa/internal/itest"
 	"github.com/kensa-inspect/kensa/probes/ntp"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
-const chronydPath = "/usr/sbin/chronyd"
-
-// startChrony runs chronyd in the foreground serving time on a loopback
-// port, never touching the machine's clock (-x), with no sources; extra
-// is added to its configuration ("local stratum 8" makes it serve as
-// synchronised).
+// startChrony runs chronyd (package daemon) serving time on a loopback
+// port, never touching the machine's clock, with no sources, stopped
+// when the test ends; extra is added to its configuration ("local
+// stratum 8" makes it serve as synchronised). It returns once chronyd
+// answers.
 func startChrony(t *testing.T, extra string) wire.Target {
 	t.Helper()
-	if _, err := os.Stat(chronydPath); err != nil {
-		t.Skipf("chrony not installed (%s): %v", chronydPath, err)
-	}
-	dir := t.TempDir()
-	port := freeUDPPort(t)
-	conf := filepath.Join(dir, "chrony.conf")
-	text := fmt.Sprintf(`port %d
-bindaddress 127.0.0.1
-allow 127.0.0.0/8
-pidfile %s
-driftfile %s
-cmdport 0
-bindcmdaddress /
-%s
-`, port, filepath.Join(dir, "chronyd.pid"), filepath.Join(dir, "drift"), extra)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+	itest.Need(t, daemon.ChronyMissing())
+	d, err := daemon.StartChrony(t.TempDir(), "127.0.0.1", extra)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	cmd := exec.Command(chronydPath, "-d", "-x", "-u", "root", "-f", conf)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chronyd: %v", err)
-	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		d.Stop()
 		if t.Failed() {
-			t.Logf("chronyd log:\n%s", logs.String())
+			t.Logf("chronyd log:\n%s", d.Log())
 		}
 	})
-	tg := wire.Target{Service: "ntp", Addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))}
-	// Wait until it answers at all.
+	tg := wire.Target{Service: "ntp", Addr: d.Addr}
 	env := testEnv()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		obs := ntp.Probe(context.Background(), env, tg, ntp.Options{Samples: 1})
 		if obs.Answered > 0 {
+			itest.Ran(t, "chrony")
 			return tg
 		}
-		if cmd.ProcessState != nil {
-			t.Fatalf("chronyd exited: %v", cmd.ProcessState)
+		if d.Exited() {
+			t.Fatalf("chronyd exited:\n%s", d.Log())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("chronyd never answered")
 	return tg
-}
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
 }
 
 func TestChronyLocalStratum(t *testing.T) {

@@ -1,110 +1,36 @@
 package ssh_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kensa-inspect/kensa/internal/daemon"
+	"github.com/kensa-inspect/kensa/internal/itest"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
-const sshdPath = "/usr/sbin/sshd"
-
-// startOpenSSH runs the Debian OpenSSH server in the foreground on a
-// loopback port with its own configuration and host keys.
+// startOpenSSH runs the Debian OpenSSH server (package daemon) on a
+// loopback port with its own configuration and host keys, stopped when
+// the test ends.
 func startOpenSSH(t *testing.T, extra string) wire.Target {
 	t.Helper()
-	if _, err := os.Stat(sshdPath); err != nil {
-		t.Skipf("OpenSSH server not installed (%s): %v", sshdPath, err)
-	}
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen not installed")
-	}
-	// sshd insists on its privilege-separation directory.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Skipf("cannot create /run/sshd: %v", err)
-	}
-	dir := t.TempDir()
-	var keys []string
-	for _, typ := range []string{"ed25519", "ecdsa", "rsa"} {
-		k := filepath.Join(dir, "ssh_host_"+typ+"_key")
-		args := []string{"-q", "-N", "", "-t", typ, "-f", k}
-		if typ == "rsa" {
-			args = append(args, "-b", "2048")
-		}
-		if out, err := exec.Command("ssh-keygen", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ssh-keygen: %v: %s", err, out)
-		}
-		keys = append(keys, "HostKey "+k)
-	}
-	port := freePort(t)
-	cfg := filepath.Join(dir, "sshd_config")
-	conf := fmt.Sprintf(`Port %d
-ListenAddress 127.0.0.1
-%s
-PidFile %s
-UsePAM no
-StrictModes no
-PermitRootLogin no
-LogLevel VERBOSE
-%s
-`, port, strings.Join(keys, "\n"), filepath.Join(dir, "sshd.pid"), extra)
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(sshdPath, "-D", "-e", "-f", cfg)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sshd: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("sshd log:\n%s", logs.String())
-		}
-	})
-	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-	waitListening(t, addr.String(), cmd)
-	return wire.Target{Service: "ssh", Addr: addr}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	itest.Need(t, daemon.OpenSSHMissing())
+	d, err := daemon.StartOpenSSH(t.TempDir(), "127.0.0.1", extra)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitListening(t *testing.T, addr string, cmd *exec.Cmd) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
+	t.Cleanup(func() {
+		d.Stop()
+		if t.Failed() {
+			t.Logf("sshd log:\n%s", d.Log())
 		}
-		if cmd.ProcessState != nil {
-			t.Fatalf("sshd exited: %v", cmd.ProcessState)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("sshd did not listen on %s", addr)
+	})
+	itest.Ran(t, "OpenSSH")
+	return wire.Target{Service: "ssh", Addr: d.Addr}
 }
 
 func TestOpenSSH(t *testing.T) {

@@ -1,0 +1,161 @@
+package daemon
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// DovecotBin is Debian's Dovecot.
+const DovecotBin = "/usr/sbin/dovecot"
+
+// DovecotMissing says why Dovecot cannot be started here, or nil.
+func DovecotMissing() error {
+	if err := needFiles("Dovecot", "dovecot-imapd dovecot-pop3d", DovecotBin); err != nil {
+		return err
+	}
+	// Its login processes switch users.
+	return needRoot("Dovecot")
+}
+
+// DovecotConfig configures one Dovecot instance.
+type DovecotConfig struct {
+	// Dir holds the configuration, state, mail and log (it must exist).
+	Dir string
+	// Addr is the loopback address of its four listeners. It must not be
+	// the probe's own source address: Dovecot treats a connection from
+	// its own address as secure and allows plaintext there.
+	Addr string
+	// Plaintext sets disable_plaintext_auth = no.
+	Plaintext bool
+	// Stock keeps the stock failed-login delay (auth_failure_delay, 2 s);
+	// without it the delay is 0.
+	Stock bool
+	// Extra is appended to dovecot.conf.
+	Extra string
+}
+
+// Dovecot is a running Dovecot instance serving imap, imaps, pop3 and
+// pop3s, with one real user (so the probes' fake user is really
+// unknown).
+type Dovecot struct {
+	Addr                     netip.Addr
+	IMAP, IMAPS, POP3, POP3S uint16
+	// Dir is the instance's directory; LogPath its log file.
+	Dir, LogPath string
+	out          bytes.Buffer
+	proc         *process
+}
+
+// StartDovecot starts an instance and waits until its four services
+// accept connections.
+func StartDovecot(cfg DovecotConfig) (*Dovecot, error) {
+	if err := DovecotMissing(); err != nil {
+		return nil, err
+	}
+	dir := cfg.Dir
+	// Dovecot's unprivileged login processes must reach base_dir.
+	if err := traversable(dir); err != nil {
+		return nil, err
+	}
+	d := &Dovecot{Addr: netip.MustParseAddr(cfg.Addr), Dir: dir, LogPath: filepath.Join(dir, "dovecot.log")}
+	ports, err := FreePorts(cfg.Addr, 4)
+	if err != nil {
+		return nil, err
+	}
+	d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
+	if err := writeSelfSigned("dovecot.kensa.test", filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")); err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"run", "state", "mail"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	passwd := fmt.Sprintf("someone:{PLAIN}s3cret-%d:65534:65534::%s/mail/someone::\n", time.Now().UnixNano(), dir)
+	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd), 0o644); err != nil {
+		return nil, err
+	}
+	disable := "yes"
+	if cfg.Plaintext {
+		disable = "no"
+	}
+	delay := "auth_failure_delay = 0"
+	if cfg.Stock {
+		delay = "# stock auth_failure_delay"
+	}
+	conf := fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/dovecot.log
+protocols = imap pop3
+listen = %[2]s
+ssl = yes
+ssl_cert = <%[1]s/cert.pem
+ssl_key = <%[1]s/key.pem
+disable_plaintext_auth = %[3]s
+auth_mechanisms = plain login
+%[8]s
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%%u %[1]s/passwd
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%%u %[1]s/passwd
+}
+mail_location = maildir:%[1]s/mail/%%u
+service imap-login {
+  inet_listener imap {
+    port = %[4]d
+  }
+  inet_listener imaps {
+    port = %[5]d
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = %[6]d
+  }
+  inet_listener pop3s {
+    port = %[7]d
+    ssl = yes
+  }
+}
+%[9]s
+`, dir, cfg.Addr, disable, d.IMAP, d.IMAPS, d.POP3, d.POP3S, delay, cfg.Extra)
+	confPath := filepath.Join(dir, "dovecot.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(DovecotBin, "-F", "-c", confPath)
+	cmd.Stdout, cmd.Stderr = &d.out, &d.out
+	if d.proc, err = start(cmd); err != nil {
+		return nil, fmt.Errorf("start dovecot: %w", err)
+	}
+	var addrs []netip.AddrPort
+	for _, p := range ports {
+		addrs = append(addrs, netip.AddrPortFrom(d.Addr, p))
+	}
+	if err := waitTCP(d.proc, 20*time.Second, addrs...); err != nil {
+		d.Stop()
+		return nil, fmt.Errorf("dovecot: %w\n%s", err, d.Log())
+	}
+	return d, nil
+}
+
+// Stop ends the instance by its process id: SIGTERM lets the master
+// stop its children; its process group is killed only if it does not.
+func (d *Dovecot) Stop() { d.proc.stop(15 * time.Second) }
+
+// Log returns what Dovecot wrote to its standard output and its log.
+func (d *Dovecot) Log() string {
+	b, _ := os.ReadFile(d.LogPath)
+	return d.out.String() + string(b)
+}
