@@ -31,6 +31,24 @@ type Options struct {
 	Admin admin.Options
 }
 
+// ServiceState is what became of one planned service of a server.
+type ServiceState string
+
+// The states of a planned service, as stored in results.
+const (
+	// StateAnswered: the service is there (it accepted a connection, or
+	// a datagram service answered).
+	StateAnswered ServiceState = "answered"
+	// StateNoAnswer: nothing answered.
+	StateNoAnswer ServiceState = "no-answer"
+	// StateNotProbed: the budget ran out before the probe could try:
+	// nothing is known.
+	StateNotProbed ServiceState = "not-probed"
+	// StateOutOfScope: the address is outside the scan's scope and was
+	// not contacted.
+	StateOutOfScope ServiceState = "out-of-scope"
+)
+
 // Service is one planned service of a server and what became of it.
 type Service struct {
 	Service string `json:"service"`
@@ -39,10 +57,8 @@ type Service struct {
 	// Listed is set when the inventory lists the service; otherwise it was
 	// found by discovery on its standard port.
 	Listed bool `json:"listed"`
-	// State is "answered" (it accepted a connection or answered),
-	// "no-answer", "not-probed" (the budget ran out before the probe
-	// could try: nothing is known), or "out-of-scope".
-	State string `json:"state"`
+	// State is what became of the service.
+	State ServiceState `json:"state"`
 }
 
 // Observations is what the probes saw of one server.
@@ -157,7 +173,7 @@ func (o *Observations) TimeSamples() []wire.TimeSample {
 func (o *Observations) ServiceSet() map[string]bool {
 	set := map[string]bool{}
 	for _, s := range o.Services {
-		if s.Listed || s.State == "answered" {
+		if s.Listed || s.State == StateAnswered {
 			set[s.Service] = true
 		}
 	}

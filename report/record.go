@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -13,14 +14,8 @@ import (
 // recordServices is the part of a record's observations the text view
 // shows besides verdicts.
 type recordServices struct {
-	Services []struct {
-		Service string `json:"service"`
-		Address string `json:"address"`
-		Port    int    `json:"port"`
-		Listed  bool   `json:"listed"`
-		State   string `json:"state"`
-	} `json:"services"`
-	Problems     []string `json:"problems"`
+	Services     []probes.Service `json:"services"`
+	Problems     []string         `json:"problems"`
 	Fingerprints []struct {
 		Service       string `json:"service"`
 		Address       string `json:"address"`
@@ -52,7 +47,7 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 	}
 	b.WriteString("\nservices\n")
 	for _, sv := range obs.Services {
-		if sv.State != "answered" && !sv.Listed {
+		if sv.State != probes.StateAnswered && !sv.Listed {
 			continue
 		}
 		how := "listed"

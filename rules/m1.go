@@ -23,11 +23,14 @@ import (
 //   - unknown: otherwise. A banner can prove an OS unpatched but never
 //     prove it patched; a declaration decides.
 //
-// Exceptions in force for the server turn exactly the findings they name
-// (advisory ids, or end-of-life ids such as "EOL:ubuntu:20.04" for an
-// Ubuntu Pro subscription) into a pass marked in Verdict.Exception;
-// expired exceptions are ignored and listed in the evidence. M1 applies
-// to every server.
+// Exceptions in force for the server remove exactly the findings they
+// name (advisory ids, or end-of-life ids such as "EOL:ubuntu:20.04" for
+// an Ubuntu Pro subscription); what remains is judged as if those
+// findings were absent, so with none left M1 is unknown — never pass, as
+// a banner cannot prove an OS patched — and the reason names the
+// excepted findings and Verdict.Exception the exceptions used. Expired
+// exceptions are ignored and listed in the evidence. M1 applies to every
+// server.
 func M1(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
 	_ = pol
 	if db == nil {
@@ -85,12 +88,17 @@ func M1(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions
 	for _, f := range findings {
 		mark := ""
 		if contains(covered, f.id) {
-			mark = " [covered by exception]"
+			mark = " [removed by exception]"
 		}
 		evidence = append(evidence, strings.Join(uniq(where[f.id]), ", ")+" "+f.id+": "+f.reason+mark+sourceSuffix(f.source))
 	}
 	evidence = append(evidence, expiredIgnored(expired, ids)...)
 	evidence = append(evidence, dataLine)
+	note := ""
+	if len(covered) > 0 {
+		note = "; findings removed by exception: " + strings.Join(covered, ", ")
+	}
+	excName := exceptionNames(used)
 	switch {
 	case len(left) > 0:
 		var parts []string
@@ -101,18 +109,20 @@ func M1(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions
 				}
 			}
 		}
-		return patchVerdict(scoring.Fail, clipReason(strings.Join(parts, "; ")), evidence, "")
-	case len(covered) > 0:
-		return patchVerdict(scoring.Pass, "passes by exception: "+strings.Join(covered, ", "), evidence, exceptionNames(used))
+		return patchVerdict(scoring.Fail, clipReason(strings.Join(parts, "; ")+note), evidence, excName)
 	case !seenOS:
 		return patchVerdict(scoring.Unknown, "no banner shows the operating system or a distribution package; a declaration decides", evidence, "")
 	default:
-		reason := "no end-of-life release and no package older than a known fix was seen, but a banner cannot prove the OS patched; a declaration decides"
+		what := "no end-of-life release and no package older than a known fix was seen"
+		if len(covered) > 0 {
+			what = "no finding is left after the exceptions"
+		}
+		reason := what + ", but a banner cannot prove the OS patched; a declaration decides"
 		if len(supported) > 0 {
 			sort.Strings(supported)
 			reason = strings.Join(supported, "; ") + "; " + reason
 		}
-		return patchVerdict(scoring.Unknown, reason, evidence, "")
+		return patchVerdict(scoring.Unknown, clipReason(reason+note), evidence, excName)
 	}
 }
 

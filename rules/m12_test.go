@@ -7,6 +7,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/fingerprint"
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -23,6 +24,20 @@ func fps(lines ...string) []fingerprint.Fingerprint {
 		bs = append(bs, wire.Banner{Service: f[0], Address: "192.0.2.10", Port: port, Kind: f[1], Text: text})
 	}
 	return fingerprint.Identify(bs)
+}
+
+// m2 grades fps as the fingerprints of services that all answered.
+func m2(fs []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, id, host string, at time.Time, pol Policy) scoring.Verdict {
+	return M2(fs, answered(fs), db, exc, id, host, at, pol)
+}
+
+// answered lists the services of fingerprints as listed and answering.
+func answered(fs []fingerprint.Fingerprint) []probes.Service {
+	var out []probes.Service
+	for _, f := range fs {
+		out = append(out, probes.Service{Service: f.Service, Address: f.Address, Port: f.Port, Listed: true, State: probes.StateAnswered})
+	}
+	return out
 }
 
 func mustExc(t *testing.T, s string) *advisory.Exceptions {
@@ -80,7 +95,7 @@ func TestM2(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := M2(c.fps, db, nil, "mx-01", "192.0.2.10", asOf, DefaultPolicy())
+			v := m2(c.fps, db, nil, "mx-01", "192.0.2.10", asOf, DefaultPolicy())
 			if v.Outcome != c.want {
 				t.Fatalf("outcome %s, want %s: %s\n%s", v.Outcome, c.want, v.Reason, strings.Join(v.Evidence, "\n"))
 			}
@@ -109,7 +124,7 @@ func TestM2(t *testing.T) {
 
 func TestM2UWIMAPNoData(t *testing.T) {
 	// UW-IMAP has no advisories in the shipped selection: unknown, never pass.
-	v := M2(fps("imap greeting|* OK mx IMAP4rev1 2007f.404 at Mon, 2 Nov 2009"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
+	v := m2(fps("imap greeting|* OK mx IMAP4rev1 2007f.404 at Mon, 2 Nov 2009"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Unknown {
 		t.Fatalf("%s: %s", v.Outcome, v.Reason)
 	}
@@ -130,31 +145,31 @@ func completeDB(products ...string) *advisory.DB {
 
 func TestM2PassOnlyWithCompleteData(t *testing.T) {
 	db := completeDB("Postfix", "Dovecot")
-	v := M2(fps("smtp greeting|220 mx ESMTP Postfix (3.9.14)", "imap id|name=Dovecot version=2.3.21"), db, nil, "", "", asOf, DefaultPolicy())
+	v := m2(fps("smtp greeting|220 mx ESMTP Postfix (3.9.14)", "imap id|name=Dovecot version=2.3.21"), db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Pass {
 		t.Fatalf("outcome %s: %s", v.Outcome, v.Reason)
 	}
 	// The same versions with data that is only a selection: unknown.
-	v = M2(fps("smtp greeting|220 mx ESMTP Postfix (3.9.14)", "imap id|name=Dovecot version=2.3.21"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
+	v = m2(fps("smtp greeting|220 mx ESMTP Postfix (3.9.14)", "imap id|name=Dovecot version=2.3.21"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Unknown {
 		t.Fatalf("selection data: outcome %s", v.Outcome)
 	}
 	// Complete data, but one service hides its version: unknown.
-	v = M2(fps("smtp greeting|220 mx ESMTP Postfix (3.9.14)", "pop3 greeting|+OK Dovecot ready."), db, nil, "", "", asOf, DefaultPolicy())
+	v = m2(fps("smtp greeting|220 mx ESMTP Postfix (3.9.14)", "pop3 greeting|+OK Dovecot ready."), db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Unknown {
 		t.Fatalf("hidden version: outcome %s", v.Outcome)
 	}
 	// Complete data and an old line: fail on end of life.
-	v = M2(fps("smtp greeting|220 mx ESMTP Postfix (3.7.11)"), db, nil, "", "", asOf, DefaultPolicy())
+	v = m2(fps("smtp greeting|220 mx ESMTP Postfix (3.7.11)"), db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "EOL:Postfix:3.7") {
 		t.Fatalf("3.7 line: %s %s", v.Outcome, v.Reason)
 	}
 	// A version below the newest fix of its line: fail.
-	v = M2(fps("smtp greeting|220 mx ESMTP Postfix (3.8.3)"), db, nil, "", "", asOf, DefaultPolicy())
+	v = m2(fps("smtp greeting|220 mx ESMTP Postfix (3.8.3)"), db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "CVE-2023-51764") {
 		t.Fatalf("3.8.3: %s %s", v.Outcome, v.Reason)
 	}
-	v = M2(fps("smtp greeting|220 mx ESMTP Postfix (3.8.20)"), db, nil, "", "", asOf, DefaultPolicy())
+	v = m2(fps("smtp greeting|220 mx ESMTP Postfix (3.8.20)"), db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Pass {
 		t.Fatalf("3.8.20: %s %s", v.Outcome, v.Reason)
 	}
@@ -170,12 +185,23 @@ exceptions:
     justification: Debian 4.96-15+deb12u7 verified on the host, ticket 4711
     expires: 2027-03-31
 `)
-	v := M2(exim, db, all, "mx-01", "192.0.2.10", asOf, DefaultPolicy())
-	if v.Outcome != scoring.Pass || v.Exception == "" || !strings.Contains(v.Reason, "by exception") {
-		t.Fatalf("all covered: %s %q %s", v.Outcome, v.Exception, v.Reason)
+	// Every finding excepted: judged as if they were absent — on data
+	// that is only a selection for Exim, the version cannot be proven
+	// patched (an exception never lifts M2 above what the data proves).
+	v := m2(exim, db, all, "mx-01", "192.0.2.10", asOf, DefaultPolicy())
+	if v.Outcome != scoring.Unknown || v.Exception == "" || !strings.Contains(v.Reason, "removed by exception") ||
+		!strings.Contains(v.Reason, "CVE-2023-42115") || !strings.Contains(v.Reason, "selection, not complete") {
+		t.Fatalf("all covered, selection data: %s %q %s", v.Outcome, v.Exception, v.Reason)
+	}
+	// The same on data complete for Exim: the remaining evidence proves
+	// it, and the reason names the excepted findings.
+	complete := completeDB("Exim")
+	v = m2(exim, complete, all, "mx-01", "192.0.2.10", asOf, DefaultPolicy())
+	if v.Outcome != scoring.Pass || v.Exception == "" || !strings.Contains(v.Reason, "removed by exception: 192.0.2.10:25 smtp Exim 4.96: CVE-2023-42115, CVE-2023-51766, EOL:Exim:4.96") {
+		t.Fatalf("all covered, complete data: %s %q %s", v.Outcome, v.Exception, v.Reason)
 	}
 	// Another server: the exception does not apply.
-	v = M2(exim, db, all, "mx-02", "192.0.2.11", asOf, DefaultPolicy())
+	v = m2(exim, db, all, "mx-02", "192.0.2.11", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Fail {
 		t.Fatalf("other server: %s", v.Outcome)
 	}
@@ -186,7 +212,7 @@ exceptions:
   justification: backport
   expires: 2027-01-01
 `)
-	if v := M2(exim, db, byHost, "", "192.0.2.10", asOf, DefaultPolicy()); v.Outcome != scoring.Pass {
+	if v := m2(exim, complete, byHost, "", "192.0.2.10", asOf, DefaultPolicy()); v.Outcome != scoring.Pass {
 		t.Fatalf("by host: %s", v.Outcome)
 	}
 	// Never covers an advisory it does not name.
@@ -197,11 +223,13 @@ exceptions:
     justification: backport of the EXTERNAL fix verified
     expires: 2027-03-31
 `)
-	v = M2(exim, db, partial, "mx-01", "", asOf, DefaultPolicy())
-	if v.Outcome != scoring.Fail || strings.Contains(v.Reason, "CVE-2023-42115") || !strings.Contains(v.Reason, "CVE-2023-51766") || v.Exception != "" {
+	v = m2(exim, db, partial, "mx-01", "", asOf, DefaultPolicy())
+	failing, excepted, _ := strings.Cut(v.Reason, "removed by exception")
+	if v.Outcome != scoring.Fail || strings.Contains(failing, "CVE-2023-42115") || !strings.Contains(failing, "CVE-2023-51766") ||
+		!strings.Contains(excepted, "CVE-2023-42115") || v.Exception == "" {
 		t.Fatalf("partial: %s %q %s", v.Outcome, v.Exception, v.Reason)
 	}
-	if !hasEvidence(v, "CVE-2023-42115") || !hasEvidence(v, "[covered by exception]") {
+	if !hasEvidence(v, "CVE-2023-42115") || !hasEvidence(v, "[removed by exception]") {
 		t.Errorf("partial evidence: %q", v.Evidence)
 	}
 	// Expired: ignored and reported.
@@ -212,7 +240,7 @@ exceptions:
     justification: old ticket
     expires: 2026-10-31
 `)
-	v = M2(exim, db, expired, "mx-01", "", asOf, DefaultPolicy())
+	v = m2(exim, db, expired, "mx-01", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Fail || !hasEvidence(v, "expired exception ignored") {
 		t.Fatalf("expired: %s %q", v.Outcome, v.Evidence)
 	}
@@ -227,15 +255,15 @@ exceptions:
     justification: t
     expires: 2026-11-01
 `)
-	if v := M2(exim, db, lastDay, "mx-01", "", asOf.Add(23*time.Hour), DefaultPolicy()); v.Outcome != scoring.Pass {
+	if v := m2(exim, complete, lastDay, "mx-01", "", asOf.Add(23*time.Hour), DefaultPolicy()); v.Outcome != scoring.Pass {
 		t.Fatalf("on the expiry day: %s", v.Outcome)
 	}
-	if v := M2(exim, db, lastDay, "mx-01", "", asOf.Add(24*time.Hour), DefaultPolicy()); v.Outcome != scoring.Fail {
+	if v := m2(exim, complete, lastDay, "mx-01", "", asOf.Add(24*time.Hour), DefaultPolicy()); v.Outcome != scoring.Fail {
 		t.Fatalf("the day after expiry: %s", v.Outcome)
 	}
 	// An exception cannot make a hidden version pass.
 	hidden := fps("smtp greeting|220 mx ESMTP Postfix (Debian/GNU)")
-	if v := M2(hidden, db, all, "mx-01", "", asOf, DefaultPolicy()); v.Outcome != scoring.Unknown {
+	if v := m2(hidden, complete, all, "mx-01", "", asOf, DefaultPolicy()); v.Outcome != scoring.Unknown {
 		t.Fatalf("hidden with exception: %s", v.Outcome)
 	}
 }
@@ -302,15 +330,20 @@ exceptions:
     justification: Ubuntu Pro subscription, contract 12345
     expires: 2027-06-30
 `)
+	// The exception removes the end-of-life finding; what remains cannot
+	// prove the OS patched: unknown (the declaration decides), never
+	// pass, and the reason names what was excepted.
 	v := M1(focal, db, esm, "mx-01", "", asOf, DefaultPolicy())
-	if v.Outcome != scoring.Pass || !strings.Contains(v.Exception, "Ubuntu Pro") {
+	if v.Outcome != scoring.Unknown || !strings.Contains(v.Exception, "Ubuntu Pro") ||
+		!strings.Contains(v.Reason, "removed by exception: EOL:ubuntu:20.04") || !strings.Contains(v.Reason, "declaration decides") {
 		t.Fatalf("ESM exception: %s %q %s", v.Outcome, v.Exception, v.Reason)
 	}
-	// The exception names the end of life only: an unpatched package is
-	// still a finding.
-	v = M1(fps("ssh identification|SSH-2.0-OpenSSH_8.2p1 Ubuntu-4ubuntu0.11", "ssh identification|x"), db, esm, "mx-01", "", asOf, DefaultPolicy())
-	if v.Outcome != scoring.Pass {
-		t.Fatalf("%s", v.Outcome)
+	if !hasEvidence(v, "EOL:ubuntu:20.04") || !hasEvidence(v, "[removed by exception]") {
+		t.Errorf("evidence %q", v.Evidence)
+	}
+	// With a declaration the office vouches for the patches.
+	if c := scoring.Combine(v, scoring.Pass); c.Outcome != scoring.Pass || c.Source != scoring.FromDeclared {
+		t.Fatalf("declared pass on top: %+v", c)
 	}
 	jammyOld := fps("ssh identification|SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.5")
 	if v := M1(jammyOld, db, esm, "mx-01", "", asOf, DefaultPolicy()); v.Outcome != scoring.Fail {
@@ -319,7 +352,7 @@ exceptions:
 }
 
 func TestDataAsOfInEvidence(t *testing.T) {
-	v := M2(fps("smtp greeting|220 mx ESMTP Exim 4.99.1"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
+	v := m2(fps("smtp greeting|220 mx ESMTP Exim 4.99.1"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
 	if !hasEvidence(v, "advisory data as of "+advisory.Default().AsOf.String()) {
 		t.Fatal(v.Evidence)
 	}
@@ -334,23 +367,64 @@ func TestM2CompleteNeedsSupportedRelease(t *testing.T) {
 		Affected: []advisory.Range{{Introduced: "3.6", Fixed: "3.6.2"}}, Fixed: []string{"3.6.2"},
 		Distro: []advisory.DistroFix{{Distro: "debian", Release: "12", Package: "cyrus-imapd", Fixed: "3.6.1-4+deb12u1"}}}}
 	// A package on an end-of-life release is maintained by no one.
-	v := M2(fps("imap greeting|* OK mx Cyrus IMAP v2.3.7-Invoca-RPM-2.3.7-7.el5 server ready"), db, nil, "", "", asOf, DefaultPolicy())
+	v := m2(fps("imap greeting|* OK mx Cyrus IMAP v2.3.7-Invoca-RPM-2.3.7-7.el5 server ready"), db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "end of life") {
 		t.Fatalf("el5: %s %s", v.Outcome, v.Reason)
 	}
 	// The same on a supported release passes with complete data.
-	v = M2(fps("imap greeting|* OK mx Cyrus IMAP v3.6.1-Debian-3.6.1-4+deb12u1 server ready"), db, nil, "", "", asOf, DefaultPolicy())
+	v = m2(fps("imap greeting|* OK mx Cyrus IMAP v3.6.1-Debian-3.6.1-4+deb12u1 server ready"), db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Pass {
 		t.Fatalf("debian 12: %s %s", v.Outcome, v.Reason)
 	}
 	// Release unknown: unknown.
-	v = M2(fps("imap greeting|* OK mx Cyrus IMAP v3.6.1-Debian-3.6.1-4 server ready"), db, nil, "", "", asOf, DefaultPolicy())
+	v = m2(fps("imap greeting|* OK mx Cyrus IMAP v3.6.1-Debian-3.6.1-4 server ready"), db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Unknown {
 		t.Fatalf("no release: %s %s", v.Outcome, v.Reason)
 	}
 	// Exchange 2003 recognised from IIS SMTP and XEXCH50.
-	v = M2(fps("smtp greeting|220 mx Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready at  Mon, 2 Nov 2009", "smtp ehlo|250-mx Hello [192.0.2.1]\n250-XEXCH50\n250 OK"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
+	v = m2(fps("smtp greeting|220 mx Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready at  Mon, 2 Nov 2009", "smtp ehlo|250-mx Hello [192.0.2.1]\n250-XEXCH50\n250 OK"), advisory.Default(), nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "EOL:Microsoft Exchange:2003") {
 		t.Fatalf("exchange 2003: %s %s", v.Outcome, v.Reason)
+	}
+}
+
+// TestM2EveryMailServiceNeedsVersion: one versioned banner is not enough;
+// every mail service the inventory lists, or that answered, must show
+// its version, whatever address it sits on.
+func TestM2EveryMailServiceNeedsVersion(t *testing.T) {
+	db := completeDB("Postfix")
+	smtpFP := fps("smtp greeting|220 mx ESMTP Postfix (3.9.14)")
+	base := answered(smtpFP)
+	if v := M2(smtpFP, base, db, nil, "", "", asOf, DefaultPolicy()); v.Outcome != scoring.Pass {
+		t.Fatalf("one versioned service alone: %s %s", v.Outcome, v.Reason)
+	}
+	svc := func(name, addr string, port int, listed bool, st probes.ServiceState) probes.Service {
+		return probes.Service{Service: name, Address: addr, Port: port, Listed: listed, State: st}
+	}
+	for _, c := range []struct {
+		name string
+		add  probes.Service
+		want scoring.Outcome
+		why  string
+	}{
+		{"listed imap silent", svc("imap", "192.0.2.10", 143, true, probes.StateNoAnswer), scoring.Unknown, "192.0.2.10:143 imap: listed but did not answer"},
+		{"answering imaps without banner (TLS failed)", svc("imaps", "192.0.2.10", 993, false, probes.StateAnswered), scoring.Unknown, "192.0.2.10:993 imaps: answered but showed no banner"},
+		{"smtp on a second address down", svc("smtp", "192.0.2.11", 25, true, probes.StateNoAnswer), scoring.Unknown, "192.0.2.11:25 smtp: listed but did not answer"},
+		{"submission not probed", svc("submission", "192.0.2.10", 587, true, probes.StateNotProbed), scoring.Unknown, "not probed"},
+		{"second address out of scope", svc("smtp", "192.0.2.12", 25, true, probes.StateOutOfScope), scoring.Unknown, "outside the scope"},
+		{"ssh silent is not a mail service", svc("ssh", "192.0.2.10", 22, true, probes.StateNoAnswer), scoring.Pass, ""},
+		{"discovered pop3 not answering", svc("pop3", "192.0.2.10", 110, false, probes.StateNoAnswer), scoring.Pass, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := M2(smtpFP, append(append([]probes.Service(nil), base...), c.add), db, nil, "", "", asOf, DefaultPolicy())
+			if v.Outcome != c.want || !strings.Contains(v.Reason, c.why) {
+				t.Fatalf("%s: %s", v.Outcome, v.Reason)
+			}
+		})
+	}
+	// A silent mail service alone, no banner at all: unknown with the reason.
+	v := M2(nil, []probes.Service{svc("smtp", "192.0.2.10", 25, true, probes.StateNoAnswer)}, db, nil, "", "", asOf, DefaultPolicy())
+	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "listed but did not answer") {
+		t.Fatalf("silent only: %s %s", v.Outcome, v.Reason)
 	}
 }

@@ -10,90 +10,112 @@ import (
 
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/fingerprint"
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
 // M2 grades item M2 (mail software security patches applied) from the
 // fingerprints of a server's SMTP, submission, SMTPS, IMAP(S) and POP3(S)
 // services (other fingerprints are ignored), against the advisory data
-// db at the evaluation date asOf.
+// db at the evaluation date asOf. services are the server's planned
+// services and what became of them: every mail service the inventory
+// lists, or that answered, must show its version for M2 to pass.
 //
 //   - fail: a version lies in an advisory's affected range, decided on the
 //     distribution package version where the banner shows one, and on the
 //     upstream version where the banner shows no distribution marker (the
 //     reason then says a backported fix needs an exception); or, with no
 //     distribution marker, the product line is past its end of life.
-//   - unknown: a version is hidden, a distribution marker shows without a
-//     package version (backports cannot be seen), the product is not
-//     recognised, or the data for the product is only a selection.
+//   - unknown: a mail service did not answer, was not probed, sits on an
+//     address outside the scope, or answered without a banner (TLS
+//     failed); a version is hidden; a distribution marker shows without a
+//     package version (backports cannot be seen); the product is not
+//     recognised; or the data for the product is only a selection.
 //   - pass: only when every mail service shows a version at or above the
 //     newest fixed version of its release line, in data marked complete
 //     for that product, and (without a distribution marker) the data has
 //     end-of-life dates for the product so its line is known supported.
 //
-// Exceptions in force for the server (by id or host) turn exactly the
-// findings they name into a pass marked in Verdict.Exception; expired
-// exceptions are ignored and listed in the evidence. M2 applies to every
-// server: without any mail fingerprint the outcome is unknown.
-func M2(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
+// Exceptions in force for the server (by id or host) remove exactly the
+// findings they name; what remains is judged as if those findings were
+// absent — an exception never lifts M2 above what the data can prove, so
+// a version with every finding excepted passes only on data complete for
+// its product. The reason names the excepted findings and
+// Verdict.Exception the exceptions used. Expired exceptions are ignored
+// and listed in the evidence. M2 applies to every server: without any
+// mail service the outcome is unknown.
+func M2(fps []fingerprint.Fingerprint, services []probes.Service, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
 	_ = pol
 	if db == nil {
 		db = advisory.Default()
 	}
 	var mail []fingerprint.Fingerprint
+	seen := map[string]bool{}
 	for _, fp := range fps {
 		if fingerprint.IsMail(fp.Service) {
 			mail = append(mail, fp)
+			seen[endpointKey(fp.Service, fp.Address, fp.Port)] = true
+		}
+	}
+	// Mail services that showed no banner at all.
+	var silent []string
+	for _, s := range services {
+		if !fingerprint.IsMail(s.Service) || !(s.Listed || s.State == probes.StateAnswered) || seen[endpointKey(s.Service, s.Address, s.Port)] {
+			continue
+		}
+		w := where(s.Service, s.Address, s.Port)
+		switch s.State {
+		case probes.StateAnswered:
+			silent = append(silent, w+": answered but showed no banner, so its version cannot be seen")
+		case probes.StateNotProbed:
+			silent = append(silent, w+": not probed before the budget ran out, so its version cannot be seen")
+		case probes.StateOutOfScope:
+			silent = append(silent, w+": outside the scope, not contacted, so its version cannot be seen")
+		default:
+			silent = append(silent, w+": listed but did not answer, so its version cannot be seen")
 		}
 	}
 	dataLine := dataAsOf(db)
-	if len(mail) == 0 {
+	if len(mail) == 0 && len(silent) == 0 {
 		return patchVerdict(scoring.Unknown, "no SMTP, IMAP or POP3 banner was seen, so the mail software cannot be identified", []string{dataLine}, "")
 	}
 	active, expired := exc.For(serverID, host, asOf)
 	var (
-		evidence  []string
-		failed    []string
-		unknowns  []string
-		passes    int
-		byExc     []advisory.Exception
-		allIDs    []string
-		excReason []string
+		evidence []string
+		failed   []string
+		unknowns = silent
+		passes   []string
+		used     []advisory.Exception
+		excepted []string
+		allIDs   []string
 	)
 	for _, fp := range mail {
 		w := fpWhere(fp)
 		for _, e := range fp.Evidence {
 			evidence = append(evidence, w+" "+e)
 		}
-		r := m2One(fp, db, asOf)
+		r := m2One(fp, db, asOf, active)
 		for _, f := range r.findings {
 			allIDs = append(allIDs, f.id)
+			mark := ""
+			if contains(r.covered, f.id) {
+				mark = " [removed by exception]"
+			}
+			evidence = append(evidence, w+" "+f.id+": "+f.reason+mark+sourceSuffix(f.source))
+		}
+		used = appendExceptions(used, r.used)
+		if len(r.covered) > 0 {
+			excepted = append(excepted, fmt.Sprintf("%s %s: %s", w, productLabel(fp), strings.Join(r.covered, ", ")))
 		}
 		switch {
-		case len(r.findings) > 0:
-			ids := findingIDs(r.findings)
-			covered, left, used := advisory.Cover(ids, active)
-			for _, f := range r.findings {
-				mark := ""
-				if contains(covered, f.id) {
-					mark = " [covered by exception]"
-				}
-				evidence = append(evidence, w+" "+f.id+": "+f.reason+mark+sourceSuffix(f.source))
-			}
-			if len(left) == 0 {
-				passes++
-				byExc = appendExceptions(byExc, used)
-				excReason = append(excReason, fmt.Sprintf("%s %s: %s by exception", w, productLabel(fp), strings.Join(covered, ", ")))
-				continue
-			}
-			byExc = appendExceptions(byExc, used)
-			msg := fmt.Sprintf("%s %s: %s", w, productLabel(fp), strings.Join(left, ", "))
+		case len(r.left) > 0:
+			msg := fmt.Sprintf("%s %s: %s", w, productLabel(fp), strings.Join(r.left, ", "))
 			if r.upstream {
 				msg += " (no distribution marker: a backported fix needs an exception)"
 			}
 			failed = append(failed, msg)
 		case r.pass:
-			passes++
+			passes = append(passes, w+" "+r.reason)
 			evidence = append(evidence, w+" "+r.reason)
 		default:
 			unknowns = append(unknowns, w+" "+r.reason)
@@ -101,17 +123,23 @@ func M2(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions
 	}
 	evidence = append(evidence, expiredIgnored(expired, allIDs)...)
 	evidence = append(evidence, dataLine)
-	excName := exceptionNames(byExc)
+	excName := exceptionNames(used)
+	note := ""
+	if len(excepted) > 0 {
+		note = "; findings removed by exception: " + strings.Join(excepted, "; ")
+	}
 	switch {
 	case len(failed) > 0:
-		return patchVerdict(scoring.Fail, strings.Join(failed, "; "), evidence, "")
+		return patchVerdict(scoring.Fail, strings.Join(failed, "; ")+note, evidence, excName)
 	case len(unknowns) > 0:
-		return patchVerdict(scoring.Unknown, strings.Join(unknowns, "; "), evidence, "")
-	case passes == len(mail) && len(excReason) > 0:
-		return patchVerdict(scoring.Pass, "passes by exception: "+strings.Join(excReason, "; "), evidence, excName)
-	default:
-		return patchVerdict(scoring.Pass, "every mail service shows a version at or above the newest fix of its release line, in data complete for its product", evidence, "")
+		return patchVerdict(scoring.Unknown, strings.Join(unknowns, "; ")+note, evidence, excName)
 	}
+	return patchVerdict(scoring.Pass, "every mail service shows a version at or above the newest fix of its release line, in data complete for its product"+note, evidence, excName)
+}
+
+// endpointKey names one service of one address.
+func endpointKey(service, address string, port int) string {
+	return service + " " + address + " " + strconv.Itoa(port)
 }
 
 // finding is one fact that fails a patch item.
@@ -119,14 +147,21 @@ type finding struct {
 	id, reason, source string
 }
 
+// m2Result is the judgement of one mail service.
 type m2Result struct {
-	findings []finding
-	upstream bool // some finding was decided on the upstream version
-	pass     bool
+	findings []finding // every finding, excepted or not
+	left     []string  // ids of the findings no exception removes
+	covered  []string  // ids removed by an exception
+	used     []advisory.Exception
+	upstream bool   // some finding was decided on the upstream version
+	pass     bool   // no finding left and the data proves the version patched
 	reason   string // for pass and unknown
 }
 
-func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time) m2Result {
+// m2One judges one mail service's fingerprint. Findings covered by an
+// active exception are removed; with none left, the service is judged as
+// if they had never been found.
+func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time, active []advisory.Exception) m2Result {
 	var r m2Result
 	if fp.Product == "" {
 		r.reason = "the mail software is not recognised from its banner"
@@ -139,7 +174,6 @@ func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time) m2Result
 	if !marker {
 		if l, ok := db.ProductLineEndOfLife(fp.Product, fp.Line, fp.Version); ok && l.Ended(asOf) {
 			r.findings = append(r.findings, finding{id: l.ID(), reason: fmt.Sprintf("%s: free security updates ended %s", l.String(), l.EOL), source: l.Source})
-			r.upstream = true
 		}
 	}
 	t := advisory.Target{Product: fp.Product, Version: fp.Version, Package: fp.PackageVersion}
@@ -147,12 +181,16 @@ func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time) m2Result
 		t.Distro, t.Release = fp.Distro, fp.DistroRelease
 	}
 	undecided := ""
+	upstream := map[string]bool{}
+	for _, l := range r.findings {
+		upstream[l.id] = true
+	}
 	for _, m := range db.Check(t) {
 		switch m.Status {
 		case advisory.Affected:
 			r.findings = append(r.findings, finding{id: m.Advisory.ID, reason: m.Reason, source: firstSource(m.Advisory.Source)})
 			if m.Basis == advisory.BasisUpstream {
-				r.upstream = true
+				upstream[m.Advisory.ID] = true
 			}
 		case advisory.Undecidable:
 			if undecided == "" {
@@ -160,8 +198,12 @@ func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time) m2Result
 			}
 		}
 	}
-	if len(r.findings) > 0 {
-		sort.SliceStable(r.findings, func(i, j int) bool { return r.findings[i].id < r.findings[j].id })
+	sort.SliceStable(r.findings, func(i, j int) bool { return r.findings[i].id < r.findings[j].id })
+	r.covered, r.left, r.used = advisory.Cover(findingIDs(r.findings), active)
+	if len(r.left) > 0 {
+		for _, id := range r.left {
+			r.upstream = r.upstream || upstream[id]
+		}
 		return r
 	}
 	switch {
@@ -174,7 +216,11 @@ func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time) m2Result
 	case marker && fp.PackageVersion == "":
 		r.reason = label + ": a " + fp.Distro + " marker shows without a package version, so backported fixes cannot be seen"
 	case !db.Complete(fp.Product):
-		r.reason = fmt.Sprintf("%s: no known advisory applies, but the data for %s is a selection, not complete, so the version cannot be proven patched", label, fp.Product)
+		what := "no known advisory applies"
+		if len(r.covered) > 0 {
+			what = "no finding is left after the exceptions"
+		}
+		r.reason = fmt.Sprintf("%s: %s, but the data for %s is a selection, not complete, so the version cannot be proven patched", label, what, fp.Product)
 	case marker && !distroSupported(db, fp, asOf):
 		r.reason = fmt.Sprintf("%s: the %s release is unknown or past its end of life, so its package cannot be shown maintained (M1 reports the release)", label, fp.Distro)
 	case !marker && !db.HasLifecycle(advisory.KindProduct, fp.Product):

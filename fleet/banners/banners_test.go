@@ -7,6 +7,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/fingerprint"
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/rules"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -32,7 +33,7 @@ func TestTruthMatchesRules(t *testing.T) {
 			}
 			fps := fingerprint.Identify(s.Banners("192.0.2.50", "mail.example.jp"))
 			m1 := rules.M1(fps, db, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
-			m2 := rules.M2(fps, db, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
+			m2 := rules.M2(fps, answered(fps), db, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
 			if m1.Outcome != s.M1 {
 				t.Errorf("M1 %s, truth %s: %s", m1.Outcome, s.M1, m1.Reason)
 			}
@@ -58,7 +59,7 @@ func TestTruthMatchesRules(t *testing.T) {
 			if err := complete.MarkComplete(s.Mail...); err != nil {
 				t.Fatal(err)
 			}
-			m2c := rules.M2(fps, complete, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
+			m2c := rules.M2(fps, answered(fps), complete, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
 			if m2c.Outcome != s.M2Complete {
 				t.Errorf("M2 with complete data %s, truth %s: %s", m2c.Outcome, s.M2Complete, m2c.Reason)
 			}
@@ -115,7 +116,7 @@ func TestDemoData(t *testing.T) {
 		}
 		told++
 		fps := fingerprint.Identify(s.Banners("192.0.2.60", "mx.example.go.jp"))
-		v := rules.M2(fps, demo, nil, s.Name, "192.0.2.60", at, rules.DefaultPolicy())
+		v := rules.M2(fps, answered(fps), demo, nil, s.Name, "192.0.2.60", at, rules.DefaultPolicy())
 		if v.Outcome != want {
 			t.Errorf("%s: M2 with the demo's data %s, truth %s: %s", s.Name, v.Outcome, want, v.Reason)
 		}
@@ -164,4 +165,14 @@ func TestM2With(t *testing.T) {
 	if got, ok := f.M2With("Postfix"); got != fail || !ok {
 		t.Errorf("partial with agreeing truth: %s %v", got, ok)
 	}
+}
+
+// answered lists the services of fingerprints as listed and answering:
+// a set's banners are all its mail services.
+func answered(fps []fingerprint.Fingerprint) []probes.Service {
+	var out []probes.Service
+	for _, f := range fps {
+		out = append(out, probes.Service{Service: f.Service, Address: f.Address, Port: f.Port, Listed: true, State: probes.StateAnswered})
+	}
+	return out
 }
