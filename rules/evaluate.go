@@ -37,6 +37,16 @@ const (
 // applies to the server's services (listed, or discovered answering) is
 // never na: when no observation could be made (unreachable, outside the
 // scope) it is unknown, with the server's problems as the reason.
+//
+// A server where the inventory lists no service and no planned service
+// answered gives nothing to apply an item to, and nothing to show that
+// an item does not apply: every item is unknown ("no service answered"),
+// so that a dead or filtered host never counts as one without relay or
+// receive-side checks.
+//
+// An item passes only if it passes on every address: while an address
+// of the server answered on no port at all, no probe-decided item can
+// pass (what it would show there is unknown).
 func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Observations) map[string]scoring.Verdict {
 	services := obs.ServiceSet()
 	for s := range listed {
@@ -44,6 +54,17 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Ob
 	}
 	pol := c.Policy
 	out := make(map[string]scoring.Verdict, len(c.Catalog.Items))
+	if len(services) == 0 {
+		reason := "no service answered"
+		if len(obs.Problems) > 0 {
+			reason += ": " + strings.Join(obs.Problems, "; ")
+		}
+		for _, it := range c.Catalog.Items {
+			out[it.Code] = scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Reason: reason, Evidence: silentEvidence(obs)}
+		}
+		return out
+	}
+	silent := silentAddresses(obs)
 	for _, it := range c.Catalog.Items {
 		if !it.Applies(services) {
 			out[it.Code] = scoring.Verdict{Outcome: scoring.NA, Source: scoring.FromProbe, Reason: "no service the item applies to"}
@@ -54,15 +75,15 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Ob
 		case "M1":
 			v = M1(obs.Fingerprints, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
 		case "M2":
-			v = M2(obs.Fingerprints, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
+			v = M2(obs.Fingerprints, obs.Services, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
 		case "M3", "X2":
 			v = unknown(reasonContentOptIn)
 		case "S1":
-			v = S1(obs.SSH, obs.Admin, pol)
+			v = S1(obs.SSH, obs.Admin, obs.Services, pol)
 		case "S2":
 			v = unknown(reasonDeclarationOnly)
 		case "S3":
-			v = S3(obs.NTP, obs.TimeSamples(), c.Clock, pol)
+			v = S3(obs.Addresses, obs.NTP, obs.TimeSamples(), c.Clock, pol)
 		case "A1":
 			v = A1(obs.SMTP, pol)
 		case "P1":
@@ -82,6 +103,10 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Ob
 		if v.Outcome == scoring.Pass && len(obs.OutOfScope) > 0 && len(decidedBy[it.Code]) > 0 {
 			v = scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Evidence: v.Evidence,
 				Reason: "passes on the addresses scanned, but " + strings.Join(obs.OutOfScope, ", ") + " is outside the scope and was not checked: " + v.Reason}
+		}
+		if v.Outcome == scoring.Pass && len(silent) > 0 && len(decidedBy[it.Code]) > 0 {
+			v = scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Evidence: append(v.Evidence, silentEvidence(obs)...),
+				Reason: "passes on the addresses that answered, but " + strings.Join(silent, ", ") + " answered on no port (down or filtered), so nothing could be checked there: " + v.Reason}
 		}
 		if v.Outcome == scoring.Pass {
 			if missed := notProbed(obs, decidedBy[it.Code]); missed != "" {
@@ -107,11 +132,44 @@ var decidedBy = map[string][]string{
 	"M2": {"smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s"},
 }
 
+// silentAddresses returns the scanned addresses on which no planned
+// service answered, when another address of the server did answer.
+func silentAddresses(obs *probes.Observations) []string {
+	answered := map[string]bool{}
+	for _, s := range obs.Services {
+		if s.State == probes.StateAnswered {
+			answered[s.Address] = true
+		}
+	}
+	if len(answered) == 0 {
+		return nil
+	}
+	var out []string
+	for _, a := range obs.Addresses {
+		if !answered[a] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// silentEvidence lists the planned services that did not answer, one
+// line each: what was tried.
+func silentEvidence(obs *probes.Observations) []string {
+	var out []string
+	for _, s := range obs.Services {
+		if s.State != probes.StateAnswered {
+			out = append(out, fmt.Sprintf("%s %s", where(s.Service, s.Address, s.Port), s.State))
+		}
+	}
+	return out
+}
+
 // notProbed names the first of services that was planned but not probed,
 // or "".
 func notProbed(obs *probes.Observations, services []string) string {
 	for _, s := range obs.Services {
-		if s.State != "not-probed" {
+		if s.State != probes.StateNotProbed {
 			continue
 		}
 		for _, name := range services {

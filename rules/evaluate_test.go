@@ -47,3 +47,42 @@ func TestNotProbedServiceBlocksPass(t *testing.T) {
 		t.Fatal("telnet does not decide A1")
 	}
 }
+
+// TestNothingAnswered: a host where the inventory lists nothing and
+// nothing answered is not a host without relay or receive-side checks:
+// every item is unknown with "no service answered".
+func TestNothingAnswered(t *testing.T) {
+	obs := &probes.Observations{Addresses: []string{"192.0.2.1"}}
+	for _, name := range []string{"smtp", "submission", "imap", "pop3", "ssh", "ntp", "telnet"} {
+		obs.Services = append(obs.Services, probes.Service{Service: name, Address: "192.0.2.1", Port: 1, State: probes.StateNoAnswer})
+	}
+	items := Evaluate(ctx(), "mx", "192.0.2.1", nil, obs)
+	for _, it := range scoring.Mail.Items {
+		v := items[it.Code]
+		if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "no service answered") {
+			t.Errorf("%s: %s (%s)", it.Code, v.Outcome, v.Reason)
+		}
+	}
+	if !strings.Contains(strings.Join(items["A1"].Evidence, "\n"), "192.0.2.1:1 smtp no-answer") {
+		t.Errorf("evidence %q", items["A1"].Evidence)
+	}
+}
+
+// TestSilentAddressBlocksPass: an address of the server that answered on
+// no port keeps every probe-decided item from passing.
+func TestSilentAddressBlocksPass(t *testing.T) {
+	obs := &probes.Observations{
+		Addresses: []string{"192.0.2.1", "192.0.2.2"},
+		Services: []probes.Service{
+			{Service: "telnet", Address: "192.0.2.1", Port: 23, State: probes.StateAnswered},
+			{Service: "telnet", Address: "192.0.2.2", Port: 23, State: probes.StateNoAnswer},
+		},
+	}
+	if got := silentAddresses(obs); len(got) != 1 || got[0] != "192.0.2.2" {
+		t.Fatalf("silent %q", got)
+	}
+	obs.Services[1].State = probes.StateAnswered
+	if got := silentAddresses(obs); len(got) != 0 {
+		t.Fatalf("silent %q", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/admin"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/probes/wire"
@@ -19,8 +20,10 @@ var s1StrongMethods = map[string]bool{"publickey": true, "gssapi-with-mic": true
 
 // S1 grades administrator authentication from the SSH observations and
 // the observations of the telnet, rlogin and rsh ports probed (listed in
-// the inventory or standard ports checked for discovery). S1 applies to
-// every server.
+// the inventory or standard ports checked for discovery); services are
+// the server's planned services, from which the reason names the
+// cleartext administration ports that were checked (and says so when
+// none was). S1 applies to every server.
 //
 // It fails if any cleartext administration service answers (a listener
 // accepted the connection), if an SSH server announces protocol 1 (1.x
@@ -36,7 +39,7 @@ var s1StrongMethods = map[string]bool{"publickey": true, "gssapi-with-mic": true
 // (hostbased, …), or no SSH service was observed at all (no
 // administration channel observable). A standard cleartext port that
 // refuses or times out without being listed counts as not answering.
-func S1(sshObs []*ssh.Observation, adminObs []*admin.Observation, pol Policy) scoring.Verdict {
+func S1(sshObs []*ssh.Observation, adminObs []*admin.Observation, services []probes.Service, pol Policy) scoring.Verdict {
 	var fails, unknowns, notes []string
 	var failEv, otherEv []string
 	examined := 0
@@ -162,14 +165,56 @@ func S1(sshObs []*ssh.Observation, adminObs []*admin.Observation, pol Policy) sc
 	case len(unknowns) > 0:
 		return s1Verdict(scoring.Unknown, s1WithNotes(strings.Join(unknowns, "; "), notes), otherEv)
 	case examined == 0:
-		return s1Verdict(scoring.Unknown, "no administration channel observable: no SSH service examined and no cleartext administration service answers", otherEv)
+		return s1Verdict(scoring.Unknown, "no administration channel observable: no SSH service examined; "+s1Cleartext(services, adminObs), otherEv)
 	}
 	reason := fmt.Sprintf("SSH allows public-key authentication only (%d service", examined)
 	if examined > 1 {
 		reason += "s"
 	}
-	reason += "); no cleartext administration service answers"
+	reason += "); " + s1Cleartext(services, adminObs)
 	return s1Verdict(scoring.Pass, s1WithNotes(reason, notes), otherEv)
+}
+
+// s1AdminServices are the cleartext administration services S1 checks.
+var s1AdminServices = []string{"telnet", "rlogin", "rsh"}
+
+// s1Cleartext says which cleartext administration ports were checked
+// and found not answering, and which services were not checked at all
+// (neither listed nor probed by discovery), without claiming more.
+func s1Cleartext(services []probes.Service, adminObs []*admin.Observation) string {
+	var checked, unchecked []string
+	for _, name := range s1AdminServices {
+		var ports []string
+		add := func(address string, port int) {
+			w := where(name, address, port)
+			if !contains(ports, w) {
+				ports = append(ports, w)
+			}
+		}
+		for _, sv := range services {
+			if sv.Service == name && sv.State != probes.StateNotProbed && sv.State != probes.StateOutOfScope {
+				add(sv.Address, sv.Port)
+			}
+		}
+		for _, o := range adminObs {
+			if o != nil && o.Service == name {
+				add(o.Address, o.Port)
+			}
+		}
+		if len(ports) == 0 {
+			unchecked = append(unchecked, name)
+			continue
+		}
+		checked = append(checked, ports...)
+	}
+	var parts []string
+	if len(checked) > 0 {
+		parts = append(parts, "no cleartext administration service answers ("+strings.Join(checked, ", ")+" checked)")
+	}
+	if len(unchecked) > 0 {
+		parts = append(parts, strings.Join(unchecked, ", ")+" not checked (neither listed nor probed by discovery)")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func s1Verdict(o scoring.Outcome, reason string, evidence []string) scoring.Verdict {

@@ -22,38 +22,44 @@ var s3SilentCodes = map[string]bool{
 	"AUTH": true, "CRYP": true, "NKEY": true, "NTSN": true,
 }
 
-// S3 grades time synchronisation. S3 applies to every server.
+// S3 grades time synchronisation. S3 applies to every server, and
+// passes only when every address of the server has a passing time
+// source of its own: addresses are the server's scanned addresses (nil:
+// those the observations name).
 //
-// From NTP (ntpObs, normally one observation of port 123): it fails if
-// the server reports stratum 16, leap indicator 3 (including stratum 0
-// with leap 3, as chrony and NTPsec answer before they have a source, and
-// the kiss code INIT or STEP), a root distance beyond 16 s, or an offset
-// from the scanner's clock beyond pol.NTPMaxOffset even allowing for the
-// round trip (|offset| - rtt/2 > limit). It passes when a synchronised
-// server (stratum 1–15, leap 0–2) is within the limit allowing for the
-// round trip (|offset| + rtt/2 <= limit). Kiss codes RATE, DENY, RSTR
-// (and the other access and authentication codes) say nothing of the
-// clock: unknown.
+// From NTP (ntpObs, normally one observation of port 123 per address):
+// an answer fails if the server reports stratum 16, leap indicator 3
+// (including stratum 0 with leap 3, as chrony and NTPsec answer before
+// they have a source, and the kiss code INIT or STEP), a root distance
+// beyond 16 s, or an offset from the scanner's clock beyond
+// pol.NTPMaxOffset even allowing for the round trip (|offset| - rtt/2 >
+// limit). It passes when a synchronised server (stratum 1–15, leap 0–2)
+// is within the limit allowing for the round trip (|offset| + rtt/2 <=
+// limit). Kiss codes RATE, DENY, RSTR (and the other access and
+// authentication codes) say nothing of the clock: undecided.
 //
-// When NTP decides nothing, the timestamps of SMTP greetings are the
-// fallback: the server stated S (to ResolutionMS), the line arrived at
-// R on the scanner's clock after a connection round trip RTT, so the
-// offset lies within [S-R, S-R+resolution+RTT]. It fails only if that
-// whole interval is beyond the limit, passes only if it lies within.
+// Where an address's NTP decides nothing, the timestamps of that
+// address's own SMTP greetings are the fallback: the server stated S (to
+// ResolutionMS), the line arrived at R on the scanner's clock after a
+// connection round trip RTT, so the offset lies within
+// [S-R, S-R+resolution+RTT]. It fails only if that whole interval is
+// beyond the limit, passes only if it lies within.
 //
-// Otherwise, or with no time source at all, the outcome is unknown.
+// Any failing source on any address fails S3; an address without a
+// passing source (no NTP answer and no greeting timestamp, or only
+// undecided ones) makes S3 unknown.
 //
 // clock is the scanner host's own clock status (ntp.LocalClock), nil if
 // not checked. Offsets are measured against the scanner's clock, so when
 // it looks unsynchronised the verdict carries a warning in its reason
 // and evidence; the outcome is not changed (a fleet-wide pattern of
 // offset failures then points at the scanner).
-func S3(ntpObs []*ntp.Observation, greetings []wire.TimeSample, clock *ntp.ClockStatus, pol Policy) scoring.Verdict {
+func S3(addresses []string, ntpObs []*ntp.Observation, greetings []wire.TimeSample, clock *ntp.ClockStatus, pol Policy) scoring.Verdict {
 	limit := pol.NTPMaxOffset.D()
 	if limit <= 0 {
 		limit = DefaultPolicy().NTPMaxOffset.D()
 	}
-	v := s3Decide(ntpObs, greetings, limit)
+	v := s3Decide(addresses, ntpObs, greetings, limit)
 	if clock != nil && clock.Checked && !clock.Synced {
 		v.Reason += "; warning: the scanner's own clock looks unsynchronised (" + clock.Reason + "), offsets are measured against it"
 		v.Evidence = append(v.Evidence, "scanner clock: "+clock.Reason)
@@ -61,13 +67,68 @@ func S3(ntpObs []*ntp.Observation, greetings []wire.TimeSample, clock *ntp.Clock
 	return v
 }
 
-func s3Decide(ntpObs []*ntp.Observation, greetings []wire.TimeSample, limit time.Duration) scoring.Verdict {
+// s3Addresses returns addresses, or when it is empty the addresses the
+// observations name, in order of appearance.
+func s3Addresses(addresses []string, ntpObs []*ntp.Observation, greetings []wire.TimeSample) []string {
+	if len(addresses) > 0 {
+		return addresses
+	}
+	var out []string
+	for _, o := range ntpObs {
+		if o != nil && !contains(out, o.Address) {
+			out = append(out, o.Address)
+		}
+	}
+	for _, g := range greetings {
+		if !contains(out, g.Address) {
+			out = append(out, g.Address)
+		}
+	}
+	return out
+}
+
+func s3Decide(addresses []string, ntpObs []*ntp.Observation, greetings []wire.TimeSample, limit time.Duration) scoring.Verdict {
+	addrs := s3Addresses(addresses, ntpObs, greetings)
+	if len(addrs) == 0 {
+		return s1Verdict(scoring.Unknown, "no time source observable: no NTP service probed; no SMTP greeting carried a timestamp", nil)
+	}
+	var fails, unknowns, passes []string
+	var failEv, otherEv []string
+	for _, a := range addrs {
+		out, why, ev := s3Address(a, ntpObs, greetings, limit)
+		switch out {
+		case scoring.Fail:
+			fails, failEv = append(fails, why), append(failEv, ev...)
+		case scoring.Pass:
+			passes, otherEv = append(passes, why), append(otherEv, ev...)
+		default:
+			unknowns, otherEv = append(unknowns, why), append(otherEv, ev...)
+		}
+	}
+	switch {
+	case len(fails) > 0:
+		return s1Verdict(scoring.Fail, strings.Join(fails, "; "), append(failEv, otherEv...))
+	case len(unknowns) > 0:
+		reason := strings.Join(unknowns, "; ")
+		if len(passes) > 0 {
+			reason += " (while " + strings.Join(passes, "; ") + ")"
+		}
+		return s1Verdict(scoring.Unknown, reason, otherEv)
+	}
+	return s1Verdict(scoring.Pass, strings.Join(passes, "; "), otherEv)
+}
+
+// s3Address judges the time sources of one address: its NTP answers,
+// and when they decide nothing, its SMTP greetings' timestamps.
+func s3Address(addr string, ntpObs []*ntp.Observation, greetings []wire.TimeSample, limit time.Duration) (scoring.Outcome, string, []string) {
 	var fail, pass, unknown []string
 	var failEv, passEv, otherEv []string
+	probed := false
 	for _, o := range ntpObs {
-		if o == nil {
+		if o == nil || o.Address != addr {
 			continue
 		}
+		probed = true
 		w := s1Where(o.Endpoint)
 		out, why, ev := s3NTP(o, limit)
 		ev = append([]string(nil), ev...)
@@ -84,14 +145,17 @@ func s3Decide(ntpObs []*ntp.Observation, greetings []wire.TimeSample, limit time
 		}
 	}
 	if len(fail) > 0 {
-		return s1Verdict(scoring.Fail, strings.Join(fail, "; "), append(failEv, passEv...))
+		return scoring.Fail, strings.Join(fail, "; "), append(failEv, passEv...)
 	}
 	if len(pass) > 0 {
-		return s1Verdict(scoring.Pass, strings.Join(pass, "; "), append(passEv, otherEv...))
+		return scoring.Pass, strings.Join(pass, "; "), append(passEv, otherEv...)
 	}
 
 	var gFail, gPass, gUnknown, gEv []string
 	for _, g := range greetings {
+		if g.Address != addr {
+			continue
+		}
 		out, why, ev := s3Greeting(g, limit)
 		gEv = append(gEv, ev)
 		switch out {
@@ -106,22 +170,22 @@ func s3Decide(ntpObs []*ntp.Observation, greetings []wire.TimeSample, limit time
 	prefix := ""
 	if len(unknown) > 0 {
 		prefix = "NTP undecided (" + strings.Join(unknown, "; ") + "); "
-	} else if len(ntpObs) == 0 {
-		prefix = "no NTP service probed; "
+	} else if !probed {
+		prefix = addr + ": no NTP service probed; "
 	}
 	ev := append(otherEv, gEv...)
 	switch {
 	case len(gFail) > 0:
-		return s1Verdict(scoring.Fail, prefix+"SMTP greeting time: "+gFail[0], ev)
+		return scoring.Fail, prefix + "SMTP greeting time: " + gFail[0], ev
 	case len(gPass) > 0:
-		return s1Verdict(scoring.Pass, prefix+"SMTP greeting time: "+gPass[0], ev)
+		return scoring.Pass, prefix + "SMTP greeting time: " + gPass[0], ev
 	case len(gUnknown) > 0:
-		return s1Verdict(scoring.Unknown, prefix+"SMTP greeting time: "+gUnknown[0], ev)
+		return scoring.Unknown, prefix + "SMTP greeting time: " + gUnknown[0], ev
 	}
 	if len(unknown) > 0 {
-		return s1Verdict(scoring.Unknown, strings.Join(unknown, "; ")+"; no SMTP greeting carried a timestamp", ev)
+		return scoring.Unknown, strings.Join(unknown, "; ") + "; no SMTP greeting of " + addr + " carried a timestamp", ev
 	}
-	return s1Verdict(scoring.Unknown, "no time source observable: "+prefix+"no SMTP greeting carried a timestamp", ev)
+	return scoring.Unknown, "no time source observable on " + addr + ": no NTP service probed; no SMTP greeting carried a timestamp", ev
 }
 
 // s3NTP judges one NTP observation.

@@ -46,7 +46,7 @@ func TestS3FleetTruth(t *testing.T) {
 	for _, cfg := range cfgs {
 		t.Run(string(cfg.Profile)+"/"+cfg.Offset.String(), func(t *testing.T) {
 			obs := ntpScan(t, cfg)
-			v := rules.S3([]*ntp.Observation{obs}, nil, nil, pol)
+			v := rules.S3(nil, []*ntp.Observation{obs}, nil, nil, pol)
 			want := ntpd.Truth(cfg, pol.NTPMaxOffset.D())
 			t.Logf("%s: %s", v.Outcome, v.Reason)
 			if v.Outcome != want {
@@ -72,6 +72,12 @@ func greeting(offset, rtt time.Duration) wire.TimeSample {
 		Server: server, Received: recv, RTTMS: rtt.Milliseconds(), ResolutionMS: 1000}
 }
 
+// at moves a greeting sample to another address.
+func at(addr string, g wire.TimeSample) wire.TimeSample {
+	g.Address = addr
+	return g
+}
+
 func TestS3Greeting(t *testing.T) {
 	pol := rules.DefaultPolicy()
 	noNTP := &ntp.Observation{Endpoint: wire.Endpoint{Service: "ntp", Address: "192.0.2.1", Port: 123, Error: "query: timeout"}}
@@ -87,7 +93,7 @@ func TestS3Greeting(t *testing.T) {
 		{"behind 5s", greeting(-5*time.Second, 10*time.Millisecond), scoring.Fail},
 		{"ahead 1.2s", greeting(1200*time.Millisecond, 10*time.Millisecond), scoring.Unknown},
 	} {
-		v := rules.S3([]*ntp.Observation{noNTP}, []wire.TimeSample{tc.g}, nil, pol)
+		v := rules.S3(nil, []*ntp.Observation{noNTP}, []wire.TimeSample{tc.g}, nil, pol)
 		if v.Outcome != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, v.Outcome, v.Reason, tc.want)
 		}
@@ -96,37 +102,69 @@ func TestS3Greeting(t *testing.T) {
 		}
 	}
 	// A slow round trip widens the interval past the limit: unknown.
-	if v := rules.S3(nil, []wire.TimeSample{greeting(300*time.Millisecond, 900*time.Millisecond)}, nil, pol); v.Outcome != scoring.Unknown {
+	if v := rules.S3(nil, nil, []wire.TimeSample{greeting(300*time.Millisecond, 900*time.Millisecond)}, nil, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("slow round trip: %s (%s)", v.Outcome, v.Reason)
 	}
 }
 
 func TestS3Sources(t *testing.T) {
 	pol := rules.DefaultPolicy()
-	if v := rules.S3(nil, nil, nil, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "no time source") {
+	if v := rules.S3(nil, nil, nil, nil, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "no time source") {
 		t.Fatalf("nothing: %s (%s)", v.Outcome, v.Reason)
 	}
 	synced := ntpScan(t, ntpd.Config{Profile: ntpd.Synced})
-	// NTP decides before the greeting fallback.
-	if v := rules.S3([]*ntp.Observation{synced}, []wire.TimeSample{greeting(5*time.Second, 0)}, nil, pol); v.Outcome != scoring.Pass {
+	// NTP decides before the greeting fallback of the same address.
+	if v := rules.S3(nil, []*ntp.Observation{synced}, []wire.TimeSample{at(synced.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Pass {
 		t.Fatalf("NTP first: %s (%s)", v.Outcome, v.Reason)
 	}
 	// RATE says nothing; the greeting decides.
 	rate := ntpScan(t, ntpd.Config{Profile: ntpd.Rate})
-	if v := rules.S3([]*ntp.Observation{rate}, []wire.TimeSample{greeting(5*time.Second, 0)}, nil, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "RATE") {
+	if v := rules.S3(nil, []*ntp.Observation{rate}, []wire.TimeSample{at(rate.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "RATE") {
 		t.Fatalf("RATE then greeting: %s (%s)", v.Outcome, v.Reason)
 	}
 	// The scanner's clock: a warning, same outcome.
 	cs := &ntp.ClockStatus{Checked: true, Reason: "STA_UNSYNC"}
-	v := rules.S3([]*ntp.Observation{synced}, nil, cs, pol)
+	v := rules.S3(nil, []*ntp.Observation{synced}, nil, cs, pol)
 	if v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "warning") || !strings.Contains(strings.Join(v.Evidence, "\n"), "scanner clock") {
 		t.Fatalf("scanner warning: %s (%s)", v.Outcome, v.Reason)
 	}
 	// A tighter policy turns the same offset into a fail.
 	off := ntpScan(t, ntpd.Config{Profile: ntpd.Synced, Offset: 300 * time.Millisecond})
 	pol.NTPMaxOffset = rules.Duration(100 * time.Millisecond)
-	if v := rules.S3([]*ntp.Observation{off}, nil, nil, pol); v.Outcome != scoring.Fail {
+	if v := rules.S3(nil, []*ntp.Observation{off}, nil, nil, pol); v.Outcome != scoring.Fail {
 		t.Fatalf("tight policy: %s (%s)", v.Outcome, v.Reason)
+	}
+}
+
+// TestS3EveryAddress: each address of a server needs its own passing
+// time source — its NTP answer, or the date in its own greeting; one
+// address answering NTP says nothing of another's clock.
+func TestS3EveryAddress(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	synced := ntpScan(t, ntpd.Config{Profile: ntpd.Synced})
+	a1 := synced.Address
+	const a2 = "127.0.0.2"
+	silent := &ntp.Observation{Endpoint: wire.Endpoint{Service: "ntp", Address: a2, Port: 123, Error: "query: timeout"}}
+	addrs := []string{a1, a2}
+	for _, tc := range []struct {
+		name      string
+		ntp       []*ntp.Observation
+		greetings []wire.TimeSample
+		want      scoring.Outcome
+		why       string
+	}{
+		{"second address never answered NTP", []*ntp.Observation{synced, silent}, nil, scoring.Unknown, a2},
+		{"second address without NTP planned", []*ntp.Observation{synced}, nil, scoring.Unknown, "no time source observable on " + a2},
+		{"another address's greeting does not count", []*ntp.Observation{synced, silent}, []wire.TimeSample{at(a1, greeting(0, 10*time.Millisecond))}, scoring.Unknown, a2},
+		{"its own greeting in time", []*ntp.Observation{synced, silent}, []wire.TimeSample{at(a2, greeting(0, 10*time.Millisecond))}, scoring.Pass, "SMTP greeting time"},
+		{"its own greeting off", []*ntp.Observation{synced, silent}, []wire.TimeSample{at(a2, greeting(5*time.Second, 10*time.Millisecond))}, scoring.Fail, "clock off"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := rules.S3(addrs, tc.ntp, tc.greetings, nil, pol)
+			if v.Outcome != tc.want || !strings.Contains(v.Reason, tc.why) {
+				t.Fatalf("%s (%s), want %s with %q", v.Outcome, v.Reason, tc.want, tc.why)
+			}
+		})
 	}
 }
 
@@ -154,7 +192,7 @@ func TestS3Synthetic(t *testing.T) {
 		{"root distance", mk(func(o *ntp.Observation) { o.RootDistanceMS = 17000 }), scoring.Fail},
 		{"stratum 17", mk(func(o *ntp.Observation) { o.Stratum = 17 }), scoring.Unknown},
 	} {
-		if v := rules.S3([]*ntp.Observation{tc.o}, nil, nil, pol); v.Outcome != tc.want {
+		if v := rules.S3(nil, []*ntp.Observation{tc.o}, nil, nil, pol); v.Outcome != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, v.Outcome, v.Reason, tc.want)
 		}
 	}
