@@ -62,35 +62,61 @@ func (r *Running) Close() error {
 	return nil
 }
 
-// Start starts every service of h on its address.
+// Start starts every service of h on its address, and on its second
+// address when it has one (less the services the second address is
+// without, none when it is down).
 func Start(h *Host) (*Running, error) {
 	r := &Running{Host: h}
-	addr := func(port int) string {
-		return netip.AddrPortFrom(netip.MustParseAddr(h.Addr), uint16(port)).String()
-	}
-	fail := func(service string, err error) (*Running, error) {
-		r.Close()
-		return nil, fmt.Errorf("fleet: host %s: %s on %s: %w", h.ID, service, h.Addr, err)
-	}
-	set, _ := h.set()
 	if h.Down {
 		return r, nil
 	}
-	if h.SMTP != nil {
+	if err := r.startOn(h.Addr, nil); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if s := h.Second; s != nil && !s.Down {
+		if err := r.startOn(s.Addr, s.Without); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// startOn starts the host's services on one of its addresses, less
+// those named in without.
+func (r *Running) startOn(ip string, without []string) error {
+	h := r.Host
+	addr := func(port int) string {
+		return netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port)).String()
+	}
+	fail := func(service string, err error) error {
+		return fmt.Errorf("fleet: host %s: %s on %s: %w", h.ID, service, ip, err)
+	}
+	skip := func(name string) bool {
+		for _, w := range without {
+			if w == name {
+				return true
+			}
+		}
+		return false
+	}
+	set, _ := h.set()
+	if h.SMTP != nil && !skip("smtp") {
 		s, err := smtpd.Start(addr(h.SMTP.Port), h.smtpConfig(h.SMTP))
 		if err != nil {
 			return fail("smtp", err)
 		}
 		r.closers = append(r.closers, s)
 	}
-	if h.Submission != nil {
+	if h.Submission != nil && !skip("submission") {
 		s, err := smtpd.Start(addr(h.Submission.Port), h.submissionConfig())
 		if err != nil {
 			return fail("submission", err)
 		}
 		r.closers = append(r.closers, s)
 	}
-	if h.IMAP != nil {
+	if h.IMAP != nil && !skip("imap") {
 		s, err := imapd.Start(addr(h.IMAP.Port), imapd.Config{Profile: imapd.Profile(h.IMAP.Profile),
 			Banner: strings.ReplaceAll(set.IMAP, "{host}", h.Name), Latency: h.Latency})
 		if err != nil {
@@ -98,7 +124,7 @@ func Start(h *Host) (*Running, error) {
 		}
 		r.closers = append(r.closers, s)
 	}
-	if h.POP3 != nil {
+	if h.POP3 != nil && !skip("pop3") {
 		s, err := pop3d.Start(addr(h.POP3.Port), pop3d.Config{Profile: pop3d.Profile(h.POP3.Profile),
 			Banner: strings.ReplaceAll(set.POP3, "{host}", h.Name), Latency: h.Latency})
 		if err != nil {
@@ -106,7 +132,7 @@ func Start(h *Host) (*Running, error) {
 		}
 		r.closers = append(r.closers, s)
 	}
-	if h.SSH != nil {
+	if h.SSH != nil && !skip("ssh") {
 		b := set.SSH
 		if b == "" {
 			b = neutralSSH
@@ -117,21 +143,21 @@ func Start(h *Host) (*Running, error) {
 		}
 		r.closers = append(r.closers, s)
 	}
-	if h.NTP != nil {
+	if h.NTP != nil && !skip("ntp") {
 		s, err := ntpd.Start(addr(h.NTP.Port), ntpd.Config{Profile: ntpd.Profile(h.NTP.Profile), Offset: h.NTP.Offset, Latency: h.Latency})
 		if err != nil {
 			return fail("ntp", err)
 		}
 		r.closers = append(r.closers, s)
 	}
-	if h.Admin != nil {
+	if h.Admin != nil && !skip("admin") {
 		s, err := telnetd.Start(addr(h.Admin.Port), telnetd.Config{Profile: telnetd.Profile(h.Admin.Profile), Banner: neutralTelnet, Latency: h.Latency})
 		if err != nil {
 			return fail("admin", err)
 		}
 		r.closers = append(r.closers, s)
 	}
-	return r, nil
+	return nil
 }
 
 // Sockets returns how many listening sockets h needs.
@@ -139,5 +165,9 @@ func (h *Host) Sockets() int {
 	if h.Down {
 		return 0
 	}
-	return len(h.services())
+	n := len(h.services())
+	if s := h.Second; s != nil && !s.Down {
+		n += len(h.services()) - len(s.Without)
+	}
+	return n
 }

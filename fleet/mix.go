@@ -76,7 +76,15 @@ type MixOptions struct {
 	// Net is the second octet of the hosts' addresses (default 1:
 	// 127.1.x.y); tests use others so that they do not collide.
 	Net byte
+	// SecondAddresses gives every tenth host a second address (half of
+	// them down, half without NTP there): the inventory then names those
+	// hosts, and a scan must resolve the names through the plan's hosts
+	// table (Plan.Names, Plan.WriteHosts).
+	SecondAddresses bool
 }
+
+// secondOffset places second addresses far after the hosts' own.
+const secondOffset = 30000
 
 var (
 	smtpRelay    = []smtpd.Profile{smtpd.Closed, smtpd.OpenRelay, smtpd.LocalSender, smtpd.AddressTrick, smtpd.AuthRequired, smtpd.RelayDenied454, smtpd.Greylist, smtpd.SlowGreeting}
@@ -94,6 +102,14 @@ var (
 )
 
 func pick[T any](list []T, i int) T { return list[i%len(list)] }
+
+// unlistAll leaves every service of h out of the inventory: discovery
+// on the standard ports is then all that finds them.
+func (h *Host) unlistAll() {
+	for _, s := range h.services() {
+		s.S.Listed = false
+	}
+}
 
 // Mix returns a plan of n hosts whose services rotate through every
 // behaviour of every protocol, with realistic banner sets where the
@@ -162,9 +178,31 @@ func Mix(n int, o MixOptions) *Plan {
 			h.GreetingTime = true
 			h.SMTP.Offset = 30 * time.Second
 		}
+		if o.SecondAddresses && i%10 == 6 && i < 254*255-secondOffset {
+			h.Second = &Second{Addr: AddrIn(o.Net, secondOffset+i)}
+			if i%20 == 6 {
+				// Its second address is down, and with nothing listed
+				// only discovery sees the first: a pass there must not
+				// stand for the address that never answered.
+				h.Second.Down = true
+				if o.LowPorts {
+					h.unlistAll()
+				}
+			} else if h.NTP != nil {
+				h.Second.Without = []string{"ntp"}
+			}
+		}
+		if o.Hostile && i%40 == 13 {
+			// Switched off: nothing answers. Half of these list no
+			// service, so nothing shows which items apply.
+			h.Down = true
+			if o.LowPorts && i%80 == 13 {
+				h.unlistAll()
+			}
+		}
 		if set := pick(sets, i*13); p.fits(&h, set) {
 			h.Banners = set.Name
-			if p.timeTruth(&h) == "" {
+			if p.Truth(&h)["S3"] == "" {
 				h.Banners = "" // its greeting's clock would leave S3 to chance
 			}
 		}

@@ -79,9 +79,64 @@ type Host struct {
 	// Down leaves the address without any listener: every connection is
 	// refused, as with a server that is switched off.
 	Down bool `json:"down,omitempty"`
+	// Second gives the host a second address: the inventory then names
+	// the host by Name, which resolves to both (Plan.WriteHosts).
+	Second *Second `json:"second,omitempty"`
 
 	// Declared are the self-reported outcomes the inventory carries.
 	Declared map[string]scoring.Outcome `json:"declared,omitempty"`
+}
+
+// Second is a host's second address, as a server whose name resolves to
+// two addresses has.
+type Second struct {
+	// Addr is the second loopback address.
+	Addr string `json:"addr"`
+	// Down leaves the second address without any listener.
+	Down bool `json:"down,omitempty"`
+	// Without names the services the second address does not run (only
+	// "ntp" is modelled by the truth).
+	Without []string `json:"without,omitempty"`
+}
+
+// InventoryHost is what the inventory's host column says of h: its
+// address, or its name when it has a second address.
+func (h *Host) InventoryHost() string {
+	if h.Second != nil {
+		return h.Name
+	}
+	return h.Addr
+}
+
+// Names returns the names of the hosts with a second address and both
+// their addresses: what the plan's DNS would answer.
+func (p *Plan) Names() map[string][]netip.Addr {
+	out := map[string][]netip.Addr{}
+	for i := range p.Hosts {
+		h := &p.Hosts[i]
+		if h.Second != nil {
+			out[h.Name] = []netip.Addr{netip.MustParseAddr(h.Addr), netip.MustParseAddr(h.Second.Addr)}
+		}
+	}
+	return out
+}
+
+// WriteHosts writes Names as a hosts(5) file, for kensa scan --hosts.
+func (p *Plan) WriteHosts(w io.Writer) error {
+	names := p.Names()
+	keys := make([]string, 0, len(names))
+	for n := range names {
+		keys = append(keys, n)
+	}
+	sort.Strings(keys)
+	for _, n := range keys {
+		for _, a := range names[n] {
+			if _, err := fmt.Fprintf(w, "%s %s\n", a, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // named is a service of a host with its inventory name.
@@ -122,6 +177,21 @@ func (p *Plan) Validate() error {
 			return fmt.Errorf("fleet: host id %s twice", h.ID)
 		}
 		seen[h.ID] = true
+		if sec := h.Second; sec != nil {
+			if a, err := netip.ParseAddr(sec.Addr); err != nil || !a.IsLoopback() || sec.Addr == h.Addr {
+				return fmt.Errorf("fleet: host %s: second address %q is not another loopback address", h.ID, sec.Addr)
+			}
+			if h.Name == "" {
+				return fmt.Errorf("fleet: host %s: a host with a second address needs a name", h.ID)
+			}
+			for _, w := range sec.Without {
+				if w != "ntp" {
+					// The truth knows what a missing NTP means there;
+					// other services are not modelled.
+					return fmt.Errorf("fleet: host %s: second address without %q: only ntp can be left out", h.ID, w)
+				}
+			}
+		}
 		for code, o := range p.Truth(h) {
 			if o == "" {
 				return fmt.Errorf("fleet: host %s: the truth of %s cannot be known (%s)", h.ID, code, h.describe())
@@ -213,7 +283,7 @@ func (p *Plan) WriteInventory(w io.Writer) error {
 		for _, code := range sortedCodes(h.Declared) {
 			decl = append(decl, code+"="+string(h.Declared[code]))
 		}
-		cw.Write([]string{h.ID, h.Org, h.Unit, h.Addr, strings.Join(svcs, " "), strings.Join(decl, " "), "simulated: " + h.describe()})
+		cw.Write([]string{h.ID, h.Org, h.Unit, h.InventoryHost(), strings.Join(svcs, " "), strings.Join(decl, " "), "simulated: " + h.describe()})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -230,6 +300,16 @@ func (h *Host) describe() string {
 	}
 	if h.Banners != "" {
 		parts = append(parts, "banners="+h.Banners)
+	}
+	if s := h.Second; s != nil {
+		switch {
+		case s.Down:
+			parts = append(parts, "second="+s.Addr+"(down)")
+		case len(s.Without) > 0:
+			parts = append(parts, "second="+s.Addr+"(without "+strings.Join(s.Without, ",")+")")
+		default:
+			parts = append(parts, "second="+s.Addr)
+		}
 	}
 	return strings.Join(parts, " ")
 }

@@ -104,7 +104,38 @@ func (p *Plan) probeTruth(h *Host) map[string]scoring.Outcome {
 			t["M2"] = worst(t["M2"], scoring.Unknown)
 		}
 	}
+	if h.Second != nil {
+		p.secondTruth(h, t)
+	}
 	return t
+}
+
+// secondTruth adjusts the truth of a host with a second address: an
+// item passes only if it passes on both. A second address that is down
+// answers nothing, so whatever would pass on the first is unknown (a
+// failure on the first stays one). A second address without NTP has no
+// clock source but the date in its own SMTP greeting.
+func (p *Plan) secondTruth(h *Host, t map[string]scoring.Outcome) {
+	sec := h.Second
+	if sec.Down {
+		for code, o := range t {
+			if o == scoring.Pass {
+				t[code] = scoring.Unknown
+			}
+		}
+		return
+	}
+	for _, w := range sec.Without {
+		if w != "ntp" || h.NTP == nil || t["S3"] == scoring.Fail || t["S3"] == "" {
+			continue
+		}
+		g := p.greetingTimeTruth(h)
+		if g == "" {
+			t["S3"] = ""
+			continue
+		}
+		t["S3"] = worst(t["S3"], g)
+	}
 }
 
 // SlowGreetingDelay is how long the slow-greeting behaviour waits before
@@ -136,8 +167,10 @@ func (p *Plan) delayed(s *Service, o scoring.Outcome) scoring.Outcome {
 	return ""
 }
 
-// downTruth is the truth of a host that answers nothing: every item that
-// applies to its listed services is unknown.
+// downTruth is the truth of a host that answers nothing. With services
+// listed in the inventory, every item that applies to them is unknown
+// (the others do not apply); with none listed, nothing shows which items
+// apply or not, so every item is unknown.
 func (p *Plan) downTruth(h *Host) map[string]scoring.Outcome {
 	services := map[string]bool{}
 	for _, s := range h.services() {
@@ -148,7 +181,7 @@ func (p *Plan) downTruth(h *Host) map[string]scoring.Outcome {
 	t := map[string]scoring.Outcome{}
 	for _, it := range scoring.Mail.Items {
 		t[it.Code] = scoring.NA
-		if it.Applies(services) {
+		if len(services) == 0 || it.Applies(services) {
 			t[it.Code] = scoring.Unknown
 		}
 	}
@@ -165,6 +198,13 @@ func (p *Plan) timeTruth(h *Host) scoring.Outcome {
 			return o
 		}
 	}
+	return p.greetingTimeTruth(h)
+}
+
+// greetingTimeTruth is S3 from the SMTP greeting's date alone: unknown
+// without one, fail when the clock is far enough off to fail whatever
+// the uncertainty, "" when the greeting's resolution decides.
+func (p *Plan) greetingTimeTruth(h *Host) scoring.Outcome {
 	if h.SMTP == nil || !p.greets(h.SMTP) || !h.showsTime() {
 		return scoring.Unknown
 	}

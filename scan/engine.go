@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
@@ -89,19 +90,19 @@ type Target struct {
 	Listed bool
 }
 
-// Outcome of a target once probed.
+// Outcome of a target once probed (see probes.ServiceState).
 const (
-	StateAnswered   = "answered"     // the service is there (it accepted a connection or answered)
-	StateNoAnswer   = "no-answer"    // nothing answered
-	StateNotProbed  = "not-probed"   // the budget ran out before the probe could try: nothing is known
-	StateOutOfScope = "out-of-scope" // the address is outside the scope: not contacted
+	StateAnswered   = probes.StateAnswered   // the service is there (it accepted a connection or answered)
+	StateNoAnswer   = probes.StateNoAnswer   // nothing answered
+	StateNotProbed  = probes.StateNotProbed  // the budget ran out before the probe could try: nothing is known
+	StateOutOfScope = probes.StateOutOfScope // the address is outside the scope: not contacted
 )
 
 // TargetResult is a target with what its probe returned.
 type TargetResult struct {
 	Target
-	// State is one of the State constants.
-	State string
+	// State is what became of the target.
+	State probes.ServiceState
 	// Observation is what the probe returned (nil when not probed).
 	Observation any
 }
@@ -156,8 +157,9 @@ type Config struct {
 	Bounds Bounds
 	// Skip holds ids of servers already complete (--resume).
 	Skip map[string]bool
-	// Resolver resolves DNS names; nil means net.DefaultResolver.
-	Resolver *net.Resolver
+	// Resolver resolves DNS names; nil means net.DefaultResolver. A
+	// Hosts table answers for the names it holds first.
+	Resolver Resolver
 	Tracer   *wire.Tracer
 	Log      *slog.Logger
 	// Now is the clock; nil means time.Now.

@@ -227,12 +227,12 @@ func TestDiscoveryFindsUndeclaredService(t *testing.T) {
 	if p1 := r.Items["P1"]; p1.Outcome != scoring.NA {
 		t.Fatalf("P1 with no receive service: %s", p1.Outcome)
 	}
-	// Without discovery the service is not seen and the item does not
-	// apply.
+	// Without discovery nothing is seen and nothing is listed: nothing
+	// shows which items apply, so none is na.
 	cfg, recs = config(t, inv, 2*time.Second)
 	scan.Run(context.Background(), cfg)
-	if a1 := recs()[0].Items["A1"]; a1.Outcome != scoring.NA {
-		t.Fatalf("A1 without discovery: %s", a1.Outcome)
+	if a1 := recs()[0].Items["A1"]; a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "no service answered") {
+		t.Fatalf("A1 without discovery: %s (%s)", a1.Outcome, a1.Reason)
 	}
 }
 

@@ -3,6 +3,8 @@ package scan_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +50,9 @@ func startMix(t *testing.T, n int, o fleet.MixOptions) (*fleet.Plan, *inventory.
 }
 
 // scanAll scans inv with short timeouts and returns the records by id.
-func scanAll(t *testing.T, inv *inventory.Inventory, readTimeout time.Duration) map[string]*results.Record {
+// The plan's hosts table resolves the names of hosts with two
+// addresses (no name server is asked).
+func scanAll(t *testing.T, p *fleet.Plan, inv *inventory.Inventory, readTimeout time.Duration) map[string]*results.Record {
 	t.Helper()
 	judge, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: rules.DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
@@ -64,6 +68,7 @@ func scanAll(t *testing.T, inv *inventory.Inventory, readTimeout time.Duration) 
 		Inventory: inv, Discover: true, Bounds: b,
 		Probe:    scan.MailProbe(scan.ProbeOptions{RelayDomain: "kensa-relay-test.example", HeloName: "kensa.invalid"}),
 		Conclude: judge.Conclude,
+		Resolver: planResolver(p),
 		Write: func(r *results.Record) error {
 			mu.Lock()
 			recs[r.Server.ID] = r
@@ -86,8 +91,8 @@ func TestFleetVerdictsEqualTruth(t *testing.T) {
 		t.Skip("scans a fleet")
 	}
 	readTimeout := 1 * time.Second
-	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, LowPorts: fleet.LowPorts(), Net: 2})
-	recs := scanAll(t, inv, readTimeout)
+	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, LowPorts: fleet.LowPorts(), Net: 2, SecondAddresses: true})
+	recs := scanAll(t, p, inv, readTimeout)
 	mismatches := 0
 	for i := range p.Hosts {
 		h := &p.Hosts[i]
@@ -107,6 +112,44 @@ func TestFleetVerdictsEqualTruth(t *testing.T) {
 	if mismatches > 0 {
 		t.Errorf("%d verdicts differ from the truth", mismatches)
 	}
+	// Hosts with a second address were scanned on both.
+	down, noNTP := 0, 0
+	for i := range p.Hosts {
+		h := &p.Hosts[i]
+		if h.Second == nil {
+			continue
+		}
+		if got := recs[h.ID].Server.Addresses; len(got) != 2 {
+			t.Errorf("%s: scanned %q, want its two addresses", h.ID, got)
+		}
+		if h.Second.Down {
+			down++
+		} else {
+			noNTP++
+		}
+	}
+	if down == 0 || noNTP == 0 {
+		t.Errorf("the fleet lacks second addresses: %d down, %d without NTP", down, noNTP)
+	}
+}
+
+// planResolver resolves the plan's names from its hosts table and
+// refuses any other name: no name server is ever asked.
+func planResolver(p *fleet.Plan) scan.Resolver {
+	h := scan.NewHosts()
+	for name, addrs := range p.Names() {
+		for _, a := range addrs {
+			h.Add(a, name)
+		}
+	}
+	h.Next = refuseResolver{}
+	return h
+}
+
+type refuseResolver struct{}
+
+func (refuseResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return nil, fmt.Errorf("test resolver: %s is not in the plan's hosts table", host)
 }
 
 func hostDesc(h *fleet.Host) string {

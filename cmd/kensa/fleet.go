@@ -13,14 +13,14 @@ import (
 // planFor builds the plan a --profile names: "mix" (every behaviour,
 // hostile ones with --hostile), "bench" (realistic conditions), "demo"
 // (the 19 ministries), or a plan JSON file.
-func planFor(profile string, n int, hostile bool, latency time.Duration, net int) (*fleet.Plan, error) {
+func planFor(profile string, n int, hostile, second bool, latency time.Duration, net int) (*fleet.Plan, error) {
 	low := fleet.LowPorts()
 	if net < 1 || net > 254 {
 		return nil, badInput("--net %d: want 1 to 254", net)
 	}
 	switch profile {
 	case "mix":
-		return fleet.Mix(n, fleet.MixOptions{Hostile: hostile, Latency: latency, LowPorts: low, Net: byte(net)}), nil
+		return fleet.Mix(n, fleet.MixOptions{Hostile: hostile, Latency: latency, LowPorts: low, Net: byte(net), SecondAddresses: second}), nil
 	case "bench":
 		return fleet.Bench(n, fleet.BenchOptions{Tarpits: true, Latency: latency, LowPorts: low, Net: byte(net)}), nil
 	case "bench-no-tarpits":
@@ -90,6 +90,8 @@ func cmdFleet(e *env, args []string) error {
 	truthPath := fs.String("truth", "fleet-truth.csv", "ground truth to write")
 	hostile := fs.Bool("hostile", false, "mix: include hostile behaviours (silent, garbage, endless lines, resets)")
 	latency := fs.Duration("latency", 0, "delay of every reply")
+	second := fs.Bool("second-addresses", false, "mix: give every tenth server a second address (the inventory then names it; see --hosts)")
+	hostsPath := fs.String("hosts", "fleet-hosts", "hosts(5) file to write for servers with two addresses (pass it to kensa scan --hosts)")
 	net := fs.Int("net", 1, "the fleet's addresses are 127.NET.x.y")
 	if _, err := fs.parse(e, args, 0, 0); err != nil {
 		return err
@@ -97,7 +99,7 @@ func cmdFleet(e *env, args []string) error {
 	if *n < 1 {
 		return badInput("--servers must be at least 1")
 	}
-	p, err := planFor(*profile, *n, *hostile, *latency, *net)
+	p, err := planFor(*profile, *n, *hostile, *second, *latency, *net)
 	if err != nil {
 		return err
 	}
@@ -107,6 +109,20 @@ func cmdFleet(e *env, args []string) error {
 		return err
 	}
 	defer f.Stop()
+	if len(p.Names()) > 0 {
+		hf, err := os.Create(*hostsPath)
+		if err != nil {
+			return err
+		}
+		if err := p.WriteHosts(hf); err != nil {
+			hf.Close()
+			return err
+		}
+		if err := hf.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "kensa fleet: %d servers have two addresses: scan with --hosts %s\n", len(p.Names()), *hostsPath)
+	}
 	fmt.Fprintf(e.stderr, "kensa fleet: %d servers (%s) in %d processes %v; inventory %s, truth %s\n", len(p.Hosts), p.Name, len(f.PIDs()), f.PIDs(), *invPath, *truthPath)
 	fmt.Fprintln(e.stdout, "ready")
 	<-e.ctx.Done()

@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/scoring"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -125,5 +130,54 @@ func TestGradeCutResults(t *testing.T) {
 	code, out, errs := runKensa(t, "grade", path, "--inventory", sampleInventory)
 	if code != 0 || !strings.Contains(errs, "last line is cut") || !strings.Contains(out, "PARTIAL: no record for 2 servers") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestHostsFlag: --hosts resolves the inventory's names from a hosts(5)
+// file (no name server asked), and a bad file is refused with its line
+// and column.
+func TestHostsFlag(t *testing.T) {
+	srv, err := smtpd.Start("127.23.1.1:0", smtpd.Config{Profile: smtpd.Closed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	hosts := filepath.Join(dir, "hosts")
+	os.WriteFile(hosts, []byte("127.23.1.1 mx.hosts-test.example\n"), 0o644)
+	port := strconv.Itoa(int(srv.AddrPort().Port()))
+	code, out, errs := runKensa(t, "probe", "mx.hosts-test.example", "--hosts", hosts, "--services", "smtp:"+port, "--format", "json", "--read-timeout", "2s")
+	if code != 0 || !strings.Contains(out, `"addresses":["127.23.1.1"]`) {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("127.23.1.1 ok\nnot-an-address mx\n"), 0o644)
+	code, _, errs = runKensa(t, "probe", "mx.hosts-test.example", "--hosts", bad, "--services", "smtp:"+port)
+	if code != 2 || !strings.Contains(errs, bad+`:2:1: bad address "not-an-address"`) {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+// TestProbeDeadHost: 'kensa probe' of a host where nothing answers on any
+// standard port gives every item unknown ("no service answered"), never
+// na: a dead host is not a host without relay or receive-side checks.
+func TestProbeDeadHost(t *testing.T) {
+	code, out, errs := runKensa(t, "probe", "127.23.2.1", "--format", "json", "--dial-timeout", "2s", "--read-timeout", "2s")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rec struct {
+		Items map[string]struct{ Outcome, Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &rec); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rec.Items) != len(scoring.Mail.Items) {
+		t.Fatalf("%d items", len(rec.Items))
+	}
+	for code, v := range rec.Items {
+		if v.Outcome != "unknown" || !strings.Contains(v.Reason, "no service answered") {
+			t.Errorf("%s: %s (%s)", code, v.Outcome, v.Reason)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 // demo.
 type engineFlags struct {
 	scope      string
+	hosts      string
 	noDiscover bool
 	sourceIP   string
 
@@ -86,6 +87,7 @@ func (f *judgeFlags) judge(checkClock bool) (*scan.Judge, rules.Policy, time.Tim
 func (f *engineFlags) register(fs *flagSet) {
 	d := scan.DefaultBounds()
 	fs.StringVar(&f.scope, "scope", "", "CIDRs and addresses that may be contacted, comma-separated (default: the inventory's own addresses)")
+	fs.StringVar(&f.hosts, "hosts", "", "hosts(5) file: names of the inventory resolved from it before DNS")
 	fs.BoolVar(&f.noDiscover, "no-discover", false, "probe only the inventory's services, not the standard ports of the others")
 	fs.StringVar(&f.sourceIP, "source-ip", "", "local address to scan from (a designated scanner address)")
 	fs.IntVar(&f.maxConns, "max-conns", d.MaxConns, "open connections at once, whole scan")
@@ -176,6 +178,13 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory) (*engine, error) {
 			return nil, wrapBadInput(fmt.Errorf("--scope: %w", err))
 		}
 		en.cfg.Scope = sc
+	}
+	if f.hosts != "" {
+		h, err := scan.LoadHosts(f.hosts)
+		if err != nil {
+			return nil, wrapBadInput(fmt.Errorf("--hosts: %w", err))
+		}
+		en.cfg.Resolver = h
 	}
 	if f.sourceIP != "" {
 		a, err := netip.ParseAddr(f.sourceIP)
