@@ -10,7 +10,9 @@ prints one line (or a short report) on stdout:
   row INVENTORY ID OUT        write a one-row inventory (header + that server)
   hosts INVENTORY PREFIX      the inventory's host addresses, one a line; fails
                               if any is not an IPv4 literal starting with PREFIX
-  truth RESULTS TRUTH ITEMS   per item, how many kensa verdicts equal the truth
+  truth RESULTS TRUTH ITEMS   per item, how many kensa verdicts equal the truth;
+                              exits 3 when any verdict differs (or a server has
+                              no record)
   nmap-a1 XML TRUTH RESULTS INVENTORY
                               nmap's smtp-open-relay verdicts against truth A1
                               (on the relay ports the inventory lists), next to
@@ -154,6 +156,10 @@ def cmd_truth(results, truth, items):
         print("  differs: " + w)
     if len(wrong) > 10:
         print("  … and %d more" % (len(wrong) - 10))
+    if wrong or missing:
+        # 3: the scan ran, but some verdict is not the truth.
+        return 3
+    return 0
 
 
 def nmap_relay(xml_path):
@@ -261,7 +267,7 @@ def main(argv):
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    cmds[argv[1]][0](*argv[2:])
+    sys.exit(cmds[argv[1]][0](*argv[2:]) or 0)
 
 
 if __name__ == "__main__":

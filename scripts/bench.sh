@@ -10,7 +10,9 @@
 # duration_ms are scanned alone, one at a time, with the same defaults,
 # and the longest of those walls is the critical path. The last line is
 #   bench: hosts=N wall_s=X critical_s=Y ratio=Z rss_mb=W
-# for the fleet with tarpits. Targets: ratio <= 1.2, rss <= 250 MB.
+# for the fleet with tarpits. Targets: ratio <= 1.2, rss <= 250 MB. Every
+# scan's verdicts are compared with its fleet's truth: when any differs,
+# the benchmark says where and exits 1, whatever its speed.
 #
 # make bench-scale (--scale): peak RSS of the scan of the "bench" fleet at
 # 1,900 and at 10,000 servers, and whether memory stays flat.
@@ -30,6 +32,9 @@ BENCHTOOL=$ROOT/bench/benchtool.py
 
 MODE=bench
 SERVERS=1900
+# TRUTH_FAILED names the fleets where some verdict differed from the
+# truth: the benchmark then fails, whatever its speed.
+TRUTH_FAILED=""
 LARGE=10000
 SOLO=5
 CPUPROFILE=""
@@ -61,6 +66,15 @@ bench_nofile
 cp "$KENSA" "$WORK/kensa"
 KENSA=$WORK/kensa
 
+# truth_verdict exits 1 when a scan's verdicts differed from its fleet's
+# truth: a fast wrong scan is not a result.
+truth_verdict() {
+	if [ -n "$TRUTH_FAILED" ]; then
+		echo "bench: FAILED: verdicts differ from the truth in $TRUTH_FAILED (listed above)" >&2
+		exit 1
+	fi
+}
+
 # measure PROFILE SERVERS WITH_CRITICAL: sets M_WALL M_CPU M_RSS (KiB)
 # M_CRIT M_SLOWEST M_TRUTH for one fleet.
 measure() {
@@ -74,7 +88,16 @@ measure() {
 	bench_timed_scan "$dir/inventory.csv" "$dir/results.jsonl" "$dir/time.txt" ${extra[@]+"${extra[@]}"} || return 1
 	line=$(bench_timev "$dir/time.txt") || return 1
 	read -r M_WALL M_CPU M_RSS <<<"$line"
-	line=$(python3 "$BENCHTOOL" truth "$dir/results.jsonl" "$dir/truth.csv" M1,M2,M3,S1,S2,S3,A1,P1,X1,X2) || return 1
+	local rc=0
+	line=$(python3 "$BENCHTOOL" truth "$dir/results.jsonl" "$dir/truth.csv" M1,M2,M3,S1,S2,S3,A1,P1,X1,X2) || rc=$?
+	case $rc in
+	0) ;;
+	3)
+		TRUTH_FAILED+="${TRUTH_FAILED:+; }$profile ($n servers)"
+		printf '%s\n' "$line" >&2
+		;;
+	*) return 1 ;;
+	esac
 	M_TRUTH=${line%%$'\n'*}
 	bench_log "bench: $profile: wall $M_WALL s, CPU $M_CPU s, peak RSS $((M_RSS / 1024)) MB; $M_TRUTH"
 	M_CRIT=0
@@ -131,6 +154,7 @@ if [ "$MODE" = bench ]; then
 	echo "targets: ratio <= 1.2, peak RSS <= 250 MB"
 	read -r wall crit cpu rss <<<"${R[bench]}"
 	bench_calc "printf \"bench: hosts=%d wall_s=%.1f critical_s=%.1f ratio=%.2f rss_mb=%d\n\", $SERVERS, $wall, $crit, $wall/$crit, int($rss/1024 + 0.5)"
+	truth_verdict
 	exit 0
 fi
 
@@ -158,3 +182,4 @@ read -r _ _ large <<<"${S[$LARGE]}"
 flat=$(bench_calc "print ($large/$small <= $FLAT_MAX) ? \"yes\" : \"no\"")
 echo "memory flat means peak RSS at $LARGE servers <= $FLAT_MAX x the RSS at $SERVERS"
 bench_calc "printf \"bench-scale: hosts=%d rss_mb=%d hosts=%d rss_mb=%d rss_ratio=%.2f flat=$flat\n\", $SERVERS, int($small/1024 + 0.5), $LARGE, int($large/1024 + 0.5), $large/$small"
+truth_verdict
