@@ -224,3 +224,107 @@ func TestP1Observations(t *testing.T) {
 		t.Errorf("weak TLS under tls_weak_fails: %s (%s)", v.Outcome, v.Reason)
 	}
 }
+
+// TestP1NoTLSObservations checks the judgement of services without any
+// TLS on hand-made observations: they fail when they offer a login that
+// sends the password in the clear, whatever the fake user was answered,
+// and pass only when they offer none and refused every cleartext attempt.
+func TestP1NoTLSObservations(t *testing.T) {
+	imapObs := func(caps string) *imap.Observation {
+		line := "* OK [CAPABILITY " + caps + "] ready"
+		return &imap.Observation{
+			Endpoint:       wire.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
+			Greeting:       line,
+			GreetingStatus: "OK",
+			Capabilities:   imap.ParseCapabilities(caps),
+			CapabilityLine: line,
+			LoginTested:    true,
+			Attempts: []imap.Attempt{
+				{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO [PRIVACYREQUIRED] no"},
+				{Method: "AUTHENTICATE PLAIN", Result: imap.Refused, Reply: "T2 NO [ALERT] Unsupported authentication mechanism."},
+				{Method: "AUTHENTICATE ANONYMOUS", Result: imap.Refused, Reply: "T3 NO [ALERT] Unsupported authentication mechanism."},
+			},
+		}
+	}
+	pop3Obs := func(capa ...string) *pop3.Observation {
+		return &pop3.Observation{
+			Endpoint:    wire.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
+			Greeting:    "+OK ready",
+			Capa:        capa,
+			LoginTested: true,
+			Attempts: []pop3.Attempt{
+				{Method: "USER/PASS", Result: pop3.Refused, Step: "USER", Reply: "-ERR [AUTH] Plaintext authentication disallowed"},
+				{Method: "AUTH PLAIN", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+				{Method: "AUTH ANONYMOUS", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+			},
+		}
+	}
+	cases := []struct {
+		name   string
+		imap   *imap.Observation
+		pop3   *pop3.Observation
+		want   scoring.Outcome
+		reason string
+	}{
+		{"imap challenge-response only", imapObs("IMAP4rev1 LOGINDISABLED AUTH=CRAM-MD5"), nil, scoring.Pass,
+			"no TLS, and no login that sends a password in the clear is offered (LOGINDISABLED, AUTH=CRAM-MD5): no password can cross in the clear"},
+		{"imap no login at all", imapObs("IMAP4rev1 LOGINDISABLED"), nil, scoring.Pass, "(LOGINDISABLED, no AUTH= mechanism)"},
+		{"imap LOGIN offered", imapObs("IMAP4rev1 AUTH=CRAM-MD5"), nil, scoring.Fail, "offers LOGIN (no LOGINDISABLED)"},
+		{"imap AUTH=PLAIN offered", imapObs("IMAP4rev1 LOGINDISABLED AUTH=PLAIN"), nil, scoring.Fail, "offers AUTH=PLAIN"},
+		{"imap bearer token offered", imapObs("IMAP4rev1 LOGINDISABLED AUTH=XOAUTH2"), nil, scoring.Fail, "offers AUTH=XOAUTH2"},
+		{"imap offer seen, then an error", func() *imap.Observation {
+			o := imapObs("IMAP4rev1 AUTH=PLAIN")
+			o.Error, o.Attempts = "LOGIN: no answer: timeout", nil
+			return o
+		}(), nil, scoring.Fail, "password crosses in the clear"},
+		{"imap cleartext password checked", func() *imap.Observation {
+			o := imapObs("IMAP4rev1 LOGINDISABLED AUTH=CRAM-MD5")
+			o.Attempts[0] = imap.Attempt{Method: "LOGIN", Result: imap.Checked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"}
+			return o
+		}(), nil, scoring.Fail, "accepts a cleartext password"},
+		{"imap answer unclear", func() *imap.Observation {
+			o := imapObs("IMAP4rev1 LOGINDISABLED AUTH=CRAM-MD5")
+			o.Attempts[0] = imap.Attempt{Method: "LOGIN", Result: imap.Unclear, Reply: "T1 NO", Why: "NO without a reason"}
+			return o
+		}(), nil, scoring.Unknown, "LOGIN answer unclear"},
+		{"pop3 challenge-response only", nil, pop3Obs("TOP", "SASL CRAM-MD5"), scoring.Pass,
+			"(no USER, SASL CRAM-MD5): no password can cross in the clear"},
+		{"pop3 no login at all", nil, pop3Obs("TOP", "UIDL"), scoring.Pass, "(no USER, no SASL mechanism)"},
+		{"pop3 USER offered", nil, pop3Obs("USER", "SASL CRAM-MD5"), scoring.Fail, "offers USER:"},
+		{"pop3 SASL PLAIN offered", nil, pop3Obs("SASL CRAM-MD5 PLAIN"), scoring.Fail, "offers SASL PLAIN:"},
+		{"pop3 without CAPA", nil, func() *pop3.Observation {
+			o := pop3Obs()
+			o.CapaError = "-ERR Unknown command."
+			return o
+		}(), scoring.Unknown, "no CAPA (-ERR Unknown command.): which logins it offers is not known"},
+		{"pop3 bare refusal", nil, func() *pop3.Observation {
+			o := pop3Obs("SASL CRAM-MD5")
+			o.Attempts[0] = pop3.Attempt{Method: "USER/PASS", Result: pop3.Unclear, Step: "USER", Reply: "-ERR", Why: "-ERR without a reason"}
+			return o
+		}(), scoring.Unknown, "USER/PASS answer unclear"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var im []*imap.Observation
+			var po []*pop3.Observation
+			if c.imap != nil {
+				im = append(im, c.imap)
+			}
+			if c.pop3 != nil {
+				po = append(po, c.pop3)
+			}
+			v := P1(im, po, DefaultPolicy())
+			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
+			}
+			if v.Outcome != scoring.Unknown && len(v.Evidence) == 0 {
+				t.Errorf("%s without evidence", v.Outcome)
+			}
+			for _, e := range v.Evidence {
+				if !strings.HasPrefix(e, "192.0.2.1:") {
+					t.Errorf("evidence %q", e)
+				}
+			}
+		})
+	}
+}

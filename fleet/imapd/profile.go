@@ -54,8 +54,10 @@ const (
 	Garbage Profile = mailauth.Garbage
 	// EndlessLine sends a greeting that never ends.
 	EndlessLine Profile = mailauth.EndlessLine
-	// HugeLiteral greets properly, then answers any command with an
-	// untagged response announcing a 1 GiB literal and streams it.
+	// HugeLiteral greets properly (offering STARTTLS and LOGINDISABLED,
+	// so that its capabilities decide nothing), then answers any command
+	// with an untagged response announcing a 1 GiB literal and streams
+	// it.
 	HugeLiteral Profile = "huge-literal"
 	// Reset resets every connection as soon as it is accepted.
 	Reset Profile = mailauth.Reset

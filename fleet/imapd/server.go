@@ -331,7 +331,7 @@ func hostile(c net.Conn, cfg Config, tc *tls.Config) {
 	case HugeLiteral:
 		deadline := time.Now().Add(cfg.IdleTimeout)
 		c.SetDeadline(deadline)
-		fmt.Fprintf(c, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] %s\r\n", cfg.Banner)
+		fmt.Fprintf(c, "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] %s\r\n", cfg.Banner)
 		br := bufio.NewReader(c)
 		if _, err := br.ReadSlice('\n'); err != nil {
 			return
