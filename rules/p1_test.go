@@ -328,3 +328,45 @@ func TestP1NoTLSObservations(t *testing.T) {
 		})
 	}
 }
+
+// TestP1Refusals scans the fleet's servers whose answers before TLS
+// decide P1 by what they say: a TLS-capable server that refuses without
+// a reason leaves P1 unknown, a server without TLS that offers only a
+// challenge-response login passes with the reason, and one without TLS
+// that offers cleartext logins fails, whatever it answered the fake user.
+func TestP1Refusals(t *testing.T) {
+	cases := []struct {
+		imap   imapd.Profile
+		pop3   pop3d.Profile
+		want   scoring.Outcome
+		reason string
+	}{
+		{imap: imapd.BareRefusal, want: scoring.Unknown, reason: "LOGIN answer unclear (NO without a reason: not a recognisable refusal)"},
+		{pop3: pop3d.BareRefusal, want: scoring.Unknown, reason: "USER/PASS answer unclear (-ERR without a reason: not a recognisable refusal)"},
+		{imap: imapd.ChallengeOnly, want: scoring.Pass, reason: "(LOGINDISABLED, AUTH=CRAM-MD5): no password can cross in the clear"},
+		{pop3: pop3d.ChallengeOnly, want: scoring.Pass, reason: "(no USER, SASL CRAM-MD5): no password can cross in the clear"},
+		{imap: imapd.NoTLSBare, want: scoring.Fail, reason: "no TLS (no STARTTLS or STLS) and offers LOGIN (no LOGINDISABLED), AUTH=PLAIN, AUTH=LOGIN"},
+		{pop3: pop3d.NoTLSBare, want: scoring.Fail, reason: "no TLS (no STARTTLS or STLS) and offers USER"},
+		// The Dovecot-like refusals without TLS, and NoTLS's checks.
+		{imap: imapd.NoTLS, want: scoring.Fail, reason: "accepts a cleartext password"},
+		{pop3: pop3d.NoTLS, want: scoring.Fail, reason: "accepts a cleartext password"},
+	}
+	for _, c := range cases {
+		name := "imap " + string(c.imap)
+		if c.pop3 != "" {
+			name = "pop3 " + string(c.pop3)
+		}
+		t.Run(name, func(t *testing.T) {
+			var v scoring.Verdict
+			if c.imap != "" {
+				v = P1([]*imap.Observation{probeIMAP(t, c.imap, false)}, nil, DefaultPolicy())
+			} else {
+				v = P1(nil, []*pop3.Observation{probePOP3(t, c.pop3, false)}, DefaultPolicy())
+			}
+			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
+			}
+			checkVerdict(t, v)
+		})
+	}
+}
