@@ -171,8 +171,14 @@ func fromIMAP(o *imap.Observation) *recvService {
 		s.anonAdvertised = append(s.anonAdvertised, "S: "+o.CapabilityLineAfterTLS)
 	}
 	for _, a := range o.Attempts {
-		s.attempts = append(s.attempts, recvAttempt{method: a.Method, result: string(a.Result), reply: a.Reply,
-			why: a.Why, tls: a.TLS, anonymous: a.Method == "AUTHENTICATE ANONYMOUS"})
+		result, why := string(a.Result), a.Why
+		if a.Result == imap.Refused {
+			if r, w, ok := imap.Reclassify(a.Reply); ok && r != imap.Refused {
+				result, why = string(r), w+"; the scan had read it as a refusal"
+			}
+		}
+		s.attempts = append(s.attempts, recvAttempt{method: a.Method, result: result, reply: a.Reply,
+			why: why, tls: a.TLS, anonymous: a.Method == "AUTHENTICATE ANONYMOUS"})
 	}
 	s.requiredTLS = "LOGIN"
 	if !o.ImplicitTLS {
@@ -259,8 +265,14 @@ func fromPOP3(o *pop3.Observation) *recvService {
 		}
 	}
 	for _, a := range o.Attempts {
-		s.attempts = append(s.attempts, recvAttempt{method: a.Method, result: string(a.Result), reply: a.Reply,
-			why: a.Why, tls: a.TLS, anonymous: a.Method == "AUTH ANONYMOUS"})
+		result, why := string(a.Result), a.Why
+		if a.Result == pop3.Refused {
+			if r, w, ok := pop3.Reclassify(a.Reply, a.Step); ok && r != pop3.Refused {
+				result, why = string(r), w+"; the scan had read it as a refusal"
+			}
+		}
+		s.attempts = append(s.attempts, recvAttempt{method: a.Method, result: result, reply: a.Reply,
+			why: why, tls: a.TLS, anonymous: a.Method == "AUTH ANONYMOUS"})
 	}
 	s.requiredTLS = "USER/PASS"
 	if !o.ImplicitTLS {

@@ -370,3 +370,55 @@ func TestP1Refusals(t *testing.T) {
 		})
 	}
 }
+
+// TestP1RegradesOldReadings checks that attempts an older kensa stored
+// as refusals are read again from their replies: a bare -ERR, NO or BAD
+// stored as "refused" leaves P1 unknown when the results are graded
+// again, while a refusal that says why still counts.
+func TestP1RegradesOldReadings(t *testing.T) {
+	im := &imap.Observation{
+		Endpoint:       wire.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
+		Greeting:       "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
+		GreetingStatus: "OK",
+		Capabilities:   []string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
+		CapabilityLine: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
+		StartTLS:       &imap.StartTLS{Result: "ok", Reply: "K1 OK go"},
+		TLS:            &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+		LoginTested:    true,
+		Attempts: []imap.Attempt{
+			{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO", Why: "LOGINDISABLED advertised and LOGIN not accepted"},
+			{Method: "AUTHENTICATE PLAIN", Result: imap.Refused, Reply: "T2 BAD", Why: "BAD: the command was not processed"},
+			{Method: "AUTHENTICATE ANONYMOUS", Result: imap.Refused, Reply: "T3 NO [PRIVACYREQUIRED] no"},
+			{Method: "LOGIN", TLS: true, Result: imap.Checked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"},
+		},
+	}
+	po := &pop3.Observation{
+		Endpoint:    wire.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
+		Greeting:    "+OK ready",
+		Capa:        []string{"STLS", "SASL"},
+		STLS:        &pop3.STLS{Result: "ok", Reply: "+OK go"},
+		TLS:         &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+		LoginTested: true,
+		Attempts: []pop3.Attempt{
+			{Method: "USER/PASS", Result: pop3.Refused, Step: "USER", Reply: "-ERR", Why: "refused before any password was sent"},
+			{Method: "AUTH PLAIN", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Plaintext authentication disallowed."},
+			{Method: "AUTH ANONYMOUS", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+			{Method: "USER/PASS", TLS: true, Result: pop3.Checked, Step: "PASS", Reply: "-ERR [AUTH] Authentication failed."},
+		},
+	}
+	pol := DefaultPolicy()
+	v := P1([]*imap.Observation{im}, nil, pol)
+	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "LOGIN answer unclear (NO without a reason: not a recognisable refusal; the scan had read it as a refusal)") {
+		t.Errorf("imap: %s (%s)", v.Outcome, v.Reason)
+	}
+	v = P1(nil, []*pop3.Observation{po}, pol)
+	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "USER/PASS answer unclear (-ERR without a reason") {
+		t.Errorf("pop3: %s (%s)", v.Outcome, v.Reason)
+	}
+	// With refusals that say why, the same records pass.
+	im.Attempts[0].Reply, im.Attempts[1].Reply = "T1 NO [PRIVACYREQUIRED] no", "T2 BAD invalid command"
+	po.Attempts[0].Reply = "-ERR [AUTH] USER command only available under a layer"
+	if v := P1([]*imap.Observation{im}, []*pop3.Observation{po}, pol); v.Outcome != scoring.Pass {
+		t.Errorf("refusals with reasons: %s (%s)", v.Outcome, v.Reason)
+	}
+}

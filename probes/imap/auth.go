@@ -100,3 +100,17 @@ func classify(status, code, text string) (AuthResult, string) {
 	}
 	return r, why
 }
+
+// Reclassify sorts the recorded reply of a login attempt (Attempt.Reply,
+// the tagged NO or BAD line) as classify does. The rules use it so that
+// results stored by an older kensa, which counted answers without a
+// reason as refusals, are judged by today's reading when they are graded
+// again. ok is false when reply is not a tagged NO or BAD line.
+func Reclassify(reply string) (r AuthResult, why string, ok bool) {
+	st, err := ParseStatusLine(reply)
+	if err != nil || st.Tag == "*" || st.Status != "NO" && st.Status != "BAD" {
+		return "", "", false
+	}
+	r, why = classify(st.Status, st.Code, st.Text)
+	return r, why, true
+}

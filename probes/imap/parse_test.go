@@ -108,3 +108,26 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestReclassify(t *testing.T) {
+	cases := []struct {
+		reply string
+		want  AuthResult
+		ok    bool
+	}{
+		{"T1 NO [PRIVACYREQUIRED] Plaintext authentication disallowed", Refused, true},
+		{"T1 NO", Unclear, true},
+		{"T2 BAD", Unclear, true},
+		{"T2 BAD invalid command", Refused, true},
+		{"T3 NO [AUTHENTICATIONFAILED] Authentication failed.", Checked, true},
+		{"T1 OK Logged in", "", false},
+		{"* BYE Logging out", "", false},
+		{"NO [ALERT] from the error", "", false},
+		{"", "", false},
+	}
+	for _, c := range cases {
+		if got, why, ok := Reclassify(c.reply); got != c.want || ok != c.ok || ok && why == "" {
+			t.Errorf("%q: %s (%s) %v, want %s %v", c.reply, got, why, ok, c.want, c.ok)
+		}
+	}
+}

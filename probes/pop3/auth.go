@@ -3,6 +3,7 @@ package pop3
 import (
 	"strings"
 
+	"github.com/kensa-inspect/kensa/pop3"
 	"github.com/kensa-inspect/kensa/probes/internal/login"
 )
 
@@ -98,4 +99,18 @@ func classifyErr(code, text string, beforeCredentials bool) (AuthResult, string)
 		return Unclear, "-ERR without a reason: not a recognisable refusal"
 	}
 	return r, why
+}
+
+// Reclassify sorts the recorded reply of a login attempt (Attempt.Reply,
+// a -ERR line, and Attempt.Step) as the probe does. The rules use it so
+// that results stored by an older kensa, which counted a -ERR without a
+// reason before the password as a refusal, are judged by today's reading
+// when they are graded again. ok is false when reply is not a -ERR line.
+func Reclassify(reply, step string) (r AuthResult, why string, ok bool) {
+	rep, err := pop3.ParseReply(reply)
+	if err != nil || rep.Status != pop3.StatusErr {
+		return "", "", false
+	}
+	r, why = classifyErr(rep.Code, rep.Text, step == "USER" || step == "AUTH")
+	return r, why, true
 }

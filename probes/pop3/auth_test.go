@@ -49,3 +49,24 @@ func TestClassifyErr(t *testing.T) {
 		}
 	}
 }
+
+func TestReclassify(t *testing.T) {
+	cases := []struct {
+		reply, step string
+		want        AuthResult
+		ok          bool
+	}{
+		{"-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", "USER", Refused, true},
+		{"-ERR", "USER", Unclear, true},
+		{"-ERR", "AUTH", Unclear, true},
+		{"-ERR No such user", "USER", Unclear, true},
+		{"-ERR [AUTH] Authentication failed.", "PASS", Checked, true},
+		{"+OK Logged in.", "PASS", "", false},
+		{"garbage", "USER", "", false},
+	}
+	for _, c := range cases {
+		if got, why, ok := Reclassify(c.reply, c.step); got != c.want || ok != c.ok || ok && why == "" {
+			t.Errorf("%q at %s: %s (%s) %v, want %s %v", c.reply, c.step, got, why, ok, c.want, c.ok)
+		}
+	}
+}
