@@ -161,7 +161,10 @@ func Mix(n int, o MixOptions) *Plan {
 			h.IMAP = svc("imap", string(spread(imapP, i, 3, 1)), i%8 != 1)
 		}
 		if i%4 != 2 {
-			h.POP3 = svc("pop3", string(spread(pop3P, i, 5, 2)), true)
+			// The start moves on with each round of the list, so that
+			// IMAP and POP3 behaviours, whose lists are as long, do not
+			// pair up the same way every round.
+			h.POP3 = svc("pop3", string(spread(pop3P, i, 5, 2+i/len(pop3P))), true)
 		}
 		if i%5 != 4 {
 			h.SSH = svc("ssh", string(spread(sshP, i, 7, 3)), true)
