@@ -18,7 +18,8 @@ import (
 // password for checking before TLS (what a careless client sends: LOGIN,
 // USER/PASS, AUTH PLAIN / LOGIN), offers anonymous login, or has no TLS
 // at all (no STARTTLS or STLS on a plaintext port) and offers a login
-// that sends the password in the clear (see cleartextOffer).
+// that sends the password in the clear (POP3 USER, IMAP LOGIN without
+// LOGINDISABLED, or a mechanism of cleartextMechanisms).
 //
 // It passes only when every service was fully checked and refused every
 // cleartext password with a recognisable refusal: either it has TLS and
