@@ -90,9 +90,9 @@ var (
 	smtpRelay    = []smtpd.Profile{smtpd.Closed, smtpd.OpenRelay, smtpd.LocalSender, smtpd.AddressTrick, smtpd.AuthRequired, smtpd.RelayDenied454, smtpd.Greylist, smtpd.SlowGreeting}
 	smtpHostile  = []smtpd.Profile{smtpd.Greeting554, smtpd.Silent, smtpd.Drip, smtpd.EndlessLine, smtpd.Garbage, smtpd.Reset}
 	submissions  = []smtpd.Profile{smtpd.SubmissionAuthAfterTLS, smtpd.SubmissionAuthBeforeTLS, smtpd.SubmissionNoAuth, smtpd.Closed, smtpd.OpenRelay}
-	imapNormal   = []imapd.Profile{imapd.TLSRequired, imapd.Plaintext, imapd.NoTLS, imapd.LoginDisabledLie, imapd.PreAuth, imapd.Anonymous, imapd.WeakTLS}
+	imapNormal   = []imapd.Profile{imapd.TLSRequired, imapd.Plaintext, imapd.NoTLS, imapd.LoginDisabledLie, imapd.PreAuth, imapd.Anonymous, imapd.WeakTLS, imapd.BareRefusal, imapd.ChallengeOnly, imapd.NoTLSBare}
 	imapHostile  = []imapd.Profile{imapd.Silent, imapd.Garbage, imapd.EndlessLine, imapd.HugeLiteral, imapd.Reset}
-	pop3Normal   = []pop3d.Profile{pop3d.TLSRequired, pop3d.Plaintext, pop3d.NoTLS, pop3d.LoginDisabledLie, pop3d.PreAuth, pop3d.Anonymous, pop3d.WeakTLS}
+	pop3Normal   = []pop3d.Profile{pop3d.TLSRequired, pop3d.Plaintext, pop3d.NoTLS, pop3d.LoginDisabledLie, pop3d.PreAuth, pop3d.Anonymous, pop3d.WeakTLS, pop3d.BareRefusal, pop3d.ChallengeOnly, pop3d.NoTLSBare}
 	pop3Hostile  = []pop3d.Profile{pop3d.Silent, pop3d.Garbage, pop3d.EndlessLine, pop3d.Flood, pop3d.Reset}
 	sshNormal    = []sshd.Profile{sshd.PublicKey, sshd.Password, sshd.KeyboardInteractive, sshd.None, sshd.Weak, sshd.SSH199, sshd.SSH1, sshd.LegacyKexInit}
 	sshHostile   = []sshd.Profile{sshd.Silent, sshd.Garbage, sshd.EndlessLines}
@@ -109,6 +109,24 @@ func (h *Host) unlistAll() {
 	for _, s := range h.services() {
 		s.S.Listed = false
 	}
+}
+
+// spread picks the entry of list for the i-th host, stepping through the
+// list by stride from off. The stride is made prime to the length of
+// the list, so that every entry appears however long the list grows (a
+// stride of 3 through 12 entries would only ever pick 4 of them).
+func spread[T any](list []T, i, stride, off int) T {
+	for gcd(stride, len(list)) != 1 {
+		stride++
+	}
+	return list[(i*stride+off)%len(list)]
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // Mix returns a plan of n hosts whose services rotate through every
@@ -156,16 +174,19 @@ func Mix(n int, o MixOptions) *Plan {
 			h.Submission = svc("submission", string(pick(submissions, i/3)), true)
 		}
 		if i%4 != 3 {
-			h.IMAP = svc("imap", string(pick(imapP, i*3+1)), i%8 != 1)
+			h.IMAP = svc("imap", string(spread(imapP, i, 3, 1)), i%8 != 1)
 		}
 		if i%4 != 2 {
-			h.POP3 = svc("pop3", string(pick(pop3P, i*5+2)), true)
+			// The start moves on with each round of the list, so that
+			// IMAP and POP3 behaviours, whose lists are as long, do not
+			// pair up the same way every round.
+			h.POP3 = svc("pop3", string(spread(pop3P, i, 5, 2+i/len(pop3P))), true)
 		}
 		if i%5 != 4 {
-			h.SSH = svc("ssh", string(pick(sshP, i*7+3)), true)
+			h.SSH = svc("ssh", string(spread(sshP, i, 7, 3)), true)
 		}
 		if i%6 != 5 {
-			h.NTP = svc("ntp", string(pick(ntpP, i*11+4)), i%12 != 7)
+			h.NTP = svc("ntp", string(spread(ntpP, i, 11, 4)), i%12 != 7)
 		}
 		if i%7 == 0 {
 			a := pick(adminProfile, i/7)

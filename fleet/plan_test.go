@@ -157,3 +157,46 @@ func TestAddr(t *testing.T) {
 		t.Fatal(Addr(0), Addr(254))
 	}
 }
+
+// TestMixCoversEveryBehaviour checks that the fleets the end-to-end
+// tests scan (240 hosts with the hostile behaviours, as the truth test
+// in package scan runs; 300 without) give every behaviour of every
+// rotated protocol to some host, so that the truth test covers it.
+func TestMixCoversEveryBehaviour(t *testing.T) {
+	for _, c := range []struct {
+		n       int
+		hostile bool
+	}{{240, true}, {300, false}} {
+		p := Mix(c.n, MixOptions{Hostile: c.hostile, LowPorts: true, ReadTimeout: time.Second})
+		seen := map[string]bool{}
+		for _, h := range p.Hosts {
+			for _, s := range h.services() {
+				seen[s.Name+"="+s.S.Profile] = true
+			}
+		}
+		lists := map[string][]string{
+			"imap": names(imapNormal, imapHostile, c.hostile), "pop3": names(pop3Normal, pop3Hostile, c.hostile),
+			"ssh": names(sshNormal, sshHostile, c.hostile), "ntp": names(ntpNormal, ntpHostile, c.hostile),
+		}
+		for service, profiles := range lists {
+			for _, pr := range profiles {
+				if !seen[service+"="+pr] {
+					t.Errorf("Mix(%d, hostile %v): no host has %s=%s", c.n, c.hostile, service, pr)
+				}
+			}
+		}
+	}
+}
+
+func names[P ~string](normal, hostile []P, withHostile bool) []string {
+	var out []string
+	for _, p := range normal {
+		out = append(out, string(p))
+	}
+	if withHostile {
+		for _, p := range hostile {
+			out = append(out, string(p))
+		}
+	}
+	return out
+}

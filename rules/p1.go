@@ -16,11 +16,21 @@ import (
 // services. It fails if any service gives access without authentication
 // (an IMAP PREAUTH greeting, the fake user let in), takes a cleartext
 // password for checking before TLS (what a careless client sends: LOGIN,
-// USER/PASS, AUTH PLAIN / LOGIN), or offers anonymous login; it passes
-// only when every service was fully checked, requires authentication and
-// refuses cleartext passwords; it is unknown otherwise, with the reason.
-// Both slices empty means the item does not apply. Weak TLS is reported
-// as a finding and fails only with pol.TLSWeakFails.
+// USER/PASS, AUTH PLAIN / LOGIN), offers anonymous login, or has no TLS
+// at all (no STARTTLS or STLS on a plaintext port) and offers a login
+// that sends the password in the clear (POP3 USER, IMAP LOGIN without
+// LOGINDISABLED, or a mechanism of cleartextMechanisms).
+//
+// It passes only when every service was fully checked and refused every
+// cleartext password with a recognisable refusal: either it has TLS and
+// requires authentication over it, or it has none and offers no login
+// that sends a password in the clear (challenge-response mechanisms
+// only, or no login at all), so that no password can cross in the clear
+// there. It is unknown otherwise, with the reason; an answer the probe
+// could not read as a refusal or a check (a bare -ERR, NO or BAD)
+// leaves it unknown. Both slices empty means the item does not apply.
+// Weak TLS is reported as a finding and fails only with
+// pol.TLSWeakFails.
 func P1(imapObs []*imap.Observation, pop3Obs []*pop3.Observation, pol Policy) scoring.Verdict {
 	var all []*recvService
 	for _, o := range imapObs {
@@ -68,10 +78,19 @@ type recvService struct {
 	startTLSOffered bool
 	startTLSResult  string
 	startTLSWhy     string
-	tls             *wire.TLSInfo
-	anonAdvertised  []string // lines advertising anonymous login
-	loginTested     bool
-	attempts        []recvAttempt
+	// offerKnown: the logins offered before TLS on a plaintext port were
+	// read (not on POP3 without CAPA). cleartextOffered are those of them
+	// that send a password (or a bearer token) in the clear, and offer
+	// describes them all, for the reason; offerUnknownWhy says why they
+	// were not read.
+	offerKnown       bool
+	cleartextOffered []string
+	offer            string
+	offerUnknownWhy  string
+	tls              *wire.TLSInfo
+	anonAdvertised   []string // lines advertising anonymous login
+	loginTested      bool
+	attempts         []recvAttempt
 	// required are the methods that must have been tried before TLS for
 	// the check to be complete; requiredTLS the fake login that must have
 	// been tried over TLS, when there was TLS.
@@ -124,6 +143,28 @@ func fromIMAP(o *imap.Observation) *recvService {
 		s.startTLSResult = o.StartTLS.Result
 		s.startTLSWhy = strings.TrimSpace(o.StartTLS.Reply + " " + o.StartTLS.Error)
 	}
+	if !o.ImplicitTLS && len(o.Capabilities) > 0 {
+		s.offerKnown = true
+		var offer []string
+		if has(o.Capabilities, "LOGINDISABLED") {
+			offer = append(offer, "LOGINDISABLED")
+		} else {
+			s.cleartextOffered = append(s.cleartextOffered, "LOGIN (no LOGINDISABLED)")
+		}
+		mechs := imap.AuthMechanisms(o.Capabilities)
+		for _, m := range mechs {
+			if cleartextMechanism(m) {
+				s.cleartextOffered = append(s.cleartextOffered, "AUTH="+m)
+			}
+		}
+		if len(mechs) == 0 {
+			offer = append(offer, "no AUTH= mechanism")
+		}
+		for _, m := range mechs {
+			offer = append(offer, "AUTH="+m)
+		}
+		s.offer = strings.Join(offer, ", ")
+	}
 	if has(o.Capabilities, "AUTH=ANONYMOUS") {
 		s.anonAdvertised = append(s.anonAdvertised, "S: "+o.CapabilityLine)
 	}
@@ -131,8 +172,14 @@ func fromIMAP(o *imap.Observation) *recvService {
 		s.anonAdvertised = append(s.anonAdvertised, "S: "+o.CapabilityLineAfterTLS)
 	}
 	for _, a := range o.Attempts {
-		s.attempts = append(s.attempts, recvAttempt{method: a.Method, result: string(a.Result), reply: a.Reply,
-			why: a.Why, tls: a.TLS, anonymous: a.Method == "AUTHENTICATE ANONYMOUS"})
+		result, why := string(a.Result), a.Why
+		if a.Result == imap.Refused {
+			if r, w, ok := imap.Reclassify(a.Reply); ok && r != imap.Refused {
+				result, why = string(r), w+"; the scan had read it as a refusal"
+			}
+		}
+		s.attempts = append(s.attempts, recvAttempt{method: a.Method, result: result, reply: a.Reply,
+			why: why, tls: a.TLS, anonymous: a.Method == "AUTHENTICATE ANONYMOUS"})
 	}
 	s.requiredTLS = "LOGIN"
 	if !o.ImplicitTLS {
@@ -167,6 +214,41 @@ func fromPOP3(o *pop3.Observation) *recvService {
 	if o.CapaError != "" {
 		s.capLines = append(s.capLines, "S: "+o.CapaError)
 	}
+	if !o.ImplicitTLS {
+		switch {
+		case len(o.Capa) > 0:
+			s.offerKnown = true
+			var offer []string
+			if pop3.HasCapa(o.Capa, "USER") {
+				s.cleartextOffered = append(s.cleartextOffered, "USER")
+			} else {
+				offer = append(offer, "no USER")
+			}
+			mechs := pop3.Mechanisms(o.Capa)
+			for _, m := range mechs {
+				if cleartextMechanism(m) {
+					s.cleartextOffered = append(s.cleartextOffered, "SASL "+m)
+				}
+			}
+			if len(mechs) == 0 {
+				offer = append(offer, "no SASL mechanism")
+			} else {
+				offer = append(offer, "SASL "+strings.Join(mechs, " "))
+			}
+			if o.APOPTimestamp != "" {
+				offer = append(offer, "APOP")
+			}
+			s.offer = strings.Join(offer, ", ")
+			if len(s.capLines) == 0 {
+				// No line names a login: the whole list shows it.
+				for _, l := range o.Capa {
+					s.capLines = append(s.capLines, "S: "+l)
+				}
+			}
+		case o.CapaError != "":
+			s.offerUnknownWhy = "no CAPA (" + o.CapaError + ")"
+		}
+	}
 	s.startTLSOffered = !o.ImplicitTLS && pop3.HasCapa(o.Capa, "STLS")
 	if o.STLS != nil {
 		s.startTLSResult = o.STLS.Result
@@ -184,8 +266,14 @@ func fromPOP3(o *pop3.Observation) *recvService {
 		}
 	}
 	for _, a := range o.Attempts {
-		s.attempts = append(s.attempts, recvAttempt{method: a.Method, result: string(a.Result), reply: a.Reply,
-			why: a.Why, tls: a.TLS, anonymous: a.Method == "AUTH ANONYMOUS"})
+		result, why := string(a.Result), a.Why
+		if a.Result == pop3.Refused {
+			if r, w, ok := pop3.Reclassify(a.Reply, a.Step); ok && r != pop3.Refused {
+				result, why = string(r), w+"; the scan had read it as a refusal"
+			}
+		}
+		s.attempts = append(s.attempts, recvAttempt{method: a.Method, result: result, reply: a.Reply,
+			why: why, tls: a.TLS, anonymous: a.Method == "AUTH ANONYMOUS"})
 	}
 	s.requiredTLS = "USER/PASS"
 	if !o.ImplicitTLS {
@@ -198,6 +286,25 @@ func fromPOP3(o *pop3.Observation) *recvService {
 	}
 	return s
 }
+
+// cleartextMechanisms are the SASL mechanisms that send the password (or
+// a bearer token, as good as one to whoever reads it) as it is; the
+// challenge-response ones (CRAM-MD5, DIGEST-MD5, SCRAM-*, NTLM, GSSAPI)
+// and EXTERNAL do not.
+var cleartextMechanisms = []string{"PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"}
+
+func cleartextMechanism(m string) bool {
+	for _, c := range cleartextMechanisms {
+		if strings.EqualFold(m, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// noTLS reports whether the service has no TLS at all: a plaintext port
+// without STARTTLS or STLS.
+func (s *recvService) noTLS() bool { return !s.implicitTLS && !s.startTLSOffered }
 
 // p1One grades one receive service.
 func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
@@ -230,11 +337,22 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 	}
 	for i, a := range s.attempts {
 		if !a.tls && !a.anonymous && a.result == string(imap.Checked) {
-			return scoring.Fail, "accepts a cleartext password before TLS: " + a.method + " answered " + quote(a.reply) + " (" + a.why + ")", ev(exchanges[i]...)
+			when := "before TLS"
+			if s.noTLS() {
+				when = "and has no TLS"
+			}
+			return scoring.Fail, "accepts a cleartext password " + when + ": " + a.method + " answered " + quote(a.reply) + " (" + a.why + ")", ev(exchanges[i]...)
 		}
 	}
 	if len(s.anonAdvertised) > 0 {
 		return scoring.Fail, "offers anonymous login", ev(s.anonAdvertised...)
+	}
+	if s.capsSeen && s.noTLS() && len(s.cleartextOffered) > 0 {
+		// Whatever the fake user was answered, a real user's client
+		// sends its password the way the server offers, and there is no
+		// TLS to protect it.
+		return scoring.Fail, "no TLS (no STARTTLS or STLS) and offers " + strings.Join(s.cleartextOffered, ", ") +
+			": a user's password crosses in the clear", ev(s.greetingAndCaps()...)
 	}
 	weak := ""
 	if s.tls != nil && s.tls.Error == "" && len(s.tls.Weak) > 0 {
@@ -273,6 +391,13 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 			return scoring.Unknown, m + " not tried before TLS", nil
 		}
 	}
+	if s.noTLS() && !s.offerKnown {
+		why := "which logins it offers is not known"
+		if s.offerUnknownWhy != "" {
+			why = s.offerUnknownWhy + ": " + why
+		}
+		return scoring.Unknown, "no TLS, and " + why, ev("S: " + s.greeting)
+	}
 	if s.startTLSOffered && s.startTLSResult != "ok" {
 		why := "STARTTLS advertised but not completed"
 		if s.startTLSWhy != "" {
@@ -284,10 +409,7 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 		return scoring.Unknown, "no login tried over TLS: whether authentication is required there is not verified", nil
 	}
 
-	lines := ev("S: " + s.greeting)
-	if len(s.capLines) > 0 && s.capLines[0] != "S: "+s.greeting {
-		lines = append(lines, ev(s.capLines...)...)
-	}
+	lines := ev(s.greetingAndCaps()...)
 	var refused []string
 	for i, a := range s.attempts {
 		if !a.anonymous {
@@ -297,16 +419,34 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 			}
 		}
 	}
-	reason := "TLS from the first byte"
-	if !s.implicitTLS {
-		reason = "cleartext passwords refused before TLS (" + strings.Join(refused, ", ") + ")"
+	var reason string
+	switch {
+	case s.implicitTLS:
+		reason = "TLS from the first byte, authentication required, no anonymous login"
+	case s.noTLS():
+		reason = "no TLS, and no login that sends a password in the clear is offered (" + s.offer +
+			"): no password can cross in the clear; cleartext attempts refused (" + strings.Join(refused, ", ") +
+			"), no anonymous login"
+	default:
+		reason = "cleartext passwords refused before TLS (" + strings.Join(refused, ", ") +
+			"), authentication required, no anonymous login"
 	}
-	reason += ", authentication required, no anonymous login"
 	if weak != "" {
 		reason += "; finding: " + weak
 		lines = append(lines, ev("*: TLS "+s.tls.Version+" "+s.tls.Cipher)...)
 	}
 	return scoring.Pass, reason, lines
+}
+
+// greetingAndCaps returns the greeting and the capability lines that
+// show how the service offers logins, the greeting once when it
+// announced the capabilities.
+func (s *recvService) greetingAndCaps() []string {
+	lines := []string{"S: " + s.greeting}
+	if len(s.capLines) > 0 && s.capLines[0] != "S: "+s.greeting {
+		lines = append(lines, s.capLines...)
+	}
+	return lines
 }
 
 func quote(s string) string { return strconv.Quote(s) }

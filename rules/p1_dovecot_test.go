@@ -33,8 +33,16 @@ type dovecot struct {
 // disable_plaintext_auth = no.
 func startDovecot(t *testing.T, addr string, plaintext bool) *dovecot {
 	t.Helper()
+	return startDovecotConfig(t, daemon.DovecotConfig{Addr: addr, Plaintext: plaintext})
+}
+
+// startDovecotConfig is startDovecot with any configuration (Dir is the
+// test's).
+func startDovecotConfig(t *testing.T, cfg daemon.DovecotConfig) *dovecot {
+	t.Helper()
 	itest.Need(t, daemon.DovecotMissing())
-	d, err := daemon.StartDovecot(daemon.DovecotConfig{Dir: t.TempDir(), Addr: addr, Plaintext: plaintext})
+	cfg.Dir = t.TempDir()
+	d, err := daemon.StartDovecot(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +51,9 @@ func startDovecot(t *testing.T, addr string, plaintext bool) *dovecot {
 	return &dovecot{addr: d.Addr, imap: d.IMAP, imaps: d.IMAPS, pop3: d.POP3, pop3s: d.POP3S, log: d.LogPath}
 }
 
-// scanDovecot probes the four services from 127.0.0.1.
+// scanDovecot probes the services from 127.0.0.1: imap, imaps, pop3 and
+// pop3s, those with TLS only when the instance has them (the
+// observations are then imap and pop3 alone).
 func scanDovecot(t *testing.T, d *dovecot) ([]*imap.Observation, []*pop3.Observation) {
 	t.Helper()
 	env := wire.Env{
@@ -59,13 +69,13 @@ func scanDovecot(t *testing.T, d *dovecot) ([]*imap.Observation, []*pop3.Observa
 	tg := func(service string, port uint16) wire.Target {
 		return wire.Target{Service: service, Addr: netip.AddrPortFrom(d.addr, port)}
 	}
-	im := []*imap.Observation{
-		imap.Probe(ctx, env, tg("imap", d.imap), imap.Options{Password: pass}),
-		imap.Probe(ctx, env, tg("imaps", d.imaps), imap.Options{Password: pass}),
+	im := []*imap.Observation{imap.Probe(ctx, env, tg("imap", d.imap), imap.Options{Password: pass})}
+	if d.imaps != 0 {
+		im = append(im, imap.Probe(ctx, env, tg("imaps", d.imaps), imap.Options{Password: pass}))
 	}
-	po := []*pop3.Observation{
-		pop3.Probe(ctx, env, tg("pop3", d.pop3), pop3.Options{Password: pass}),
-		pop3.Probe(ctx, env, tg("pop3s", d.pop3s), pop3.Options{Password: pass}),
+	po := []*pop3.Observation{pop3.Probe(ctx, env, tg("pop3", d.pop3), pop3.Options{Password: pass})}
+	if d.pop3s != 0 {
+		po = append(po, pop3.Probe(ctx, env, tg("pop3s", d.pop3s), pop3.Options{Password: pass}))
 	}
 	for _, o := range im {
 		checkNoSecret(t, o, pass)
@@ -157,6 +167,62 @@ func TestP1Dovecot(t *testing.T) {
 			t.Errorf("imaps and pop3s alone: %s (%s)", v.Outcome, v.Reason)
 		}
 	})
+}
+
+// TestP1DovecotNoTLS scans real Dovecot instances without any TLS (ssl =
+// no): offering only CRAM-MD5, or no login at all (the plaintext
+// mechanisms refused by disable_plaintext_auth), no password can cross in
+// the clear and P1 passes with that reason; with plaintext allowed, it
+// fails.
+func TestP1DovecotNoTLS(t *testing.T) {
+	cases := []struct {
+		name, addr string
+		cfg        daemon.DovecotConfig
+		want       scoring.Outcome
+		reason     string
+	}{
+		{"cram-md5 only", "127.0.2.10", daemon.DovecotConfig{NoTLS: true, Mechanisms: "cram-md5"}, scoring.Pass,
+			"no TLS, and no login that sends a password in the clear is offered (LOGINDISABLED, AUTH=CRAM-MD5): no password can cross in the clear"},
+		{"no login at all", "127.0.2.11", daemon.DovecotConfig{NoTLS: true}, scoring.Pass,
+			"(no USER, no SASL mechanism): no password can cross in the clear"},
+		{"plaintext allowed", "127.0.2.12", daemon.DovecotConfig{NoTLS: true, Plaintext: true}, scoring.Fail,
+			"accepts a cleartext password and has no TLS"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.cfg.Addr = c.addr
+			d := startDovecotConfig(t, c.cfg)
+			im, po := scanDovecot(t, d)
+			if len(im) != 1 || len(po) != 1 {
+				t.Fatalf("%d imap and %d pop3 observations", len(im), len(po))
+			}
+			for _, o := range im {
+				if o.StartTLS != nil || o.TLS != nil || containsFold(o.Capabilities, "STARTTLS") {
+					t.Errorf("imap has TLS: %v %+v", o.Capabilities, o.StartTLS)
+				}
+			}
+			if o := po[0]; o.STLS != nil || pop3.HasCapa(o.Capa, "STLS") {
+				t.Errorf("pop3 has TLS: %v", o.Capa)
+			}
+			if c.want == scoring.Pass {
+				if o := im[0]; o.Error != "" || attemptResult(o.Attempts, "LOGIN", false) != imap.Refused ||
+					attemptResult(o.Attempts, "AUTHENTICATE PLAIN", false) != imap.Refused || !containsFold(o.Capabilities, "LOGINDISABLED") {
+					t.Errorf("imap: error %q capabilities %v attempts %+v", o.Error, o.Capabilities, o.Attempts)
+				}
+				if o := po[0]; o.Error != "" || pop3.HasCapa(o.Capa, "USER") || pop3Result(o.Attempts, "USER/PASS", false) != pop3.Refused ||
+					pop3Result(o.Attempts, "AUTH PLAIN", false) != pop3.Refused {
+					t.Errorf("pop3: error %q capa %v attempts %+v", o.Error, o.Capa, o.Attempts)
+				}
+			}
+			v := P1(im, po, DefaultPolicy())
+			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("P1 %s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
+			}
+			checkDovecotVerdict(t, v, d)
+			checkFootprint(t, d)
+		})
+	}
 }
 
 func containsFold(list []string, s string) bool {

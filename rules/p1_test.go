@@ -224,3 +224,201 @@ func TestP1Observations(t *testing.T) {
 		t.Errorf("weak TLS under tls_weak_fails: %s (%s)", v.Outcome, v.Reason)
 	}
 }
+
+// TestP1NoTLSObservations checks the judgement of services without any
+// TLS on hand-made observations: they fail when they offer a login that
+// sends the password in the clear, whatever the fake user was answered,
+// and pass only when they offer none and refused every cleartext attempt.
+func TestP1NoTLSObservations(t *testing.T) {
+	imapObs := func(caps string) *imap.Observation {
+		line := "* OK [CAPABILITY " + caps + "] ready"
+		return &imap.Observation{
+			Endpoint:       wire.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
+			Greeting:       line,
+			GreetingStatus: "OK",
+			Capabilities:   imap.ParseCapabilities(caps),
+			CapabilityLine: line,
+			LoginTested:    true,
+			Attempts: []imap.Attempt{
+				{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO [PRIVACYREQUIRED] no"},
+				{Method: "AUTHENTICATE PLAIN", Result: imap.Refused, Reply: "T2 NO [ALERT] Unsupported authentication mechanism."},
+				{Method: "AUTHENTICATE ANONYMOUS", Result: imap.Refused, Reply: "T3 NO [ALERT] Unsupported authentication mechanism."},
+			},
+		}
+	}
+	pop3Obs := func(capa ...string) *pop3.Observation {
+		return &pop3.Observation{
+			Endpoint:    wire.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
+			Greeting:    "+OK ready",
+			Capa:        capa,
+			LoginTested: true,
+			Attempts: []pop3.Attempt{
+				{Method: "USER/PASS", Result: pop3.Refused, Step: "USER", Reply: "-ERR [AUTH] Plaintext authentication disallowed"},
+				{Method: "AUTH PLAIN", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+				{Method: "AUTH ANONYMOUS", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+			},
+		}
+	}
+	cases := []struct {
+		name   string
+		imap   *imap.Observation
+		pop3   *pop3.Observation
+		want   scoring.Outcome
+		reason string
+	}{
+		{"imap challenge-response only", imapObs("IMAP4rev1 LOGINDISABLED AUTH=CRAM-MD5"), nil, scoring.Pass,
+			"no TLS, and no login that sends a password in the clear is offered (LOGINDISABLED, AUTH=CRAM-MD5): no password can cross in the clear"},
+		{"imap no login at all", imapObs("IMAP4rev1 LOGINDISABLED"), nil, scoring.Pass, "(LOGINDISABLED, no AUTH= mechanism)"},
+		{"imap LOGIN offered", imapObs("IMAP4rev1 AUTH=CRAM-MD5"), nil, scoring.Fail, "offers LOGIN (no LOGINDISABLED)"},
+		{"imap AUTH=PLAIN offered", imapObs("IMAP4rev1 LOGINDISABLED AUTH=PLAIN"), nil, scoring.Fail, "offers AUTH=PLAIN"},
+		{"imap bearer token offered", imapObs("IMAP4rev1 LOGINDISABLED AUTH=XOAUTH2"), nil, scoring.Fail, "offers AUTH=XOAUTH2"},
+		{"imap offer seen, then an error", func() *imap.Observation {
+			o := imapObs("IMAP4rev1 AUTH=PLAIN")
+			o.Error, o.Attempts = "LOGIN: no answer: timeout", nil
+			return o
+		}(), nil, scoring.Fail, "password crosses in the clear"},
+		{"imap cleartext password checked", func() *imap.Observation {
+			o := imapObs("IMAP4rev1 LOGINDISABLED AUTH=CRAM-MD5")
+			o.Attempts[0] = imap.Attempt{Method: "LOGIN", Result: imap.Checked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"}
+			return o
+		}(), nil, scoring.Fail, "accepts a cleartext password"},
+		{"imap answer unclear", func() *imap.Observation {
+			o := imapObs("IMAP4rev1 LOGINDISABLED AUTH=CRAM-MD5")
+			o.Attempts[0] = imap.Attempt{Method: "LOGIN", Result: imap.Unclear, Reply: "T1 NO", Why: "NO without a reason"}
+			return o
+		}(), nil, scoring.Unknown, "LOGIN answer unclear"},
+		{"pop3 challenge-response only", nil, pop3Obs("TOP", "SASL CRAM-MD5"), scoring.Pass,
+			"(no USER, SASL CRAM-MD5): no password can cross in the clear"},
+		{"pop3 no login at all", nil, pop3Obs("TOP", "UIDL"), scoring.Pass, "(no USER, no SASL mechanism)"},
+		{"pop3 USER offered", nil, pop3Obs("USER", "SASL CRAM-MD5"), scoring.Fail, "offers USER:"},
+		{"pop3 SASL PLAIN offered", nil, pop3Obs("SASL CRAM-MD5 PLAIN"), scoring.Fail, "offers SASL PLAIN:"},
+		{"pop3 without CAPA", nil, func() *pop3.Observation {
+			o := pop3Obs()
+			o.CapaError = "-ERR Unknown command."
+			return o
+		}(), scoring.Unknown, "no CAPA (-ERR Unknown command.): which logins it offers is not known"},
+		{"pop3 bare refusal", nil, func() *pop3.Observation {
+			o := pop3Obs("SASL CRAM-MD5")
+			o.Attempts[0] = pop3.Attempt{Method: "USER/PASS", Result: pop3.Unclear, Step: "USER", Reply: "-ERR", Why: "-ERR without a reason"}
+			return o
+		}(), scoring.Unknown, "USER/PASS answer unclear"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var im []*imap.Observation
+			var po []*pop3.Observation
+			if c.imap != nil {
+				im = append(im, c.imap)
+			}
+			if c.pop3 != nil {
+				po = append(po, c.pop3)
+			}
+			v := P1(im, po, DefaultPolicy())
+			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
+			}
+			if v.Outcome != scoring.Unknown && len(v.Evidence) == 0 {
+				t.Errorf("%s without evidence", v.Outcome)
+			}
+			for _, e := range v.Evidence {
+				if !strings.HasPrefix(e, "192.0.2.1:") {
+					t.Errorf("evidence %q", e)
+				}
+			}
+		})
+	}
+}
+
+// TestP1Refusals scans the fleet's servers whose answers before TLS
+// decide P1 by what they say: a TLS-capable server that refuses without
+// a reason leaves P1 unknown, a server without TLS that offers only a
+// challenge-response login passes with the reason, and one without TLS
+// that offers cleartext logins fails, whatever it answered the fake user.
+func TestP1Refusals(t *testing.T) {
+	cases := []struct {
+		imap   imapd.Profile
+		pop3   pop3d.Profile
+		want   scoring.Outcome
+		reason string
+	}{
+		{imap: imapd.BareRefusal, want: scoring.Unknown, reason: "LOGIN answer unclear (NO without a reason: not a recognisable refusal)"},
+		{pop3: pop3d.BareRefusal, want: scoring.Unknown, reason: "USER/PASS answer unclear (-ERR without a reason: not a recognisable refusal)"},
+		{imap: imapd.ChallengeOnly, want: scoring.Pass, reason: "(LOGINDISABLED, AUTH=CRAM-MD5): no password can cross in the clear"},
+		{pop3: pop3d.ChallengeOnly, want: scoring.Pass, reason: "(no USER, SASL CRAM-MD5): no password can cross in the clear"},
+		{imap: imapd.NoTLSBare, want: scoring.Fail, reason: "no TLS (no STARTTLS or STLS) and offers LOGIN (no LOGINDISABLED), AUTH=PLAIN, AUTH=LOGIN"},
+		{pop3: pop3d.NoTLSBare, want: scoring.Fail, reason: "no TLS (no STARTTLS or STLS) and offers USER"},
+		// The Dovecot-like refusals without TLS, and NoTLS's checks.
+		{imap: imapd.NoTLS, want: scoring.Fail, reason: "accepts a cleartext password"},
+		{pop3: pop3d.NoTLS, want: scoring.Fail, reason: "accepts a cleartext password"},
+	}
+	for _, c := range cases {
+		name := "imap " + string(c.imap)
+		if c.pop3 != "" {
+			name = "pop3 " + string(c.pop3)
+		}
+		t.Run(name, func(t *testing.T) {
+			var v scoring.Verdict
+			if c.imap != "" {
+				v = P1([]*imap.Observation{probeIMAP(t, c.imap, false)}, nil, DefaultPolicy())
+			} else {
+				v = P1(nil, []*pop3.Observation{probePOP3(t, c.pop3, false)}, DefaultPolicy())
+			}
+			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
+			}
+			checkVerdict(t, v)
+		})
+	}
+}
+
+// TestP1RegradesOldReadings checks that attempts an older kensa stored
+// as refusals are read again from their replies: a bare -ERR, NO or BAD
+// stored as "refused" leaves P1 unknown when the results are graded
+// again, while a refusal that says why still counts.
+func TestP1RegradesOldReadings(t *testing.T) {
+	im := &imap.Observation{
+		Endpoint:       wire.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
+		Greeting:       "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
+		GreetingStatus: "OK",
+		Capabilities:   []string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
+		CapabilityLine: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
+		StartTLS:       &imap.StartTLS{Result: "ok", Reply: "K1 OK go"},
+		TLS:            &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+		LoginTested:    true,
+		Attempts: []imap.Attempt{
+			{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO", Why: "LOGINDISABLED advertised and LOGIN not accepted"},
+			{Method: "AUTHENTICATE PLAIN", Result: imap.Refused, Reply: "T2 BAD", Why: "BAD: the command was not processed"},
+			{Method: "AUTHENTICATE ANONYMOUS", Result: imap.Refused, Reply: "T3 NO [PRIVACYREQUIRED] no"},
+			{Method: "LOGIN", TLS: true, Result: imap.Checked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"},
+		},
+	}
+	po := &pop3.Observation{
+		Endpoint:    wire.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
+		Greeting:    "+OK ready",
+		Capa:        []string{"STLS", "SASL"},
+		STLS:        &pop3.STLS{Result: "ok", Reply: "+OK go"},
+		TLS:         &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+		LoginTested: true,
+		Attempts: []pop3.Attempt{
+			{Method: "USER/PASS", Result: pop3.Refused, Step: "USER", Reply: "-ERR", Why: "refused before any password was sent"},
+			{Method: "AUTH PLAIN", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Plaintext authentication disallowed."},
+			{Method: "AUTH ANONYMOUS", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+			{Method: "USER/PASS", TLS: true, Result: pop3.Checked, Step: "PASS", Reply: "-ERR [AUTH] Authentication failed."},
+		},
+	}
+	pol := DefaultPolicy()
+	v := P1([]*imap.Observation{im}, nil, pol)
+	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "LOGIN answer unclear (NO without a reason: not a recognisable refusal; the scan had read it as a refusal)") {
+		t.Errorf("imap: %s (%s)", v.Outcome, v.Reason)
+	}
+	v = P1(nil, []*pop3.Observation{po}, pol)
+	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "USER/PASS answer unclear (-ERR without a reason") {
+		t.Errorf("pop3: %s (%s)", v.Outcome, v.Reason)
+	}
+	// With refusals that say why, the same records pass.
+	im.Attempts[0].Reply, im.Attempts[1].Reply = "T1 NO [PRIVACYREQUIRED] no", "T2 BAD invalid command"
+	po.Attempts[0].Reply = "-ERR [AUTH] USER command only available under a layer"
+	if v := P1([]*imap.Observation{im}, []*pop3.Observation{po}, pol); v.Outcome != scoring.Pass {
+		t.Errorf("refusals with reasons: %s (%s)", v.Outcome, v.Reason)
+	}
+}

@@ -47,6 +47,21 @@ const (
 	Anonymous Profile = mailauth.Anonymous
 	// WeakTLS is TLSRequired with a server that speaks only TLS 1.0.
 	WeakTLS Profile = mailauth.WeakTLS
+	// BareRefusal offers STARTTLS and advertises LOGINDISABLED (and no
+	// AUTH=) before TLS, where it answers LOGIN with a bare "NO" and
+	// AUTHENTICATE with a bare "BAD", neither with a response code or a
+	// text; after TLS it checks passwords.
+	BareRefusal Profile = mailauth.BareRefusal
+	// ChallengeOnly has no STARTTLS and advertises "LOGINDISABLED
+	// AUTH=CRAM-MD5", as Dovecot with ssl = no and auth_mechanisms =
+	// cram-md5: LOGIN is refused with NO [PRIVACYREQUIRED], the other
+	// mechanisms with NO [ALERT] Unsupported authentication mechanism,
+	// and CRAM-MD5 fails its check.
+	ChallengeOnly Profile = mailauth.ChallengeOnly
+	// NoTLSBare has no STARTTLS, advertises AUTH=PLAIN and AUTH=LOGIN and
+	// no LOGINDISABLED, and turns the unknown fake user away with a bare
+	// "NO", to LOGIN and to AUTHENTICATE alike.
+	NoTLSBare Profile = mailauth.NoTLSBare
 
 	// Silent accepts connections and never says anything.
 	Silent Profile = mailauth.Silent
@@ -54,8 +69,10 @@ const (
 	Garbage Profile = mailauth.Garbage
 	// EndlessLine sends a greeting that never ends.
 	EndlessLine Profile = mailauth.EndlessLine
-	// HugeLiteral greets properly, then answers any command with an
-	// untagged response announcing a 1 GiB literal and streams it.
+	// HugeLiteral greets properly (offering STARTTLS and LOGINDISABLED,
+	// so that its capabilities decide nothing), then answers any command
+	// with an untagged response announcing a 1 GiB literal and streams
+	// it.
 	HugeLiteral Profile = "huge-literal"
 	// Reset resets every connection as soon as it is accepted.
 	Reset Profile = mailauth.Reset
@@ -64,6 +81,7 @@ const (
 // Profiles returns every profile, well-behaved ones first.
 func Profiles() []Profile {
 	return []Profile{TLSRequired, Plaintext, NoTLS, LoginDisabledLie, PreAuth, Anonymous, WeakTLS,
+		BareRefusal, ChallengeOnly, NoTLSBare,
 		Silent, Garbage, EndlessLine, HugeLiteral, Reset}
 }
 

@@ -125,9 +125,10 @@ func newOptions(cfg Config, tc *tls.Config) *imapserver.Options {
 		// Every connection is encrypted: passwords are allowed, and
 		// there is no STARTTLS.
 		opts.InsecureAuth = true
-	case cfg.Profile == NoTLS:
+	case cfg.Profile == NoTLS, cfg.Profile == ChallengeOnly, cfg.Profile == NoTLSBare:
+		// No STARTTLS; the session decides what it refuses.
 		opts.InsecureAuth = true
-	case cfg.Profile == Plaintext, cfg.Profile == LoginDisabledLie:
+	case cfg.Profile == Plaintext, cfg.Profile == LoginDisabledLie, cfg.Profile == BareRefusal:
 		opts.InsecureAuth = true
 		opts.TLSConfig = tc
 	default:
@@ -176,19 +177,43 @@ func (s *session) encrypted() bool {
 // Close ends the session.
 func (s *session) Close() error { return s.UserSession.Close() }
 
+// bareText marks a status response that rewriteConn sends without a
+// text: "T1 NO bareText" becomes "T1 NO" (imapserver always writes a
+// text).
+const bareText = "kensa-fleet-bare-reply"
+
+// bare is a NO or BAD answer with neither response code nor text.
+func bare(typ imap.StatusResponseType) error { return &imap.Error{Type: typ, Text: bareText} }
+
+// errPrivacyRequired is Dovecot's refusal of LOGIN before TLS.
+var errPrivacyRequired = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodePrivacyRequired,
+	Text: "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."}
+
 // Login answers LOGIN. imapserver has already refused it before TLS for
 // the profiles that require TLS.
 func (s *session) Login(username, password string) error {
-	if s.b.cfg.Profile == LoginDisabledLie && !s.encrypted() {
-		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "LOGIN is disabled, use STARTTLS"}
+	if !s.encrypted() {
+		switch s.b.cfg.Profile {
+		case LoginDisabledLie:
+			return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "LOGIN is disabled, use STARTTLS"}
+		case BareRefusal, NoTLSBare:
+			return bare(imap.StatusResponseTypeNo)
+		case ChallengeOnly:
+			return errPrivacyRequired
+		}
 	}
 	return imapserver.ErrAuthFailed
 }
 
 // AuthenticateMechanisms lists the SASL mechanisms advertised now.
 func (s *session) AuthenticateMechanisms() []string {
-	if s.b.cfg.Profile == LoginDisabledLie && !s.encrypted() {
-		return nil // and the capability rewrite adds LOGINDISABLED
+	if !s.encrypted() {
+		switch s.b.cfg.Profile {
+		case LoginDisabledLie, BareRefusal:
+			return nil // and the capability rewrite adds LOGINDISABLED
+		case ChallengeOnly:
+			return []string{"CRAM-MD5"} // and LOGINDISABLED, likewise
+		}
 	}
 	mechs := []string{"PLAIN", "LOGIN"}
 	if s.b.cfg.Profile == Anonymous {
@@ -201,6 +226,19 @@ func (s *session) AuthenticateMechanisms() []string {
 // login succeeds on the Anonymous profile.
 func (s *session) Authenticate(mech string) (sasl.Server, error) {
 	check := func(string, string) error { return imapserver.ErrAuthFailed }
+	if !s.encrypted() {
+		switch s.b.cfg.Profile {
+		case BareRefusal:
+			return nil, bare(imap.StatusResponseTypeBad)
+		case NoTLSBare:
+			check = func(string, string) error { return bare(imap.StatusResponseTypeNo) }
+		case ChallengeOnly:
+			if mech == "CRAM-MD5" {
+				return &cramServer{}, nil
+			}
+			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert, Text: "Unsupported authentication mechanism."}
+		}
+	}
 	switch mech {
 	case "PLAIN":
 		return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
@@ -242,6 +280,18 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 	return nil, true, l.check(l.user, string(resp))
 }
 
+// cramServer is the server side of CRAM-MD5 for a server that knows no
+// user: it sends its challenge and fails the answer.
+type cramServer struct{ sent bool }
+
+func (c *cramServer) Next([]byte) ([]byte, bool, error) {
+	if !c.sent {
+		c.sent = true
+		return fmt.Appendf(nil, "<%d.%d@imapd.kensa.test>", time.Now().UnixNano()%1000000, time.Now().Unix()), false, nil
+	}
+	return nil, true, imapserver.ErrAuthFailed
+}
+
 // fleetListener wraps accepted connections: latency below TLS, implicit
 // TLS, and the greeting and capability rewrites above it.
 type fleetListener struct {
@@ -265,8 +315,9 @@ func (l *fleetListener) Accept() (net.Conn, error) {
 }
 
 // rewriteConn edits what imapserver writes in plaintext: the greeting
-// text becomes the configured banner and, on LoginDisabledLie before
-// TLS, capability lists gain LOGINDISABLED. It stops editing once
+// text becomes the configured banner; on LoginDisabledLie, BareRefusal
+// and ChallengeOnly before TLS, capability lists gain LOGINDISABLED;
+// and answers marked bareText lose their text. It stops editing once
 // STARTTLS is accepted (what follows is TLS) or, on implicit TLS, after
 // the greeting (it sits above TLS there).
 type rewriteConn struct {
@@ -285,9 +336,13 @@ func (c *rewriteConn) Write(p []byte) (int, error) {
 		c.greeted = true
 		out = bytes.Replace(out, []byte("IMAP server ready"), []byte(c.cfg.Banner), 1)
 	}
-	if c.cfg.Profile == LoginDisabledLie && !c.cfg.ImplicitTLS && bytes.Contains(out, []byte("CAPABILITY")) {
-		out = addLoginDisabled(out)
+	switch c.cfg.Profile {
+	case LoginDisabledLie, BareRefusal, ChallengeOnly:
+		if !c.cfg.ImplicitTLS && bytes.Contains(out, []byte("CAPABILITY")) {
+			out = addLoginDisabled(out)
+		}
 	}
+	out = bytes.ReplaceAll(out, []byte(" "+bareText), nil)
 	if bytes.Contains(p, []byte("Begin TLS negotiation")) || c.cfg.ImplicitTLS {
 		c.verbatim = true
 	}
@@ -297,7 +352,8 @@ func (c *rewriteConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// addLoginDisabled adds LOGINDISABLED to every capability list in b.
+// addLoginDisabled adds LOGINDISABLED to every capability list in b,
+// where Dovecot puts it: after STARTTLS, before the AUTH= mechanisms.
 func addLoginDisabled(b []byte) []byte {
 	lines := strings.SplitAfter(string(b), "\r\n")
 	for i, l := range lines {
@@ -306,6 +362,8 @@ func addLoginDisabled(b []byte) []byte {
 		}
 		if j := strings.Index(l, " STARTTLS"); j >= 0 {
 			lines[i] = l[:j+len(" STARTTLS")] + " LOGINDISABLED" + l[j+len(" STARTTLS"):]
+		} else if j := strings.Index(l, " AUTH="); j >= 0 {
+			lines[i] = l[:j] + " LOGINDISABLED" + l[j:]
 		}
 	}
 	return []byte(strings.Join(lines, ""))
@@ -331,7 +389,7 @@ func hostile(c net.Conn, cfg Config, tc *tls.Config) {
 	case HugeLiteral:
 		deadline := time.Now().Add(cfg.IdleTimeout)
 		c.SetDeadline(deadline)
-		fmt.Fprintf(c, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] %s\r\n", cfg.Banner)
+		fmt.Fprintf(c, "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] %s\r\n", cfg.Banner)
 		br := bufio.NewReader(c)
 		if _, err := br.ReadSlice('\n'); err != nil {
 			return

@@ -24,6 +24,11 @@ func TestBannerAndCapabilities(t *testing.T) {
 		{PreAuth, false, "* PREAUTH [CAPABILITY IMAP4rev1 SASL-IR LITERAL- UNSELECT ENABLE IDLE UTF8=ACCEPT] Dovecot ready."},
 		{TLSRequired, true, "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL- AUTH=PLAIN AUTH=LOGIN] Dovecot ready."},
 		{Anonymous, true, "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL- AUTH=PLAIN AUTH=LOGIN AUTH=ANONYMOUS] Dovecot ready."},
+		{BareRefusal, false, "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL- STARTTLS LOGINDISABLED] Dovecot ready."},
+		{ChallengeOnly, false, "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL- LOGINDISABLED AUTH=CRAM-MD5] Dovecot ready."},
+		{NoTLSBare, false, "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL- AUTH=PLAIN AUTH=LOGIN] Dovecot ready."},
+		{BareRefusal, true, "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL- AUTH=PLAIN AUTH=LOGIN] Dovecot ready."},
+		{ChallengeOnly, true, "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL- AUTH=PLAIN AUTH=LOGIN] Dovecot ready."},
 	}
 	for _, c := range cases {
 		srv, err := Start("127.0.0.1:0", Config{Profile: c.p, ImplicitTLS: c.implicit, Banner: "Dovecot ready."})
@@ -63,13 +68,15 @@ func TestTruth(t *testing.T) {
 	want := map[Profile]scoring.Outcome{
 		TLSRequired: scoring.Pass, Plaintext: scoring.Fail, NoTLS: scoring.Fail, LoginDisabledLie: scoring.Fail,
 		PreAuth: scoring.Fail, Anonymous: scoring.Fail, WeakTLS: scoring.Pass,
+		BareRefusal: scoring.Unknown, ChallengeOnly: scoring.Pass, NoTLSBare: scoring.Fail,
 		Silent: scoring.Unknown, Garbage: scoring.Unknown, EndlessLine: scoring.Unknown, HugeLiteral: scoring.Unknown, Reset: scoring.Unknown,
 	}
+	hostile := map[Profile]bool{Silent: true, Garbage: true, EndlessLine: true, HugeLiteral: true, Reset: true}
 	for _, p := range Profiles() {
 		if got := Truth(p); got != want[p] {
 			t.Errorf("%s: %s, want %s", p, got, want[p])
 		}
-		if p.Hostile() != (want[p] == scoring.Unknown) {
+		if p.Hostile() != hostile[p] {
 			t.Errorf("%s: hostile %v", p, p.Hostile())
 		}
 	}

@@ -43,6 +43,22 @@ const (
 	Anonymous Profile = mailauth.Anonymous
 	// WeakTLS is TLSRequired with a server that speaks only TLS 1.0.
 	WeakTLS Profile = mailauth.WeakTLS
+	// BareRefusal offers STLS and, before TLS, offers no login (CAPA
+	// without USER or SASL, like nginx's "starttls only") and answers
+	// USER, PASS and AUTH with a bare "-ERR"; after TLS it checks
+	// passwords.
+	BareRefusal Profile = mailauth.BareRefusal
+	// ChallengeOnly has no STLS and offers only "SASL CRAM-MD5", as
+	// Dovecot with ssl = no and auth_mechanisms = cram-md5: USER and PASS
+	// are refused with "-ERR [AUTH] Plaintext authentication disallowed
+	// …", the other mechanisms with "-ERR [AUTH] Unsupported
+	// authentication mechanism.", and CRAM-MD5 fails its check.
+	ChallengeOnly Profile = mailauth.ChallengeOnly
+	// NoTLSBare has no STLS and no SASL, offers USER, and turns the
+	// unknown fake user away at USER with a bare "-ERR", as old servers
+	// that look users up at USER do; a real user's password would follow
+	// in the clear.
+	NoTLSBare Profile = mailauth.NoTLSBare
 
 	// Silent accepts connections and never says anything.
 	Silent Profile = mailauth.Silent
@@ -60,6 +76,7 @@ const (
 // Profiles returns every profile, well-behaved ones first.
 func Profiles() []Profile {
 	return []Profile{TLSRequired, Plaintext, NoTLS, LoginDisabledLie, PreAuth, Anonymous, WeakTLS,
+		BareRefusal, ChallengeOnly, NoTLSBare,
 		Silent, Garbage, EndlessLine, Flood, Reset}
 }
 

@@ -164,7 +164,19 @@ func (s *session) greeting() string {
 func (s *session) cleartext() bool { return !s.tls }
 
 // offersSTLS reports whether STLS is available now.
-func (s *session) offersSTLS() bool { return s.cleartext() && s.cfg.Profile != NoTLS }
+func (s *session) offersSTLS() bool {
+	switch s.cfg.Profile {
+	case NoTLS, ChallengeOnly, NoTLSBare:
+		return false
+	}
+	return s.cleartext()
+}
+
+// bare reports whether the profile answers login commands now with a
+// bare "-ERR" (NoTLSBare: USER only).
+func (s *session) bare() bool {
+	return s.cleartext() && (s.cfg.Profile == BareRefusal || s.cfg.Profile == NoTLSBare)
+}
 
 // passwordsAllowed reports whether USER/PASS and password mechanisms
 // are accepted (for checking) now.
@@ -182,7 +194,12 @@ func (s *session) capa() []string {
 		caps = append(caps, "STLS")
 	}
 	mechs := []string{}
-	if s.passwordsAllowed() {
+	switch {
+	case s.cleartext() && s.cfg.Profile == ChallengeOnly:
+		mechs = append(mechs, "CRAM-MD5")
+	case s.cleartext() && s.cfg.Profile == NoTLSBare:
+		caps = append(caps, "USER")
+	case s.passwordsAllowed():
 		caps = append(caps, "USER")
 		mechs = append(mechs, "PLAIN", "LOGIN")
 	}
@@ -243,6 +260,8 @@ func (s *session) serve() {
 			s.setConn(tlsConn)
 		case "USER":
 			switch {
+			case s.bare():
+				err = s.reply("-ERR")
 			case !s.passwordsAllowed():
 				err = s.reply("%s", msgDisallowed)
 			case arg == "":
@@ -253,6 +272,8 @@ func (s *session) serve() {
 			}
 		case "PASS":
 			switch {
+			case s.bare() && s.cfg.Profile == BareRefusal:
+				err = s.reply("-ERR")
 			case !s.passwordsAllowed():
 				err = s.reply("%s", msgDisallowed)
 			case s.user == "":
@@ -292,6 +313,25 @@ func (s *session) checkPassword() error {
 func (s *session) auth(arg string) error {
 	mech, ir, _ := strings.Cut(arg, " ")
 	mech = strings.ToUpper(mech)
+	if s.cleartext() {
+		switch s.cfg.Profile {
+		case BareRefusal:
+			return s.reply("-ERR")
+		case NoTLSBare:
+			return s.reply("-ERR Unknown command.")
+		case ChallengeOnly:
+			switch mech {
+			case "":
+				return s.reply("-ERR AUTH needs a mechanism.")
+			case "CRAM-MD5":
+				if _, ok := s.sasl(ir, base64.StdEncoding.EncodeToString([]byte(cramChallenge()))); !ok {
+					return nil
+				}
+				return s.checkPassword()
+			}
+			return s.reply("-ERR [AUTH] Unsupported authentication mechanism.")
+		}
+	}
 	switch mech {
 	case "":
 		return s.reply("-ERR AUTH needs a mechanism.")
@@ -324,6 +364,11 @@ func (s *session) auth(arg string) error {
 		return s.checkPassword()
 	}
 	return s.reply("-ERR Unsupported authentication mechanism.")
+}
+
+// cramChallenge is a CRAM-MD5 challenge: a unique message id.
+func cramChallenge() string {
+	return fmt.Sprintf("<%d.%d@pop3d.kensa.test>", time.Now().UnixNano()%1000000, time.Now().Unix())
 }
 
 // sasl obtains one client response: the initial response if given,

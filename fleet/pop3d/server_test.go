@@ -24,6 +24,11 @@ func TestBannerAndCapa(t *testing.T) {
 		{LoginDisabledLie, false, "TOP UIDL RESP-CODES AUTH-RESP-CODE STLS IMPLEMENTATION kensa-fleet"},
 		{Anonymous, false, "TOP UIDL RESP-CODES AUTH-RESP-CODE STLS SASL ANONYMOUS IMPLEMENTATION kensa-fleet"},
 		{TLSRequired, true, "TOP UIDL RESP-CODES AUTH-RESP-CODE USER SASL PLAIN LOGIN IMPLEMENTATION kensa-fleet"},
+		{BareRefusal, false, "TOP UIDL RESP-CODES AUTH-RESP-CODE STLS IMPLEMENTATION kensa-fleet"},
+		{ChallengeOnly, false, "TOP UIDL RESP-CODES AUTH-RESP-CODE SASL CRAM-MD5 IMPLEMENTATION kensa-fleet"},
+		{NoTLSBare, false, "TOP UIDL RESP-CODES AUTH-RESP-CODE USER IMPLEMENTATION kensa-fleet"},
+		{BareRefusal, true, "TOP UIDL RESP-CODES AUTH-RESP-CODE USER SASL PLAIN LOGIN IMPLEMENTATION kensa-fleet"},
+		{ChallengeOnly, true, "TOP UIDL RESP-CODES AUTH-RESP-CODE USER SASL PLAIN LOGIN IMPLEMENTATION kensa-fleet"},
 	}
 	for _, c := range cases {
 		srv, err := Start("127.0.0.1:0", Config{Profile: c.p, ImplicitTLS: c.implicit, Banner: "Dovecot ready.", APOP: true})
@@ -79,13 +84,15 @@ func TestTruth(t *testing.T) {
 	want := map[Profile]scoring.Outcome{
 		TLSRequired: scoring.Pass, Plaintext: scoring.Fail, NoTLS: scoring.Fail, LoginDisabledLie: scoring.Fail,
 		PreAuth: scoring.Fail, Anonymous: scoring.Fail, WeakTLS: scoring.Pass,
+		BareRefusal: scoring.Unknown, ChallengeOnly: scoring.Pass, NoTLSBare: scoring.Fail,
 		Silent: scoring.Unknown, Garbage: scoring.Unknown, EndlessLine: scoring.Unknown, Flood: scoring.Unknown, Reset: scoring.Unknown,
 	}
+	hostile := map[Profile]bool{Silent: true, Garbage: true, EndlessLine: true, Flood: true, Reset: true}
 	for _, p := range Profiles() {
 		if got := Truth(p); got != want[p] {
 			t.Errorf("%s: %s, want %s", p, got, want[p])
 		}
-		if p.Hostile() != (want[p] == scoring.Unknown) {
+		if p.Hostile() != hostile[p] {
 			t.Errorf("%s: hostile %v", p, p.Hostile())
 		}
 	}

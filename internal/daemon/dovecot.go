@@ -32,6 +32,11 @@ type DovecotConfig struct {
 	Addr string
 	// Plaintext sets disable_plaintext_auth = no.
 	Plaintext bool
+	// NoTLS sets ssl = no and leaves out the imaps and pop3s listeners
+	// (Dovecot.IMAPS and POP3S are then 0): a server without any TLS.
+	NoTLS bool
+	// Mechanisms is auth_mechanisms; empty means "plain login".
+	Mechanisms string
 	// Stock keeps the stock failed-login delay (auth_failure_delay, 2 s);
 	// without it the delay is 0.
 	Stock bool
@@ -40,10 +45,11 @@ type DovecotConfig struct {
 }
 
 // Dovecot is a running Dovecot instance serving imap, imaps, pop3 and
-// pop3s, with one real user (so the probes' fake user is really
-// unknown).
+// pop3s (imap and pop3 only under DovecotConfig.NoTLS), with one real
+// user (so the probes' fake user is really unknown).
 type Dovecot struct {
-	Addr                     netip.Addr
+	Addr netip.Addr
+	// The ports of the services; IMAPS and POP3S are 0 without TLS.
 	IMAP, IMAPS, POP3, POP3S uint16
 	// Dir is the instance's directory; LogPath its log file.
 	Dir, LogPath string
@@ -51,8 +57,8 @@ type Dovecot struct {
 	proc         *process
 }
 
-// StartDovecot starts an instance and waits until its four services
-// accept connections.
+// StartDovecot starts an instance and waits until its services accept
+// connections.
 func StartDovecot(cfg DovecotConfig) (*Dovecot, error) {
 	if err := DovecotMissing(); err != nil {
 		return nil, err
@@ -68,6 +74,9 @@ func StartDovecot(cfg DovecotConfig) (*Dovecot, error) {
 		return nil, err
 	}
 	d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
+	if cfg.NoTLS {
+		d.IMAPS, d.POP3S = 0, 0
+	}
 	if err := writeSelfSigned("dovecot.kensa.test", filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")); err != nil {
 		return nil, err
 	}
@@ -84,6 +93,16 @@ func StartDovecot(cfg DovecotConfig) (*Dovecot, error) {
 	if cfg.Plaintext {
 		disable = "no"
 	}
+	ssl := fmt.Sprintf("ssl = yes\nssl_cert = <%[1]s/cert.pem\nssl_key = <%[1]s/key.pem", dir)
+	imaps := fmt.Sprintf("inet_listener imaps {\n    port = %d\n    ssl = yes\n  }", d.IMAPS)
+	pop3s := fmt.Sprintf("inet_listener pop3s {\n    port = %d\n    ssl = yes\n  }", d.POP3S)
+	if cfg.NoTLS {
+		ssl, imaps, pop3s = "ssl = no", "# no imaps", "# no pop3s"
+	}
+	mechs := cfg.Mechanisms
+	if mechs == "" {
+		mechs = "plain login"
+	}
 	delay := "auth_failure_delay = 0"
 	if cfg.Stock {
 		delay = "# stock auth_failure_delay"
@@ -93,12 +112,10 @@ state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
 protocols = imap pop3
 listen = %[2]s
-ssl = yes
-ssl_cert = <%[1]s/cert.pem
-ssl_key = <%[1]s/key.pem
-disable_plaintext_auth = %[3]s
-auth_mechanisms = plain login
-%[8]s
+%[3]s
+disable_plaintext_auth = %[4]s
+auth_mechanisms = %[5]s
+%[6]s
 default_login_user = dovenull
 default_internal_user = dovecot
 passdb {
@@ -112,24 +129,18 @@ userdb {
 mail_location = maildir:%[1]s/mail/%%u
 service imap-login {
   inet_listener imap {
-    port = %[4]d
+    port = %[7]d
   }
-  inet_listener imaps {
-    port = %[5]d
-    ssl = yes
-  }
+  %[8]s
 }
 service pop3-login {
   inet_listener pop3 {
-    port = %[6]d
+    port = %[9]d
   }
-  inet_listener pop3s {
-    port = %[7]d
-    ssl = yes
-  }
+  %[10]s
 }
-%[9]s
-`, dir, cfg.Addr, disable, d.IMAP, d.IMAPS, d.POP3, d.POP3S, delay, cfg.Extra)
+%[11]s
+`, dir, cfg.Addr, ssl, disable, mechs, delay, d.IMAP, imaps, d.POP3, pop3s, cfg.Extra)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -140,8 +151,10 @@ service pop3-login {
 		return nil, fmt.Errorf("start dovecot: %w", err)
 	}
 	var addrs []netip.AddrPort
-	for _, p := range ports {
-		addrs = append(addrs, netip.AddrPortFrom(d.Addr, p))
+	for _, p := range []uint16{d.IMAP, d.IMAPS, d.POP3, d.POP3S} {
+		if p != 0 {
+			addrs = append(addrs, netip.AddrPortFrom(d.Addr, p))
+		}
 	}
 	if err := waitTCP(d.proc, 20*time.Second, addrs...); err != nil {
 		d.Stop()

@@ -11,9 +11,9 @@ type AuthResult = login.Result
 
 // The classes of answer to a login attempt.
 const (
-	// Refused: the server refused before checking the credentials
-	// (PRIVACYREQUIRED, "plaintext authentication disallowed",
-	// LOGINDISABLED honoured, mechanism not available). Safe.
+	// Refused: the server refused before checking the credentials, and
+	// said so (PRIVACYREQUIRED, "plaintext authentication disallowed",
+	// "unsupported authentication mechanism"). Safe.
 	Refused = login.Refused
 	// Checked: the server took the credentials and checked them ("NO
 	// [AUTHENTICATIONFAILED]"): before TLS, a cleartext password was
@@ -22,7 +22,7 @@ const (
 	// LoggedIn: the fake user or anonymous login was let in.
 	LoggedIn = login.LoggedIn
 	// Unclear: no answer, a temporary failure, or an answer the probe
-	// cannot read either way.
+	// cannot read either way (a bare NO or BAD among them).
 	Unclear = login.Unclear
 )
 
@@ -55,15 +55,29 @@ func (s *saslPlain) Start() (string, []byte, error) {
 
 func (s *saslPlain) Next([]byte) ([]byte, error) { return []byte{}, nil }
 
-// refusedWords are words by which servers refuse before checking.
+// refusedWords are words and phrases by which servers refuse before
+// checking: of the connection (Dovecot's "Plaintext authentication
+// disallowed on non-secure (SSL/TLS) connections", Cyrus's "Login only
+// available under a layer") or of the command or mechanism
+// ("Unsupported authentication mechanism", nginx's "BAD invalid command"
+// under "starttls only").
 var refusedWords = []string{"plaintext", "plain text", "cleartext", "clear text", "disallowed",
-	"disabled", "not allowed", "not permitted", "tls", "ssl", "encrypt", "secure", "privacy",
-	"layer", "mechanism", "unsupported", "not supported", "unknown command", "not available"}
+	"disabled", "not allowed", "not permitted", "tls", "ssl", "encrypt", "secure", "privacy", "layer",
+	"mechanism", "unsupported", "not supported", "unknown command", "command unknown", "unrecognized",
+	"unrecognised", "invalid command", "command invalid", "command not available", "not implemented"}
 
 // classify sorts a tagged answer (status NO or BAD with code and text)
-// to a login attempt. loginDisabled is set for a LOGIN command when the
-// server advertised LOGINDISABLED.
-func classify(status, code, text string, loginDisabled bool) (AuthResult, string) {
+// to a login attempt.
+//
+// A refusal counts only when it is recognisable: the response code
+// PRIVACYREQUIRED, or a text that says it refuses the connection or the
+// command (refusedWords). A NO or BAD without either is unclear, even
+// when LOGINDISABLED was advertised: RFC 3501 answers a LOGIN whose user
+// name or password was rejected with NO, so a bare NO may be a check,
+// and a bare BAD says only that this command was not processed, not that
+// a real user's would not be. A BAD whose text sounds like a failed check
+// is unclear too: BAD means the command was not processed.
+func classify(status, code, text string) (AuthResult, string) {
 	switch strings.ToUpper(code) {
 	case "PRIVACYREQUIRED":
 		return Refused, "PRIVACYREQUIRED: TLS required before authentication"
@@ -73,14 +87,30 @@ func classify(status, code, text string, loginDisabled bool) (AuthResult, string
 		return Unclear, code + ": temporary failure"
 	}
 	r, why := login.ClassifyText(text, refusedWords)
-	if r != Unclear {
-		return r, why
-	}
-	if loginDisabled {
-		return Refused, "LOGINDISABLED advertised and LOGIN not accepted"
-	}
-	if strings.EqualFold(status, "BAD") {
-		return Refused, "BAD: the command was not processed"
+	status = strings.ToUpper(status)
+	switch {
+	case r == Checked && status == "BAD":
+		return Unclear, "BAD (the command was not processed), yet the " + why
+	case r == Unclear && why == login.NoReason:
+		what := status
+		if code != "" {
+			what += " [" + code + "]"
+		}
+		return Unclear, what + " without a reason: not a recognisable refusal"
 	}
 	return r, why
+}
+
+// Reclassify sorts the recorded reply of a login attempt (Attempt.Reply,
+// the tagged NO or BAD line) as classify does. The rules use it so that
+// results stored by an older kensa, which counted answers without a
+// reason as refusals, are judged by today's reading when they are graded
+// again. ok is false when reply is not a tagged NO or BAD line.
+func Reclassify(reply string) (r AuthResult, why string, ok bool) {
+	st, err := ParseStatusLine(reply)
+	if err != nil || st.Tag == "*" || st.Status != "NO" && st.Status != "BAD" {
+		return "", "", false
+	}
+	r, why = classify(st.Status, st.Code, st.Text)
+	return r, why, true
 }

@@ -61,26 +61,73 @@ func TestCapabilityList(t *testing.T) {
 	}
 }
 
+// TestClassify sorts the answers of real daemons and the answers that
+// would make a refusal of cleartext passwords pass wrongly.
 func TestClassify(t *testing.T) {
 	cases := []struct {
 		status, code, text string
-		loginDisabled      bool
 		want               AuthResult
 	}{
-		{"NO", "PRIVACYREQUIRED", "Plaintext authentication disallowed", false, Refused},
-		{"NO", "AUTHENTICATIONFAILED", "Authentication failed.", false, Checked},
-		{"NO", "UNAVAILABLE", "try later", false, Unclear},
-		{"NO", "", "Login failed: authentication failure", false, Checked},
-		{"NO", "", "LOGIN not allowed on non-secure connections", false, Refused},
-		{"NO", "ALERT", "Unsupported authentication mechanism.", false, Refused},
-		{"BAD", "", "Command unrecognized", false, Refused},
-		{"NO", "", "Nope", true, Refused},
-		{"NO", "", "Nope", false, Unclear},
-		{"NO", "", "Authentication failed (TLS required next time)", false, Unclear},
+		// Dovecot, before TLS and after.
+		{"NO", "PRIVACYREQUIRED", "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", Refused},
+		{"NO", "ALERT", "Unsupported authentication mechanism.", Refused},
+		{"NO", "AUTHENTICATIONFAILED", "Authentication failed.", Checked},
+		// Cyrus before TLS, nginx under "starttls only", Zimbra.
+		{"NO", "", "Login only available under a layer", Refused},
+		{"BAD", "", "invalid command", Refused},
+		{"NO", "", "cleartext logins disabled", Refused},
+		{"NO", "", "LOGIN failed", Checked},
+		{"NO", "", "Login failed: authentication failure", Checked},
+		{"NO", "", "LOGIN not allowed on non-secure connections", Refused},
+		{"BAD", "", "Command unrecognized", Refused},
+		{"NO", "", "LOGIN disabled", Refused},
+		// Temporary failures are no refusal.
+		{"NO", "UNAVAILABLE", "try later", Unclear},
+		{"NO", "", "Too many connections, plaintext disallowed for now", Unclear},
+		{"NO", "", "Server busy, try again", Unclear},
+		// A refusal without a reason is no refusal: NO, with or without
+		// LOGINDISABLED advertised, may be a check (RFC 3501), and BAD
+		// only says this command was not processed.
+		{"NO", "", "", Unclear},
+		{"NO", "", "Nope", Unclear},
+		{"NO", "ALERT", "", Unclear},
+		{"BAD", "", "", Unclear},
+		{"BAD", "", "Error in IMAP command", Unclear},
+		// A BAD that sounds like a check: the command was not processed.
+		{"BAD", "", "Invalid credentials", Unclear},
+		// Words of both kinds, or a refusal of the user, not of the
+		// connection.
+		{"NO", "", "Authentication failed (TLS required next time)", Unclear},
+		{"NO", "", "Account disabled", Unclear},
+		{"NO", "", "Login not allowed for this user", Unclear},
+		{"NO", "", "unrecognized user", Unclear},
 	}
 	for _, c := range cases {
-		if got, why := classify(c.status, c.code, c.text, c.loginDisabled); got != c.want {
+		if got, why := classify(c.status, c.code, c.text); got != c.want || why == "" {
 			t.Errorf("%s [%s] %q: %s (%s), want %s", c.status, c.code, c.text, got, why, c.want)
+		}
+	}
+}
+
+func TestReclassify(t *testing.T) {
+	cases := []struct {
+		reply string
+		want  AuthResult
+		ok    bool
+	}{
+		{"T1 NO [PRIVACYREQUIRED] Plaintext authentication disallowed", Refused, true},
+		{"T1 NO", Unclear, true},
+		{"T2 BAD", Unclear, true},
+		{"T2 BAD invalid command", Refused, true},
+		{"T3 NO [AUTHENTICATIONFAILED] Authentication failed.", Checked, true},
+		{"T1 OK Logged in", "", false},
+		{"* BYE Logging out", "", false},
+		{"NO [ALERT] from the error", "", false},
+		{"", "", false},
+	}
+	for _, c := range cases {
+		if got, why, ok := Reclassify(c.reply); got != c.want || ok != c.ok || ok && why == "" {
+			t.Errorf("%q: %s (%s) %v, want %s %v", c.reply, got, why, ok, c.want, c.ok)
 		}
 	}
 }

@@ -187,7 +187,7 @@ func (p *prober) run(ctx context.Context) error {
 			plan = p.cleartextPlan(p.obs.Capabilities)
 		}
 		reopen := func() (*session, error) { return p.open(ctx, p.obs.ImplicitTLS) }
-		if err := p.attempts(s, plan, p.obs.Capabilities, reopen); err != nil {
+		if err := p.attempts(s, plan, reopen); err != nil {
 			return err
 		}
 	}
@@ -493,8 +493,7 @@ func anonymousAttempt() attempt {
 
 // attempts runs the login attempts on s, reconnecting when the server
 // hangs up between them (see login.Runner).
-func (p *prober) attempts(s *session, plan []attempt, caps []string, reopen func() (*session, error)) error {
-	loginDisabled := hasCap(caps, "LOGINDISABLED")
+func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, error)) error {
 	recs, err := login.Runner[attempt, Attempt]{
 		Anonymous: "AUTHENTICATE ANONYMOUS",
 		Ready: func() error {
@@ -510,7 +509,7 @@ func (p *prober) attempts(s *session, plan []attempt, caps []string, reopen func
 			return nil
 		},
 		Try: func(a attempt) (Attempt, login.Outcome, error) {
-			res, terr := p.try(s, a, a.method == "LOGIN" && loginDisabled)
+			res, terr := p.try(s, a)
 			return res, login.Outcome{Result: res.Result, TLS: res.TLS, Why: res.Why}, terr
 		},
 		Skipped: func(method, why string) Attempt {
@@ -525,7 +524,7 @@ var taggedRE = regexp.MustCompile(`^[A-Za-z0-9]+ (?i:OK|NO|BAD)\b`)
 
 // try runs one attempt and classifies the answer. terr is set when no
 // answer came (the connection failed); the connection is then closed.
-func (p *prober) try(s *session, a attempt, loginDisabled bool) (res Attempt, terr error) {
+func (p *prober) try(s *session, a attempt) (res Attempt, terr error) {
 	res = Attempt{Method: a.method, TLS: s.tls}
 	m := s.tap.mark()
 	err := s.call(func() error { return a.run(s.cl) })
@@ -546,7 +545,7 @@ func (p *prober) try(s *session, a attempt, loginDisabled bool) (res Attempt, te
 		if reply == "" {
 			reply = strings.TrimSpace(fmt.Sprintf("%s [%s] %s", ierr.Type, ierr.Code, ierr.Text))
 		}
-		res.Result, res.Why = classify(string(ierr.Type), string(ierr.Code), ierr.Text, loginDisabled)
+		res.Result, res.Why = classify(string(ierr.Type), string(ierr.Code), ierr.Text)
 	default:
 		// The exchange may be stuck half-way: this connection is done.
 		terr = s.fail(err)
@@ -585,7 +584,7 @@ func (p *prober) afterTLS(ctx context.Context) error {
 		}
 		return s, err
 	}
-	if err := p.attempts(s, plan, p.obs.CapabilitiesAfterTLS, reopen); err != nil {
+	if err := p.attempts(s, plan, reopen); err != nil {
 		return fmt.Errorf("after STARTTLS: %w", err)
 	}
 	return nil

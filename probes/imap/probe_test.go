@@ -122,6 +122,48 @@ func TestLoginDisabledLie(t *testing.T) {
 	}
 }
 
+// TestBareRefusal: a NO or BAD without code or text before STARTTLS is
+// not a refusal, LOGINDISABLED or not.
+func TestBareRefusal(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.BareRefusal})
+	if !hasCap(obs.Capabilities, "LOGINDISABLED") || !hasCap(obs.Capabilities, "STARTTLS") {
+		t.Errorf("capabilities %v", obs.Capabilities)
+	}
+	want := map[string]AuthResult{"LOGIN": Unclear, "AUTHENTICATE PLAIN": Unclear, "AUTHENTICATE ANONYMOUS": Unclear, "LOGIN/tls": Checked}
+	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" {
+		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
+	}
+	for _, a := range obs.Attempts {
+		if a.TLS {
+			continue
+		}
+		if f := strings.Fields(a.Reply); len(f) != 2 || (f[1] != "NO" && f[1] != "BAD") || !strings.Contains(a.Why, "without a reason") {
+			t.Errorf("%s: reply %q why %q", a.Method, a.Reply, a.Why)
+		}
+	}
+}
+
+// TestChallengeOnly: Dovecot's refusals without TLS are refusals.
+func TestChallengeOnly(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.ChallengeOnly})
+	if obs.StartTLS != nil || obs.TLS != nil || obs.Error != "" || !hasCap(obs.Capabilities, "LOGINDISABLED") || !hasCap(obs.Capabilities, "AUTH=CRAM-MD5") {
+		t.Errorf("starttls %+v tls %+v error %q capabilities %v", obs.StartTLS, obs.TLS, obs.Error, obs.Capabilities)
+	}
+	want := map[string]AuthResult{"LOGIN": Refused, "AUTHENTICATE PLAIN": Refused, "AUTHENTICATE ANONYMOUS": Refused}
+	if got := results(obs); !maps.Equal(got, want) {
+		t.Errorf("attempts %v, want %v", got, want)
+	}
+}
+
+// TestNoTLSBare: a bare NO to LOGIN and AUTHENTICATE is not a refusal.
+func TestNoTLSBare(t *testing.T) {
+	obs := probe(t, imapd.Config{Profile: imapd.NoTLSBare})
+	want := map[string]AuthResult{"LOGIN": Unclear, "AUTHENTICATE PLAIN": Unclear, "AUTHENTICATE LOGIN": Unclear, "AUTHENTICATE ANONYMOUS": Refused}
+	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" {
+		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
+	}
+}
+
 func TestPreAuth(t *testing.T) {
 	obs := probe(t, imapd.Config{Profile: imapd.PreAuth})
 	if !obs.PreAuth || obs.GreetingStatus != "PREAUTH" || obs.Error != "" {

@@ -42,10 +42,12 @@ func (t *tap) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write records p before it writes it: recorded after, a command could
+// follow the server's reply to it in the transcript (imapclient reads in
+// a goroutine of its own), and the evidence would lose the command.
 func (t *tap) Write(p []byte) (int, error) {
-	n, err := t.Conn.Write(p)
-	t.record(&t.wbuf, &t.wskip, p[:n], "C")
-	return n, err
+	t.record(&t.wbuf, &t.wskip, p, "C")
+	return t.Conn.Write(p)
 }
 
 // record feeds the bytes p that went in direction dir, unless stopped.

@@ -3,6 +3,7 @@ package pop3
 import (
 	"strings"
 
+	"github.com/kensa-inspect/kensa/pop3"
 	"github.com/kensa-inspect/kensa/probes/internal/login"
 )
 
@@ -11,9 +12,9 @@ type AuthResult = login.Result
 
 // The classes of answer to a login attempt (the same as package imap's).
 const (
-	// Refused: the server refused before checking the credentials
-	// ("-ERR [AUTH] Plaintext authentication disallowed", USER or AUTH
-	// refused before STLS, mechanism not available). Safe.
+	// Refused: the server refused before checking the credentials, and
+	// said so ("-ERR [AUTH] Plaintext authentication disallowed",
+	// "Unsupported authentication mechanism"). Safe.
 	Refused = login.Refused
 	// Checked: the server took the credentials and checked them
 	// ("-ERR [AUTH] Authentication failed"): before TLS, a cleartext
@@ -22,7 +23,7 @@ const (
 	// LoggedIn: the fake user or anonymous login was let in.
 	LoggedIn = login.LoggedIn
 	// Unclear: no answer, a temporary failure, or an answer the probe
-	// cannot read either way.
+	// cannot read either way (a bare -ERR among them).
 	Unclear = login.Unclear
 )
 
@@ -61,15 +62,28 @@ func (s *saslPlain) Next([]byte) ([]byte, error) {
 	return []byte("\x00" + s.user + "\x00" + s.pass), nil
 }
 
-// refusedWords are words by which servers refuse before checking.
+// refusedWords are words and phrases by which servers refuse before
+// checking: of the connection (Dovecot's "Plaintext authentication
+// disallowed on non-secure (SSL/TLS) connections", Cyrus's "USER command
+// only available under a layer") or of the command or mechanism
+// ("Unsupported authentication mechanism", nginx's "invalid command"
+// under "starttls only").
 var refusedWords = []string{"plaintext", "plain text", "cleartext", "clear text", "disallowed",
-	"disabled", "not allowed", "not permitted", "tls", "ssl", "stls", "encrypt", "secure", "privacy",
-	"mechanism", "unsupported", "not supported", "unknown command", "not available", "not implemented"}
+	"disabled", "not allowed", "not permitted", "tls", "ssl", "encrypt", "secure", "privacy", "layer",
+	"mechanism", "unsupported", "not supported", "unknown command", "command unknown", "unrecognized",
+	"unrecognised", "invalid command", "command invalid", "command not available", "not implemented"}
 
 // classifyErr sorts a -ERR answer. beforeCredentials is set when the
 // server answered before any credential was sent (USER, or the AUTH line
-// itself): then a refusal without reason is still a refusal, while a
-// hint that the user was looked up leaves the question open.
+// itself).
+//
+// A refusal counts only when it is recognisable: its text says it
+// refuses the connection or the command (refusedWords). A -ERR without
+// such a reason is unclear wherever it comes: before credentials it may
+// refuse the fake user (a server that turns away unknown users at USER
+// would take a real user's password next), or a mechanism for the time
+// being. A hint that the user was looked up before the password was sent
+// leaves the question open too.
 func classifyErr(code, text string, beforeCredentials bool) (AuthResult, string) {
 	switch strings.ToUpper(code) {
 	case "SYS/TEMP", "LOGIN-DELAY":
@@ -78,14 +92,25 @@ func classifyErr(code, text string, beforeCredentials bool) (AuthResult, string)
 		return Checked, "[IN-USE]: the server checked the credentials"
 	}
 	r, why := login.ClassifyText(text, refusedWords)
-	if !beforeCredentials {
-		return r, why
-	}
-	switch r {
-	case Checked:
+	switch {
+	case r == Checked && beforeCredentials:
 		return Unclear, why + " before the password was sent: the user was looked up, the password never tested"
-	case Unclear:
-		return Refused, "refused before any password was sent"
+	case r == Unclear && why == login.NoReason:
+		return Unclear, "-ERR without a reason: not a recognisable refusal"
 	}
 	return r, why
+}
+
+// Reclassify sorts the recorded reply of a login attempt (Attempt.Reply,
+// a -ERR line, and Attempt.Step) as the probe does. The rules use it so
+// that results stored by an older kensa, which counted a -ERR without a
+// reason before the password as a refusal, are judged by today's reading
+// when they are graded again. ok is false when reply is not a -ERR line.
+func Reclassify(reply, step string) (r AuthResult, why string, ok bool) {
+	rep, err := pop3.ParseReply(reply)
+	if err != nil || rep.Status != pop3.StatusErr {
+		return "", "", false
+	}
+	r, why = classifyErr(rep.Code, rep.Text, step == "USER" || step == "AUTH")
+	return r, why, true
 }

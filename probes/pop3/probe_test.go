@@ -119,6 +119,46 @@ func TestLoginDisabledLie(t *testing.T) {
 	}
 }
 
+// TestBareRefusal: a bare -ERR before STLS, to USER or to the AUTH line
+// itself, is not a refusal.
+func TestBareRefusal(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.BareRefusal})
+	want := map[string]AuthResult{"USER/PASS": Unclear, "AUTH PLAIN": Unclear, "AUTH ANONYMOUS": Unclear, "USER/PASS/tls": Checked}
+	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" {
+		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
+	}
+	for _, a := range obs.Attempts {
+		if !a.TLS && (a.Reply != "-ERR" || (a.Step != "USER" && a.Step != "AUTH") || !strings.Contains(a.Why, "without a reason")) {
+			t.Errorf("%s: step %q reply %q why %q", a.Method, a.Step, a.Reply, a.Why)
+		}
+	}
+}
+
+// TestChallengeOnly: Dovecot's refusals without TLS are refusals.
+func TestChallengeOnly(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.ChallengeOnly})
+	if obs.STLS != nil || obs.TLS != nil || obs.Error != "" || HasCapa(obs.Capa, "USER") {
+		t.Errorf("stls %+v tls %+v error %q capa %v", obs.STLS, obs.TLS, obs.Error, obs.Capa)
+	}
+	if m := Mechanisms(obs.Capa); len(m) != 1 || m[0] != "CRAM-MD5" {
+		t.Errorf("mechanisms %v", m)
+	}
+	want := map[string]AuthResult{"USER/PASS": Refused, "AUTH PLAIN": Refused, "AUTH ANONYMOUS": Refused}
+	if got := results(obs); !maps.Equal(got, want) {
+		t.Errorf("attempts %v, want %v", got, want)
+	}
+}
+
+// TestNoTLSBare: a bare -ERR to USER is not a refusal; AUTH without SASL
+// is refused as an unknown command.
+func TestNoTLSBare(t *testing.T) {
+	obs := probe(t, pop3d.Config{Profile: pop3d.NoTLSBare})
+	want := map[string]AuthResult{"USER/PASS": Unclear, "AUTH PLAIN": Refused, "AUTH ANONYMOUS": Refused}
+	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" || !HasCapa(obs.Capa, "USER") {
+		t.Errorf("attempts %v, want %v; error %q capa %v", got, want, obs.Error, obs.Capa)
+	}
+}
+
 func TestPreAuth(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.PreAuth})
 	if r := results(obs); r["USER/PASS"] != LoggedIn || r["USER/PASS/tls"] != LoggedIn {

@@ -28,6 +28,20 @@ const (
 	Anonymous = "anonymous"
 	// WeakTLS is TLSRequired with a server that speaks only TLS 1.0.
 	WeakTLS = "weak-tls"
+	// BareRefusal offers TLS and, before it, answers every login attempt
+	// with a refusal that gives no reason (POP3 "-ERR", IMAP "NO" or
+	// "BAD" with neither code nor text, LOGINDISABLED advertised); after
+	// TLS it checks passwords.
+	BareRefusal = "bare-refusal"
+	// ChallengeOnly has no TLS upgrade and offers only a challenge-response
+	// login (CRAM-MD5): no password is ever sent in the clear. It refuses
+	// cleartext attempts with reasons, as Dovecot does with ssl = no,
+	// auth_mechanisms = cram-md5 and disable_plaintext_auth = yes.
+	ChallengeOnly = "challenge-only"
+	// NoTLSBare has no TLS upgrade, offers password logins in the clear
+	// (POP3 USER, IMAP LOGIN), and turns the unknown fake user away with a
+	// bare refusal (POP3 "-ERR" to USER, IMAP "NO" without code or text).
+	NoTLSBare = "no-tls-bare"
 
 	// Silent accepts connections and never says anything.
 	Silent = "silent"
@@ -52,8 +66,9 @@ func Hostile[P ~string](p P) bool {
 // Truth returns the expected P1 outcome of a service behaving as the
 // profile named p, under a policy where weak TLS fails P1 only when
 // tlsWeakFails; implicitTLSOnly says the server has only implicit-TLS
-// services, where a cleartext password can never be sent. Hostile and
-// unknown profiles give unknown.
+// services, where a cleartext password can never be sent (every profile
+// checks passwords over implicit TLS). Hostile and unknown profiles give
+// unknown.
 func Truth[P ~string](p P, implicitTLSOnly, tlsWeakFails bool) scoring.Outcome {
 	switch p {
 	case TLSRequired:
@@ -71,6 +86,25 @@ func Truth[P ~string](p P, implicitTLSOnly, tlsWeakFails bool) scoring.Outcome {
 		}
 		return scoring.Fail
 	case PreAuth, Anonymous:
+		return scoring.Fail
+	case BareRefusal:
+		// A refusal without a reason cannot be told from the server
+		// turning away an unknown user, or rejecting one it checked:
+		// whether a real user's password is taken before TLS is not
+		// known. Over implicit TLS passwords are checked.
+		if implicitTLSOnly {
+			return scoring.Pass
+		}
+		return scoring.Unknown
+	case ChallengeOnly:
+		// No password can cross in the clear: none is asked for.
+		return scoring.Pass
+	case NoTLSBare:
+		// A real user's client sends its password as offered, in the
+		// clear, whatever the fake user was answered.
+		if implicitTLSOnly {
+			return scoring.Pass
+		}
 		return scoring.Fail
 	}
 	return scoring.Unknown

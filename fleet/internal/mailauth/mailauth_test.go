@@ -22,6 +22,12 @@ func TestTruth(t *testing.T) {
 		{LoginDisabledLie, true, false, scoring.Pass},
 		{PreAuth, true, false, scoring.Fail},
 		{Anonymous, false, false, scoring.Fail},
+		{BareRefusal, false, false, scoring.Unknown},
+		{BareRefusal, true, false, scoring.Pass},
+		{ChallengeOnly, false, false, scoring.Pass},
+		{ChallengeOnly, true, true, scoring.Pass},
+		{NoTLSBare, false, false, scoring.Fail},
+		{NoTLSBare, true, false, scoring.Pass},
 		{Silent, false, false, scoring.Unknown},
 		{Garbage, true, true, scoring.Unknown},
 		{EndlessLine, false, false, scoring.Unknown},
@@ -41,7 +47,8 @@ func TestHostile(t *testing.T) {
 			t.Errorf("%s not hostile", p)
 		}
 	}
-	for _, p := range []string{TLSRequired, Plaintext, NoTLS, LoginDisabledLie, PreAuth, Anonymous, WeakTLS, "huge-literal", "flood", ""} {
+	for _, p := range []string{TLSRequired, Plaintext, NoTLS, LoginDisabledLie, PreAuth, Anonymous, WeakTLS,
+		BareRefusal, ChallengeOnly, NoTLSBare, "huge-literal", "flood", ""} {
 		if Hostile(p) {
 			t.Errorf("%s hostile", p)
 		}

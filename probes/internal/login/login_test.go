@@ -59,7 +59,7 @@ func TestMechanisms(t *testing.T) {
 }
 
 func TestClassifyText(t *testing.T) {
-	refused := []string{"tls", "disallowed"}
+	refused := []string{"tls", "disallowed", "invalid command", "not allowed"}
 	cases := []struct {
 		text string
 		want Result
@@ -69,7 +69,19 @@ func TestClassifyText(t *testing.T) {
 		{"Use TLS first, disallowed", Refused, `answer says "tls"`},
 		{"Authentication failed.", Checked, `answer says "failed"`},
 		{"failed: TLS required", Unclear, `answer says both "tls" and "failed"`},
-		{"Nope", Unclear, "answer gives no reason"},
+		{"Nope", Unclear, NoReason},
+		{"", Unclear, NoReason},
+		// A checked word inside a refusal phrase does not count.
+		{"invalid command", Refused, `answer says "invalid command"`},
+		{"invalid command; invalid password", Unclear, `answer says both "invalid command" and "invalid"`},
+		// A temporary failure refuses nothing for good.
+		{"Too many connections; TLS required", Unclear, `answer says "too many": a temporary failure, not a refusal`},
+		// Generic words refuse the user when the answer speaks of one;
+		// a word of the connection still refuses.
+		{"LOGIN not allowed", Refused, `answer says "not allowed"`},
+		{"Account not allowed", Unclear, `answer says "not allowed" of the user or account, not of the connection or the command`},
+		{"USER not allowed without TLS", Refused, `answer says "tls"`},
+		{"USER command not allowed", Refused, `answer says "not allowed"`},
 	}
 	for _, c := range cases {
 		if got, why := ClassifyText(c.text, refused); got != c.want || why != c.why {
