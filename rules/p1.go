@@ -237,10 +237,10 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 		return scoring.Fail, "offers anonymous login", ev(s.anonAdvertised...)
 	}
 	weak := ""
-	if s.tls != nil && s.tls.Error == "" && len(s.tls.Weak) > 0 {
-		weak = "weak TLS: " + strings.Join(s.tls.Weak, ", ")
+	if w := TLSWeaknesses(s.tls, pol.AsOf()); len(w) > 0 {
+		weak = "weak TLS: " + strings.Join(w, ", ")
 		if pol.TLSWeakFails {
-			return scoring.Fail, weak, ev("*: TLS " + s.tls.Version + " " + s.tls.Cipher)
+			return scoring.Fail, weak, ev(tlsEvidence(s.tls))
 		}
 	}
 
@@ -304,7 +304,7 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 	reason += ", authentication required, no anonymous login"
 	if weak != "" {
 		reason += "; finding: " + weak
-		lines = append(lines, ev("*: TLS "+s.tls.Version+" "+s.tls.Cipher)...)
+		lines = append(lines, ev(tlsEvidence(s.tls))...)
 	}
 	return scoring.Pass, reason, lines
 }
