@@ -79,12 +79,15 @@ func cmdDemo(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	en, err := ef.build(e, inv)
+	if _, err := openResults(e, resPath, inv, false, true); err != nil {
+		return err
+	}
+	en, err := ef.build(e, inv, nil)
 	if err != nil {
 		return err
 	}
 	defer en.close()
-	res, err := runScan(e, en, resPath, false, true, *quiet, 0)
+	res, err := runScan(e, en, resPath, nil, *quiet, 0)
 	if err != nil {
 		return err
 	}
