@@ -343,3 +343,58 @@ func writeExceptions(t *testing.T, dir string) string {
 	}
 	return p
 }
+
+// TestRegradeRecordsOfSeveralJudges: records written before kensa
+// recorded its judge in full re-grade with notes saying what they lack;
+// records judged at several dates need --as-of to choose one, and a
+// resume of them is refused.
+func TestRegradeRecordsOfSeveralJudges(t *testing.T) {
+	// The sample records name their policy by digest only and were
+	// judged with advisory data as of 2026-11-01, at 2026-11-01.
+	code, _, errs := runKensa(t, "grade", sampleResults, "--regrade", "--inventory", sampleInventory)
+	if code != 0 || !strings.Contains(errs, "name their policy only by its digest") || !strings.Contains(errs, "advisory data as of 2026-11-01") {
+		t.Fatalf("legacy records: exit %d\n%s", code, errs)
+	}
+	set, err := results.ReadFile(sampleResults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	if err := regradeSet(&env{stderr: &errb}, set, &judgeFlags{}); err != nil {
+		t.Fatal(err)
+	}
+	if set.Meta.AsOf != "2026-11-01" || set.Records[0].Scan.AsOf != "2026-11-01" {
+		t.Fatalf("regraded without --as-of at %s", set.Meta.AsOf)
+	}
+
+	// One record judged a day later.
+	data, err := os.ReadFile(sampleResults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := filepath.Join(t.TempDir(), "mixed.jsonl")
+	lines := strings.SplitAfter(string(data), "\n")
+	lines[0] = strings.Replace(lines[0], `"as_of":"2026-11-01"`, `"as_of":"2026-11-02"`, 1)
+	if err := os.WriteFile(mixed, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runKensa(t, "grade", mixed, "--regrade", "--inventory", sampleInventory)
+	if code != exitBadInput || !strings.Contains(errs, "2 different evaluation dates (2026-11-01, 2026-11-02)") || !strings.Contains(errs, "pass --as-of") {
+		t.Fatalf("mixed dates: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := runKensa(t, "grade", mixed, "--regrade", "--as-of", "2026-11-02", "--inventory", sampleInventory); code != 0 {
+		t.Fatalf("mixed dates with --as-of: exit %d\n%s", code, errs)
+	}
+	inv := filepath.Join(t.TempDir(), "inv.csv")
+	invData, err := os.ReadFile(sampleInventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(inv, invData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runKensa(t, "scan", "-i", inv, "-o", mixed, "--resume", "--quiet")
+	if code != exitBadInput || !strings.Contains(errs, "2 different evaluation dates") {
+		t.Fatalf("resume of mixed dates: exit %d\n%s", code, errs)
+	}
+}
