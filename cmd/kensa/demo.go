@@ -80,15 +80,12 @@ func cmdDemo(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := openResults(e, resPath, inv, false, true); err != nil {
-		return err
-	}
 	en, err := ef.build(e, inv, nil)
 	if err != nil {
 		return err
 	}
 	defer en.close()
-	res, err := runScan(e, en, resPath, nil, *quiet, 0)
+	res, err := runScan(e, en, resPath, nil, false, true, *quiet, 0)
 	if err != nil {
 		return err
 	}

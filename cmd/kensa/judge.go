@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -16,36 +15,23 @@ import (
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
-// openResults prepares the results file of a scan: it refuses an
-// existing file unless resume or overwrite, removes it for overwrite,
-// and for resume cuts an incomplete last record and returns the records
-// already there (without their observations), which must come from inv.
-// It returns nil when there is nothing to resume.
-func openResults(e *env, out string, inv *inventory.Inventory, resume, overwrite bool) (*results.Set, error) {
-	if _, err := os.Stat(out); err == nil && !resume && !overwrite {
+// openResults checks the results file of a scan before anything is
+// built or changed: it refuses an existing file unless resume or
+// overwrite, and for resume returns the records already there (without
+// their observations; a cut last record is left out, and runScan cuts
+// it), which must come from inv. It returns nil when there is nothing to
+// resume.
+func openResults(out string, inv *inventory.Inventory, resume, overwrite bool) (*results.Set, error) {
+	_, statErr := os.Stat(out)
+	if statErr == nil && !resume && !overwrite {
 		return nil, badInput("results file %s exists: pass --resume to go on with it or --overwrite to replace it", out)
 	}
-	if overwrite && !resume {
-		if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-	}
-	if !resume {
-		return nil, nil
-	}
-	cut, err := results.TruncateIncomplete(out)
-	if err != nil {
-		return nil, wrapBadInput(fmt.Errorf("--resume: %w", err))
-	}
-	if cut > 0 {
-		fmt.Fprintf(e.stderr, "kensa: resume: cut %d bytes of an incomplete last record from %s\n", cut, out)
-	}
-	if _, err := os.Stat(out); err != nil {
+	if !resume || statErr != nil {
 		return nil, nil
 	}
 	set, err := results.ReadFileWith(out, results.ReadOptions{SkipObservations: true})
 	if err != nil {
-		return nil, wrapBadInput(err)
+		return nil, wrapBadInput(fmt.Errorf("--resume: %w", err))
 	}
 	for _, r := range set.Records {
 		if r.Scan.InventoryDigest != inv.Digest {
@@ -278,8 +264,7 @@ func (f *judgeFlags) regradeJudge(e *env, set *results.Set) (*scan.Judge, error)
 	}
 	cfg := scan.JudgeConfig{Catalog: scoring.Mail}
 	if len(set.Records) == 0 {
-		j, _, _, err := f.judge(false)
-		return j, err
+		return f.judge(false)
 	}
 
 	// Evaluation date.

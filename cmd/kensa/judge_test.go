@@ -326,6 +326,13 @@ func TestResumeKeepsJudge(t *testing.T) {
 	if code, _, errs := runKensa(t, resume...); code != 0 {
 		t.Fatalf("resume of a finished scan: exit %d\n%s", code, errs)
 	}
+	// A bad flag with --overwrite leaves the results alone.
+	if code, _, _ := runKensa(t, append(append([]string(nil), base...), "--overwrite", "--as-of", "tomorrow")...); code != exitBadInput {
+		t.Fatalf("--overwrite with a bad --as-of: exit %d", code)
+	}
+	if set, err := results.ReadFile(res); err != nil || len(set.Records) != 2 {
+		t.Fatalf("--overwrite refused, yet the results changed: %v", err)
+	}
 }
 
 func writePolicy(t *testing.T, dir string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -60,26 +61,26 @@ func (f *judgeFlags) register(fs *flagSet) {
 	fs.StringVar(&f.asOf, "as-of", "", "evaluation date YYYY-MM-DD (UTC) for end-of-life, exception expiry and certificate validity (default: today; --resume and --regrade: the records')")
 }
 
-// judge builds the judge and returns the policy and evaluation date.
-// checkClock reads the scanner's own clock status (for a live scan; a
-// regrade has no clock to check).
-func (f *judgeFlags) judge(checkClock bool) (*scan.Judge, rules.Policy, time.Time, error) {
+// judge builds the judge from the flags alone, at today's UTC date
+// unless --as-of. checkClock reads the scanner's own clock status (for a
+// live scan; a regrade has no clock to check).
+func (f *judgeFlags) judge(checkClock bool) (*scan.Judge, error) {
 	pol, err := f.rulesPolicy()
 	if err != nil {
-		return nil, pol, time.Time{}, err
+		return nil, err
 	}
 	asOf := scan.Day(time.Now())
 	if f.asOf != "" {
 		if asOf, err = time.Parse(time.DateOnly, f.asOf); err != nil {
-			return nil, pol, asOf, badInput("--as-of %q: want YYYY-MM-DD", f.asOf)
+			return nil, badInput("--as-of %q: want YYYY-MM-DD", f.asOf)
 		}
 	}
 	j, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: pol, AsOf: asOf,
 		AdvisoriesFile: f.advisories, ExceptionsFile: f.exceptions, CheckClock: checkClock})
 	if err != nil {
-		return nil, pol, asOf, wrapBadInput(err)
+		return nil, wrapBadInput(err)
 	}
-	return j, pol, asOf, nil
+	return j, nil
 }
 
 func (f *engineFlags) register(fs *flagSet) {
@@ -156,7 +157,7 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory, prior *results.Set
 	if prior != nil && len(prior.Records) > 0 {
 		judge, err = f.resumeJudge(prior)
 	} else {
-		judge, _, _, err = f.judge(true)
+		judge, err = f.judge(true)
 	}
 	if err != nil {
 		return nil, err
@@ -252,7 +253,7 @@ func cmdScan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	prior, err := openResults(e, *out, inv, *resume, *overwrite)
+	prior, err := openResults(*out, inv, *resume, *overwrite)
 	if err != nil {
 		return err
 	}
@@ -261,7 +262,7 @@ func cmdScan(e *env, args []string) error {
 		return err
 	}
 	defer en.close()
-	res, err := runScan(e, en, *out, prior, *quiet, *maxTime)
+	res, err := runScan(e, en, *out, prior, *resume, *overwrite && !*resume, *quiet, *maxTime)
 	if err != nil {
 		return err
 	}
@@ -282,10 +283,25 @@ func cmdScan(e *env, args []string) error {
 }
 
 // runScan runs the engine, writing to out, and reports progress. prior
-// holds the records already in out (a resumed scan; nil otherwise):
-// their servers are skipped.
-func runScan(e *env, en *engine, out string, prior *results.Set, quiet bool, maxTime time.Duration) (scan.Summary, error) {
+// holds the records already in out (openResults; nil when there are
+// none): their servers are skipped. resume cuts an incomplete last
+// record from out first; replace removes out.
+func runScan(e *env, en *engine, out string, prior *results.Set, resume, replace, quiet bool, maxTime time.Duration) (scan.Summary, error) {
 	inv := en.cfg.Inventory
+	if replace {
+		if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return scan.Summary{}, err
+		}
+	}
+	if resume {
+		cut, err := results.TruncateIncomplete(out)
+		if err != nil {
+			return scan.Summary{}, wrapBadInput(fmt.Errorf("--resume: %w", err))
+		}
+		if cut > 0 {
+			fmt.Fprintf(e.stderr, "kensa: resume: cut %d bytes of an incomplete last record from %s\n", cut, out)
+		}
+	}
 	skip := map[string]bool{}
 	if prior != nil {
 		for _, r := range prior.Records {
