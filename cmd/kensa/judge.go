@@ -104,6 +104,11 @@ func readRecordedJudge(set *results.Set) *recordedJudge {
 // several describes a field with more than one recorded value.
 func several(what string, values []string) string {
 	shown := append([]string(nil), values...)
+	for i, v := range shown {
+		if v == "" {
+			shown[i] = "none"
+		}
+	}
 	sort.Strings(shown)
 	return fmt.Sprintf("%d different %s (%s)", len(values), what, strings.Join(shown, ", "))
 }
