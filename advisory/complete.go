@@ -100,10 +100,11 @@ var ErrSharedData = errors.New("advisories: the shipped data set is shared and r
 // vouches that the data lists every remotely exploitable advisory of
 // each product up to db.AsOf (as an office does after importing a full
 // NVD or OSV feed), so that M2 can pass for them. Names are matched as
-// CanonicalProduct does; a known product that the data set does not list
-// yet is added without advisories. An unknown name is an error and then
-// nothing is changed. Use it on a copy: Default().Clone().MarkComplete(…);
-// the shared Default set itself is refused with ErrSharedData.
+// CanonicalProduct does. An unknown name, or a product the data set holds
+// no advisory of (a claim of completeness over no data; the error wraps
+// ErrNoRecord), is an error and then nothing is changed. Use it on a
+// copy: Default().Clone().MarkComplete(…); the shared Default set itself
+// is refused with ErrSharedData.
 func (db *DB) MarkComplete(products ...string) error {
 	if db == nil {
 		return errors.New("advisories: MarkComplete on a nil data set")
@@ -115,16 +116,20 @@ func (db *DB) MarkComplete(products ...string) error {
 	if err != nil {
 		return fmt.Errorf("advisories: mark complete: %w", err)
 	}
+	var missing []string
 	for _, name := range names {
-		found := false
+		if len(db.For(name)) == 0 {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("advisories: mark complete: the data set holds no advisory of %s: %w", strings.Join(missing, ", "), ErrNoRecord)
+	}
+	for _, name := range names {
 		for i := range db.Products {
 			if db.Products[i].Name == name {
 				db.Products[i].Complete = true
-				found = true
 			}
-		}
-		if !found {
-			db.Products = append(db.Products, Product{Name: name, Complete: true, Packages: packagesOf(name)})
 		}
 	}
 	return nil

@@ -63,13 +63,12 @@ func TestMarkComplete(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"Postfux"`) || db2.Complete("Postfix") {
 		t.Fatalf("unknown name: %v, postfix complete %v", err, db2.Complete("Postfix"))
 	}
-	// A known product missing from the data set is added.
-	db3 := &DB{Schema: Schema, AsOf: MustDate("2026-11-01")}
-	if err := db3.MarkComplete("Dovecot"); err != nil || !db3.Complete("Dovecot") {
-		t.Fatalf("added product: %v %+v", err, db3.Products)
-	}
-	if err := db3.Validate(); err != nil {
-		t.Fatal(err)
+	// A known product the data set holds no advisory of cannot be
+	// vouched complete: that would prove every version patched on no
+	// data at all. Nothing is changed.
+	db3 := &DB{Schema: Schema, AsOf: MustDate("2026-11-01"), Products: []Product{{Name: "Dovecot"}}}
+	if err := db3.MarkComplete("Postfix", "Dovecot"); !errors.Is(err, ErrNoRecord) || db3.Complete("Dovecot") || db3.Complete("Postfix") {
+		t.Fatalf("product without advisories: %v %+v", err, db3.Products)
 	}
 	// A marked data set round-trips through a file, as --advisories
 	// reads it.
@@ -87,16 +86,12 @@ func TestMarkComplete(t *testing.T) {
 }
 
 func TestImportCompleteNames(t *testing.T) {
-	dir := t.TempDir()
-	nvd := filepath.Join(dir, "nvd.json")
-	if err := os.WriteFile(nvd, []byte(`{"format":"NVD_CVE","version":"2.0","vulnerabilities":[]}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	db, err := Import([]string{nvd}, nil, ImportOptions{Complete: []string{"postfix", "Cyrus IMAP"}, AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+	nvd := "testdata/nvd/postfix-local.json"
+	db, err := Import([]string{nvd}, nil, ImportOptions{Complete: []string{"postfix"}, AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !db.Complete("Postfix") || !db.Complete("Cyrus") {
+	if !db.Complete("Postfix") || db.Complete("Cyrus") {
 		t.Fatalf("complete %v", db.CompleteProducts())
 	}
 	if _, err := Import([]string{nvd}, nil, ImportOptions{Complete: []string{"Postfix", "qmial"}}); err == nil || !strings.Contains(err.Error(), "qmial") {
@@ -104,6 +99,40 @@ func TestImportCompleteNames(t *testing.T) {
 	}
 	if _, err := ImportOSV([]string{nvd}, ImportOptions{Complete: []string{"nope"}}); err == nil {
 		t.Fatal("ImportOSV accepted an unknown --complete name")
+	}
+}
+
+// TestImportCompleteWithoutRecord: a feed with no record of a product
+// (an empty answer, a keyword search for another product) is refused
+// for a completeness claim on it, by every importer; the error names the
+// product.
+func TestImportCompleteWithoutRecord(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "nvd.json")
+	if err := os.WriteFile(empty, []byte(`{"format":"NVD_CVE","version":"2.0","vulnerabilities":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, imp := range map[string]func() (*DB, error){
+		"empty NVD answer": func() (*DB, error) {
+			return Import([]string{empty}, nil, ImportOptions{Complete: []string{"Postfix"}})
+		},
+		"NVD without Cyrus": func() (*DB, error) {
+			return Import([]string{"testdata/nvd/postfix-local.json"}, nil, ImportOptions{Complete: []string{"Postfix", "cyrus-imapd"}})
+		},
+		"ImportNVD": func() (*DB, error) {
+			return ImportNVD([]string{"testdata/nvd/exim-openssh.json"}, ImportOptions{Complete: []string{"Dovecot"}})
+		},
+		"ImportOSV": func() (*DB, error) {
+			return ImportOSV([]string{"testdata/osv/DSA-5724-1.json"}, ImportOptions{Complete: []string{"Postfix"}})
+		},
+	} {
+		db, err := imp()
+		if !errors.Is(err, ErrNoRecord) || db != nil && err == nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), "no record of") {
+			t.Errorf("%s: message %q", name, err)
+		}
 	}
 }
 
@@ -248,4 +277,88 @@ func findAdvisory(t *testing.T, db *DB, id string) *Advisory {
 	}
 	t.Fatalf("%s not found", id)
 	return nil
+}
+
+// TestImportListsUnanalysed: CVEs NVD has not analysed (no
+// configurations) cannot be imported; those whose description names a
+// product kensa knows are kept in Dropped with the products, the others
+// counted, rejected ones ignored, and a CVE analysed in another input is
+// not dropped. The list survives a write and a read, and a completeness
+// claim keeps it visible.
+func TestImportListsUnanalysed(t *testing.T) {
+	in := "testdata/nvd-unanalysed/postfix-2026.json"
+	db, err := Import([]string{in}, nil, ImportOptions{Complete: []string{"Postfix"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(db.Dropped) != 2 || db.DroppedOther != 1 {
+		t.Fatalf("dropped %+v, other %d", db.Dropped, db.DroppedOther)
+	}
+	d := db.Dropped[0]
+	if d.ID != "CVE-2026-99901" || strings.Join(d.Products, ",") != "Postfix" || d.Status != "Awaiting Analysis" ||
+		d.Published.String() != "2026-11-20" || !strings.Contains(d.Reason, "not analysed by NVD") {
+		t.Errorf("dropped %+v", d)
+	}
+	if got := strings.Join(db.Dropped[1].Products, ","); db.Dropped[1].ID != "CVE-2026-99902" || got != "Exim,Postfix" {
+		t.Errorf("second dropped %+v", db.Dropped[1])
+	}
+	if len(db.DroppedFor("Postfix")) != 2 || len(db.DroppedFor("Exim")) != 1 || !db.Complete("Postfix") {
+		t.Errorf("DroppedFor: %v / %v, complete %v", db.DroppedFor("Postfix"), db.DroppedFor("Exim"), db.Complete("Postfix"))
+	}
+	if len(db.Sources) != 1 || db.Sources[0] != "nvd: "+in {
+		t.Errorf("sources %v", db.Sources)
+	}
+	path := filepath.Join(t.TempDir(), "data.json")
+	if err := db.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Dropped) != 2 || back.DroppedOther != 1 {
+		t.Errorf("round trip: %+v %d", back.Dropped, back.DroppedOther)
+	}
+
+	// The same CVE analysed in a newer input is not dropped.
+	dir := t.TempDir()
+	raw, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	analysed := strings.Replace(string(raw), `"id": "CVE-2011-1720"`, `"id": "CVE-2026-99901"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "newer.json"), []byte(analysed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err = ImportNVD([]string{in, filepath.Join(dir, "newer.json")}, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range db.Dropped {
+		if x.ID == "CVE-2026-99901" {
+			t.Errorf("analysed elsewhere, still dropped: %+v", x)
+		}
+	}
+}
+
+// TestProductsNamed: every product kensa knows can be found in a
+// description, as a whole word.
+func TestProductsNamed(t *testing.T) {
+	for _, p := range KnownProducts() {
+		if _, ok := productNames[p]; !ok {
+			t.Errorf("no description words for %s", p)
+		}
+	}
+	for text, want := range map[string]string{
+		"Postfix before 3.11.8":                         "Postfix",
+		"postfixadmin 3.3 allows XSS":                   "",
+		"OpenSSH 9.8 (sshd) race condition":             "OpenSSH",
+		"weak key exchange in a router":                 "",
+		"Microsoft Exchange Server RCE":                 "Microsoft Exchange",
+		"exim4 in Debian, and Dovecot's imap-login too": "Dovecot,Exim",
+	} {
+		if got := strings.Join(productsNamed(text), ","); got != want {
+			t.Errorf("%q: %q, want %q", text, got, want)
+		}
+	}
 }

@@ -42,9 +42,11 @@ type Exception struct {
 
 // Exceptions is a validated set of exceptions.
 type Exceptions struct {
-	// Path is the file the set was read from.
-	Path  string      `json:"path,omitempty"`
-	Items []Exception `json:"exceptions"`
+	// Path is the file the set was read from; Digest is the "sha256:…"
+	// digest of its bytes.
+	Path   string      `json:"path,omitempty"`
+	Digest string      `json:"digest,omitempty"`
+	Items  []Exception `json:"exceptions"`
 }
 
 // String names the exception for verdicts and reports.
@@ -99,6 +101,7 @@ func LoadExceptions(path string) (*Exceptions, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	x.Path = path
+	x.Digest = digestBytes(b)
 	return x, nil
 }
 

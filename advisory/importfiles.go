@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,7 +25,9 @@ type ImportOptions struct {
 	// `kensa advisories import … --complete Postfix --complete Cyrus`.
 	// Only for these can M2 pass. Names are matched as CanonicalProduct
 	// does ("postfix", "cyrus-imapd" and "Cyrus IMAP" work); an unknown
-	// name makes the import fail rather than silently mark nothing.
+	// name makes the import fail rather than silently mark nothing, and
+	// so does a product the inputs hold no record of (a claim of
+	// completeness over no data at all).
 	Complete []string
 	// RemoteOnly keeps only advisories marked remotely exploitable (NVD
 	// records with a network attack vector). OSV records carry no attack
@@ -187,11 +190,6 @@ func finish(db *DB, opt ImportOptions, newest time.Time, desc string) *DB {
 			db.Products = append(db.Products, Product{Name: a.Product, Complete: complete[a.Product], Packages: packagesOf(a.Product)})
 		}
 	}
-	for c := range complete {
-		if !seen[c] {
-			db.Products = append(db.Products, Product{Name: c, Complete: true, Packages: packagesOf(c)})
-		}
-	}
 	sort.Slice(db.Products, func(i, j int) bool { return db.Products[i].Name < db.Products[j].Name })
 	sort.SliceStable(db.Advisories, func(i, j int) bool {
 		a, b := db.Advisories[i], db.Advisories[j]
@@ -200,7 +198,38 @@ func finish(db *DB, opt ImportOptions, newest time.Time, desc string) *DB {
 		}
 		return a.ID < b.ID
 	})
+	sort.Slice(db.Dropped, func(i, j int) bool { return db.Dropped[i].ID < db.Dropped[j].ID })
 	return db
+}
+
+// ErrNoRecord is wrapped by the error of an import that was asked to
+// vouch a product complete although its inputs hold no record of it.
+var ErrNoRecord = errors.New("completeness vouched for a product without any record")
+
+// checkComplete refuses a completeness claim for a product the data set
+// holds no advisory of: an empty or wrong feed (a keyword search for
+// another product, a file of another year) would otherwise vouch that
+// every version is patched.
+func checkComplete(db *DB, complete []string) error {
+	var missing []string
+	for _, c := range complete {
+		if len(db.For(c)) > 0 {
+			continue
+		}
+		m := c
+		if d := db.DroppedFor(c); len(d) > 0 {
+			ids := make([]string, len(d))
+			for i, x := range d {
+				ids[i] = x.ID
+			}
+			m += fmt.Sprintf(" (only CVEs NVD has not analysed name it: %s)", strings.Join(ids, ", "))
+		}
+		missing = append(missing, m)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("import: --complete: the inputs hold no record of %s (import a feed that covers it): %w", strings.Join(missing, ", "), ErrNoRecord)
+	}
+	return nil
 }
 
 // sourcePackages maps Debian and Ubuntu source package names to canonical
@@ -253,14 +282,14 @@ func Import(nvdPaths, osvPaths []string, opt ImportOptions) (*DB, error) {
 	}
 	var parts []*DB
 	if len(nvdPaths) > 0 {
-		db, err := ImportNVD(nvdPaths, opt)
+		db, err := importNVD(nvdPaths, opt)
 		if err != nil {
 			return nil, err
 		}
 		parts = append(parts, db)
 	}
 	if len(osvPaths) > 0 {
-		db, err := ImportOSV(osvPaths, opt)
+		db, err := importOSV(osvPaths, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -271,6 +300,9 @@ func Import(nvdPaths, osvPaths []string, opt ImportOptions) (*DB, error) {
 		out.AsOf = Date{opt.AsOf.UTC().Truncate(24 * time.Hour)}
 	}
 	out.EOL = nil
+	if err := checkComplete(out, opt.Complete); err != nil {
+		return nil, err
+	}
 	if err := out.Validate(); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package advisory
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -144,6 +146,19 @@ func (db *DB) Validate() error {
 			}
 		}
 	}
+	for i, d := range db.Dropped {
+		if d.ID == "" || strings.TrimSpace(d.Reason) == "" {
+			add("dropped record %d (%s): needs id and reason", i+1, d.ID)
+		}
+		for _, p := range d.Products {
+			if _, known := productNames[p]; !known && !products[p] {
+				add("dropped record %d (%s): unknown product %q", i+1, d.ID, p)
+			}
+		}
+	}
+	if db.DroppedOther < 0 {
+		add("dropped_other is negative")
+	}
 	for i, l := range db.EOL {
 		if l.Kind != KindOS && l.Kind != KindProduct {
 			add("eol entry %d: kind %q (want os or product)", i+1, l.Kind)
@@ -162,6 +177,24 @@ func (db *DB) Validate() error {
 		return fmt.Errorf("advisories: %d problem(s): %s", len(errs), strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// Digest returns "sha256:" and the hex digest of the data set's JSON
+// form as loaded: the advisories, products, dropped records and the
+// end-of-life dates (the built-in ones merged in). Two data sets with the
+// same digest judge alike; scan metadata records it so that a resumed
+// scan or a re-grade can tell whether it has the same data.
+func (db *DB) Digest() string {
+	b, err := json.Marshal(db)
+	if err != nil {
+		panic("advisory: digest: " + err.Error())
+	}
+	return digestBytes(b)
+}
+
+func digestBytes(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Product returns the product entry of a name.
@@ -225,6 +258,8 @@ func (db *DB) Write(w io.Writer) error {
 		return a.ID < b.ID
 	})
 	out.EOL = withoutBuiltin(db.EOL)
+	out.Dropped = append([]Dropped(nil), db.Dropped...)
+	sort.Slice(out.Dropped, func(i, j int) bool { return out.Dropped[i].ID < out.Dropped[j].ID })
 	if err := out.Validate(); err != nil {
 		return err
 	}
@@ -250,12 +285,14 @@ func (db *DB) WriteFile(path string) error {
 // only if some input marks them complete), advisories with the same
 // product and id are merged (ranges, fixed versions, aliases and
 // distribution entries united), end-of-life entries of later sets replace
-// earlier ones, and the as-of date is the earliest of the inputs, since
-// the merged set is only checked up to the oldest of them.
+// earlier ones, sources and dropped records are united, and the as-of
+// date is the earliest of the inputs, since the merged set is only
+// checked up to the oldest of them.
 func Merge(dbs ...*DB) *DB {
 	out := &DB{Schema: Schema}
 	prod := map[string]int{}
 	adv := map[string]int{}
+	dropped := map[string]int{}
 	var descs []string
 	for _, db := range dbs {
 		if db == nil {
@@ -299,6 +336,17 @@ func Merge(dbs ...*DB) *DB {
 			out.Advisories = append(out.Advisories, cloneAdvisory(a))
 		}
 		out.EOL = mergeEOL(out.EOL, db.EOL)
+		out.Sources = unionStrings(out.Sources, db.Sources)
+		for _, d := range db.Dropped {
+			if i, ok := dropped[d.ID]; ok {
+				out.Dropped[i].Products = unionStrings(out.Dropped[i].Products, d.Products)
+				continue
+			}
+			dropped[d.ID] = len(out.Dropped)
+			d.Products = append([]string(nil), d.Products...)
+			out.Dropped = append(out.Dropped, d)
+		}
+		out.DroppedOther += db.DroppedOther
 	}
 	out.Description = strings.Join(descs, "; ")
 	return out

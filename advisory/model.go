@@ -31,13 +31,20 @@
 // complete; an office that vouches for its data marks products with
 // `kensa advisories import … --complete PRODUCT` (ImportOptions.Complete)
 // or DB.MarkComplete on a copy (see data/README.md for what completeness
-// takes). Upstream ranges ("affected") use the
-// product's upstream versions; distribution entries ("distro") use package
-// versions compared as dpkg (Debian, Ubuntu) or rpm (Red Hat family) do.
+// takes); both refuse a product the data holds no advisory of. Upstream
+// ranges ("affected") use the product's upstream versions; distribution
+// entries ("distro") use package versions compared as dpkg (Debian,
+// Ubuntu) or rpm (Red Hat family) do.
 // A distribution entry without "fixed" means no fix was released for that
 // release ("status": "affected") or that it is not affected
 // ("status": "not-affected"). End-of-life entries in a file are merged over
 // the built-in ones (same kind, name and release replace them).
+//
+// An imported data set also names its inputs ("sources": ["nvd: FILE"])
+// and the records the importer could not use although they may concern a
+// product kensa knows ("dropped": CVEs NVD has not analysed, with the
+// products their description names; "dropped_other" counts those naming
+// none), so that a completeness claim never rests on a silent gap.
 package advisory
 
 import (
@@ -65,6 +72,48 @@ type DB struct {
 	// EOL holds end-of-life dates. A loaded file's entries are merged
 	// over the built-in ones.
 	EOL []Lifecycle `json:"eol,omitempty" yaml:"eol,omitempty"`
+	// Sources names the inputs an importer read ("nvd: FILE",
+	// "osv: FILE"); empty for hand-made data.
+	Sources []string `json:"sources,omitempty" yaml:"sources,omitempty"`
+	// Dropped lists the records an importer read but could not turn
+	// into advisories although they may concern a product kensa knows:
+	// CVEs NVD has not analysed yet (no configurations, so no product and
+	// no version range), whose description names such a product. They
+	// are kept so that the gap is never silent, least of all under a
+	// completeness claim. DroppedOther counts the unanalysed CVEs whose
+	// description names no product kensa knows.
+	Dropped      []Dropped `json:"dropped,omitempty" yaml:"dropped,omitempty"`
+	DroppedOther int       `json:"dropped_other,omitempty" yaml:"dropped_other,omitempty"`
+}
+
+// Dropped is one record an importer could not use (DB.Dropped).
+type Dropped struct {
+	ID string `json:"id" yaml:"id"`
+	// Products are the products kensa knows that the record's
+	// description names: the record itself does not say which product it
+	// is about.
+	Products []string `json:"products,omitempty" yaml:"products,omitempty"`
+	// Status is NVD's analysis status ("Awaiting Analysis", "Received",
+	// "Undergoing Analysis").
+	Status    string `json:"status,omitempty" yaml:"status,omitempty"`
+	Published Date   `json:"published,omitempty" yaml:"published,omitempty"`
+	// Reason says why the record was dropped.
+	Reason string `json:"reason" yaml:"reason"`
+	Source string `json:"source" yaml:"source"`
+}
+
+// DroppedFor returns the dropped records that name the product.
+func (db *DB) DroppedFor(product string) []Dropped {
+	var out []Dropped
+	for _, d := range db.Dropped {
+		for _, p := range d.Products {
+			if p == product {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Product describes one product of the data set.

@@ -120,16 +120,31 @@ type nvdNode struct {
 // becomes an upstream range: versionStartIncluding/Excluding and
 // versionEndIncluding/Excluding, or the CPE's own version when it names
 // one. A CVE is remote when a CVSS metric has a network attack vector.
+//
+// A CVE that NVD has not analysed (no configurations) cannot be
+// imported: it is listed in the result's Dropped when its description
+// names a product kensa knows, and counted in DroppedOther otherwise. A
+// product named in opt.Complete that the feed holds no record of is
+// refused.
 func ImportNVD(paths []string, opt ImportOptions) (*DB, error) {
 	if err := opt.canonicalize(); err != nil {
 		return nil, err
 	}
+	db, err := importNVD(paths, opt)
+	if err != nil {
+		return nil, err
+	}
+	return db, checkComplete(db, opt.Complete)
+}
+
+func importNVD(paths []string, opt ImportOptions) (*DB, error) {
 	files, err := readInputs(paths, opt)
 	if err != nil {
 		return nil, err
 	}
 	db := &DB{}
 	var newest time.Time
+	unanalysed := map[string]Dropped{}
 	for _, f := range files {
 		if jsonPrefix(f.data) != '{' {
 			return nil, fmt.Errorf("import nvd: %s is not an NVD CVE API 2.0 JSON object", f.name)
@@ -145,6 +160,10 @@ func ImportNVD(paths []string, opt ImportOptions) (*DB, error) {
 			newest = t
 		}
 		for _, v := range r.Vulnerabilities {
+			if d, ok := nvdUnanalysed(v.CVE); ok {
+				unanalysed[d.ID] = d
+				continue
+			}
 			for _, a := range nvdAdvisories(v.CVE) {
 				if opt.RemoteOnly && !a.Remote {
 					continue
@@ -155,7 +174,114 @@ func ImportNVD(paths []string, opt ImportOptions) (*DB, error) {
 	}
 	merged := Merge(db)
 	out := &DB{Advisories: merged.Advisories}
+	// A CVE unanalysed in one file but analysed in another (a newer
+	// feed) was not dropped.
+	analysed := map[string]bool{}
+	for _, a := range merged.Advisories {
+		analysed[a.ID] = true
+	}
+	for id, d := range unanalysed {
+		switch {
+		case analysed[id]:
+		case len(d.Products) > 0:
+			out.Dropped = append(out.Dropped, d)
+		default:
+			out.DroppedOther++
+		}
+	}
+	for _, p := range paths {
+		out.Sources = append(out.Sources, "nvd: "+p)
+	}
 	return finish(out, opt, newest, "imported from NVD CVE API 2.0 JSON"), nil
+}
+
+// nvdUnanalysed returns the record of a CVE that NVD has not analysed:
+// not rejected, with no configurations, so no product and no version
+// range to import. Its description is searched for the products kensa
+// knows, which are the record's Products.
+func nvdUnanalysed(c nvdCVE) (Dropped, bool) {
+	if c.ID == "" || strings.EqualFold(c.VulnStatus, "Rejected") || len(c.Configurations) > 0 {
+		return Dropped{}, false
+	}
+	d := Dropped{ID: c.ID, Status: c.VulnStatus, Source: "https://nvd.nist.gov/vuln/detail/" + c.ID,
+		Reason: "not analysed by NVD: no configurations, so no product or version range"}
+	if t, err := parseNVDTime(c.Published); err == nil {
+		d.Published = Date{t.UTC().Truncate(24 * time.Hour)}
+	}
+	for _, desc := range c.Descriptions {
+		if desc.Lang == "en" {
+			d.Products = productsNamed(desc.Value)
+			break
+		}
+	}
+	return d, true
+}
+
+// productNames are the words that name each product kensa knows in a
+// description, lower case: the canonical name, the Debian source
+// package, and other common spellings. "Exchange" alone is left out (SSH
+// descriptions speak of key exchange).
+var productNames = map[string][]string{
+	"Exim":                         {"exim", "exim4"},
+	"Postfix":                      {"postfix"},
+	"Sendmail":                     {"sendmail"},
+	"OpenSMTPD":                    {"opensmtpd"},
+	"Dovecot":                      {"dovecot"},
+	"OpenSSH":                      {"openssh"},
+	"Cyrus":                        {"cyrus imap", "cyrus-imap", "cyrus imapd", "cyrus-imapd", "cyrus"},
+	"UW-IMAP":                      {"uw-imap", "uw imap", "university of washington imap"},
+	"Qpopper":                      {"qpopper"},
+	"Microsoft Exchange":           {"microsoft exchange", "exchange server"},
+	"Microsoft SMTP Service (IIS)": {"microsoft smtp service", "iis smtp", "smtp service in microsoft internet information services", "smtp service in iis"},
+	"Zimbra":                       {"zimbra"},
+	"Lotus Domino":                 {"lotus domino", "hcl domino", "ibm domino", "domino"},
+	"Dropbear":                     {"dropbear"},
+	"Courier":                      {"courier-imap", "courier mail server", "courier-mta", "courier"},
+	"qmail":                        {"qmail", "netqmail"},
+}
+
+// productsNamed returns the products kensa knows that text names (whole
+// words, case-insensitive), sorted.
+func productsNamed(text string) []string {
+	t := " " + strings.ToLower(text) + " "
+	var out []string
+	for product, names := range productNames {
+		for _, n := range names {
+			if containsWord(t, n) {
+				out = append(out, product)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// containsWord reports whether w occurs in t with no letter or digit
+// right before or after it.
+func containsWord(t, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(t[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before, after := byte(' '), byte(' ')
+		if j > 0 {
+			before = t[j-1]
+		}
+		if j+len(w) < len(t) {
+			after = t[j+len(w)]
+		}
+		if !isWordByte(before) && !isWordByte(after) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_'
 }
 
 func parseNVDTime(s string) (time.Time, error) {

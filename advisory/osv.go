@@ -76,10 +76,20 @@ func osvEcosystem(eco string) (distro, release string, ok bool) {
 // distribution entries: a "fixed" event gives the first fixed package
 // version; an ECOSYSTEM range without one means no fix was released.
 // DEBIAN-CVE-… and UBUNTU-CVE-… records are filed under their CVE id.
+// A product named in opt.Complete that the records do not mention is
+// refused.
 func ImportOSV(paths []string, opt ImportOptions) (*DB, error) {
 	if err := opt.canonicalize(); err != nil {
 		return nil, err
 	}
+	db, err := importOSV(paths, opt)
+	if err != nil {
+		return nil, err
+	}
+	return db, checkComplete(db, opt.Complete)
+}
+
+func importOSV(paths []string, opt ImportOptions) (*DB, error) {
 	files, err := readInputs(paths, opt)
 	if err != nil {
 		return nil, err
@@ -100,6 +110,9 @@ func ImportOSV(paths []string, opt ImportOptions) (*DB, error) {
 	}
 	merged := Merge(db)
 	out := &DB{Advisories: merged.Advisories}
+	for _, p := range paths {
+		out.Sources = append(out.Sources, "osv: "+p)
+	}
 	return finish(out, opt, newest, "imported from OSV (Debian and Ubuntu ecosystems)"), nil
 }
 

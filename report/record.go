@@ -108,7 +108,7 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 		}
 	}
 	if len(rec.Findings) > 0 {
-		b.WriteString("\nfindings (no verdict changed under this policy)\n")
+		b.WriteString("\nfindings (weak algorithms and TLS fail items only where the policy says so)\n")
 		for _, f := range rec.Findings {
 			fmt.Fprintf(&b, "  - %s\n", f)
 		}

@@ -24,11 +24,25 @@ type ScanMeta struct {
 	InventoryPath    string `json:"inventory_path,omitempty"`
 	InventoryDigest  string `json:"inventory_digest"`
 	InventoryServers int    `json:"inventory_servers"`
-	// PolicyDigest names the rules policy the verdicts were derived with.
-	PolicyDigest string `json:"policy_digest"`
+	// PolicyDigest names the rules policy the verdicts were derived with;
+	// Policy is that policy itself (the rules' JSON form), so that a
+	// resumed scan or a re-grade can apply it again.
+	PolicyDigest string          `json:"policy_digest"`
+	Policy       json.RawMessage `json:"policy,omitempty"`
 	// AdvisoriesAsOf is the as-of date of the advisory data used for M1/M2.
 	AdvisoriesAsOf string `json:"advisories_as_of"`
-	// AsOf is the evaluation date (end-of-life decisions).
+	// AdvisoriesPath is the advisory data file given (--advisories), ""
+	// for the data embedded in kensa; AdvisoriesDigest is the
+	// "sha256:…" digest of the data as loaded (advisory.DB.Digest: the
+	// file with the built-in end-of-life dates merged in).
+	AdvisoriesPath   string `json:"advisories_path,omitempty"`
+	AdvisoriesDigest string `json:"advisories_digest,omitempty"`
+	// ExceptionsPath is the exceptions file given (--exceptions), "" for
+	// none; ExceptionsDigest is the "sha256:…" digest of its bytes.
+	ExceptionsPath   string `json:"exceptions_path,omitempty"`
+	ExceptionsDigest string `json:"exceptions_digest,omitempty"`
+	// AsOf is the evaluation date, YYYY-MM-DD (UTC): end-of-life
+	// decisions, exception expiry, TLS certificate validity.
 	AsOf string `json:"as_of,omitempty"`
 	// SourceAddress is the scanner's source address ("" when the system
 	// chose it).
@@ -66,8 +80,11 @@ type Record struct {
 	// Undeclared lists answering services the inventory omits
 	// ("imap:143").
 	Undeclared []string `json:"undeclared_services,omitempty"`
-	// Findings are notes that change no verdict under the policy used
-	// (weak algorithms, weak TLS, expired exceptions).
+	// Findings are what an inspector wants to see besides the verdicts
+	// (weak SSH algorithms, weak TLS, expired exceptions, undeclared
+	// services), judged by the rules like the items (rules.Findings) and
+	// derived again by a re-grade; weak algorithms and TLS fail items
+	// only where the policy says so.
 	Findings []string `json:"findings,omitempty"`
 }
 

@@ -52,7 +52,7 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Ob
 	for s := range listed {
 		services[s] = true
 	}
-	pol := c.Policy
+	pol := c.Policy.At(c.AsOf)
 	out := make(map[string]scoring.Verdict, len(c.Catalog.Items))
 	if len(services) == 0 {
 		reason := "no service answered"

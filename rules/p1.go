@@ -355,10 +355,10 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 			": a user's password crosses in the clear", ev(s.greetingAndCaps()...)
 	}
 	weak := ""
-	if s.tls != nil && s.tls.Error == "" && len(s.tls.Weak) > 0 {
-		weak = "weak TLS: " + strings.Join(s.tls.Weak, ", ")
+	if w := TLSWeaknesses(s.tls, pol.AsOf()); len(w) > 0 {
+		weak = "weak TLS: " + strings.Join(w, ", ")
 		if pol.TLSWeakFails {
-			return scoring.Fail, weak, ev("*: TLS " + s.tls.Version + " " + s.tls.Cipher)
+			return scoring.Fail, weak, ev(tlsEvidence(s.tls))
 		}
 	}
 
@@ -433,7 +433,7 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 	}
 	if weak != "" {
 		reason += "; finding: " + weak
-		lines = append(lines, ev("*: TLS "+s.tls.Version+" "+s.tls.Cipher)...)
+		lines = append(lines, ev(tlsEvidence(s.tls))...)
 	}
 	return scoring.Pass, reason, lines
 }

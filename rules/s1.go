@@ -120,7 +120,7 @@ func S1(sshObs []*ssh.Observation, adminObs []*admin.Observation, services []pro
 			}
 		}
 		var weak []string
-		for _, f := range o.Findings {
+		for _, f := range SSHFindings(o) {
 			if f.Weak() {
 				weak = append(weak, f.Algorithm)
 				ev = append(ev, w+" finding "+f.String())

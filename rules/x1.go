@@ -65,8 +65,8 @@ func x1One(o *smtp.Observation, pol Policy) (scoring.Outcome, string, []string) 
 		}
 		return scoring.Unknown, "introduction not answered: " + o.Error, nil
 	}
-	if pol.TLSWeakFails && o.TLS != nil && o.TLS.Error == "" && len(o.TLS.Weak) > 0 {
-		return scoring.Fail, "weak TLS: " + strings.Join(o.TLS.Weak, ", "), nil
+	if w := TLSWeaknesses(o.TLS, pol.AsOf()); pol.TLSWeakFails && len(w) > 0 {
+		return scoring.Fail, "weak TLS: " + strings.Join(w, ", "), smtpPrefixed(o, []string{tlsEvidence(o.TLS)})
 	}
 	var authEv []string
 	if o.ImplicitTLS {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -50,7 +49,9 @@ func MailProbe(o ProbeOptions) func(ctx context.Context, env wire.Env, t Target)
 type JudgeConfig struct {
 	Catalog *scoring.Catalog
 	Policy  rules.Policy
-	AsOf    time.Time
+	// AsOf is the evaluation date; only its UTC day counts, so that the
+	// judge can be rebuilt from the date a record carries.
+	AsOf time.Time
 	// AdvisoriesFile replaces the shipped advisory data; ExceptionsFile
 	// holds the operator's exceptions.
 	AdvisoriesFile, ExceptionsFile string
@@ -65,11 +66,16 @@ type Judge struct {
 	ctx rules.Context
 	// Expired lists the exceptions that have expired at AsOf.
 	Expired []advisory.Exception
+	// advPath and excPath are the files given ("" for the shipped
+	// advisory data, or no exceptions); advDigest and excDigest their
+	// digests.
+	advPath, advDigest string
+	excPath, excDigest string
 }
 
 // NewJudge loads the advisory data and exceptions.
 func NewJudge(c JudgeConfig) (*Judge, error) {
-	j := &Judge{ctx: rules.Context{Catalog: c.Catalog, Policy: c.Policy, AsOf: c.AsOf}}
+	j := &Judge{ctx: rules.Context{Catalog: c.Catalog, Policy: c.Policy, AsOf: Day(c.AsOf)}}
 	if j.ctx.Catalog == nil {
 		j.ctx.Catalog = scoring.Mail
 	}
@@ -79,16 +85,19 @@ func NewJudge(c JudgeConfig) (*Judge, error) {
 			return nil, err
 		}
 		j.ctx.Advisories = db
+		j.advPath = c.AdvisoriesFile
 	} else {
 		j.ctx.Advisories = advisory.Default()
 	}
+	j.advDigest = j.ctx.Advisories.Digest()
 	if c.ExceptionsFile != "" {
 		exc, err := advisory.LoadExceptions(c.ExceptionsFile)
 		if err != nil {
 			return nil, err
 		}
 		j.ctx.Exceptions = exc
-		j.Expired = exc.Expired(c.AsOf)
+		j.Expired = exc.Expired(j.ctx.AsOf)
+		j.excPath, j.excDigest = c.ExceptionsFile, exc.Digest
 	}
 	if c.CheckClock {
 		st := ntp.LocalClock()
@@ -97,8 +106,44 @@ func NewJudge(c JudgeConfig) (*Judge, error) {
 	return j, nil
 }
 
+// Day returns the start of t's UTC day: evaluation dates are days.
+func Day(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
 // AdvisoriesAsOf returns the as-of date of the advisory data.
 func (j *Judge) AdvisoriesAsOf() string { return j.ctx.Advisories.AsOf.String() }
+
+// AdvisoriesDigest returns the digest of the advisory data as loaded
+// (advisory.DB.Digest).
+func (j *Judge) AdvisoriesDigest() string { return j.advDigest }
+
+// ExceptionsDigest returns the digest of the exceptions file, or "" when
+// there is none.
+func (j *Judge) ExceptionsDigest() string { return j.excDigest }
+
+// Policy returns the rules policy.
+func (j *Judge) Policy() rules.Policy { return j.ctx.Policy }
+
+// AsOf returns the evaluation date.
+func (j *Judge) AsOf() time.Time { return j.ctx.AsOf }
+
+// Stamp writes what identifies the judge into a record's scan metadata:
+// the policy (and its digest), the evaluation date, and the advisory
+// data and exceptions (files and digests), so that a resumed scan or a
+// re-grade can use the same judge.
+func (j *Judge) Stamp(m *results.ScanMeta) {
+	m.PolicyDigest = j.ctx.Policy.Digest()
+	m.Policy, _ = json.Marshal(j.ctx.Policy)
+	m.AsOf = j.ctx.AsOf.Format(time.DateOnly)
+	m.AdvisoriesAsOf = j.AdvisoriesAsOf()
+	m.AdvisoriesPath, m.AdvisoriesDigest = j.advPath, j.advDigest
+	m.ExceptionsPath, m.ExceptionsDigest = j.excPath, j.excDigest
+}
 
 // Clock returns the scanner's clock status, if it was checked.
 func (j *Judge) Clock() *ntp.ClockStatus { return j.ctx.Clock }
@@ -149,63 +194,18 @@ func (j *Judge) judge(rec *results.Record, obs *probes.Observations) {
 		listed[name] = true
 	}
 	rec.Items = rules.Judge(j.ctx, rec.Server.ID, rec.Server.Host, listed, rec.Server.Declared, obs)
-	rec.Findings = findings(obs)
-	for _, e := range j.Expired {
-		if e.AppliesTo(rec.Server.ID, rec.Server.Host) {
-			rec.Findings = append(rec.Findings, "expired exception ignored: "+e.String())
-		}
-	}
-	for _, u := range rec.Undeclared {
-		rec.Findings = append(rec.Findings, "undeclared service answering: "+u)
-	}
+	rec.Findings = rules.Findings(j.ctx, rec.Server.ID, rec.Server.Host, obs, rec.Undeclared)
 }
 
-// Regrade re-derives a stored record's items from its observations under
-// this judge's policy, advisory data and exceptions.
+// Regrade re-derives a stored record's items and findings from its
+// observations under this judge's policy, evaluation date, advisory
+// data and exceptions, and stamps the record's scan metadata with them.
 func (j *Judge) Regrade(rec *results.Record) error {
 	var obs probes.Observations
 	if err := json.Unmarshal(rec.Observations, &obs); err != nil {
 		return fmt.Errorf("record of %s: observations: %w", rec.Server.ID, err)
 	}
 	j.judge(rec, &obs)
+	j.Stamp(&rec.Scan)
 	return nil
-}
-
-// findings lists what changes no verdict under the default policy but an
-// inspector wants to see: weak SSH algorithms, weak TLS.
-func findings(obs *probes.Observations) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(s string) {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	for _, o := range obs.SSH {
-		for _, f := range o.Findings {
-			if f.Weak() {
-				add(fmt.Sprintf("%s:%d ssh: %s %s: %s", o.Address, o.Port, f.Severity, f.Algorithm, f.Reason))
-			}
-		}
-	}
-	tls := func(addr string, port int, service string, info *wire.TLSInfo) {
-		if info == nil {
-			return
-		}
-		for _, w := range info.Weak {
-			add(fmt.Sprintf("%s:%d %s: TLS: %s", addr, port, service, w))
-		}
-	}
-	for _, o := range obs.SMTP {
-		tls(o.Address, o.Port, o.Service, o.TLS)
-	}
-	for _, o := range obs.IMAP {
-		tls(o.Address, o.Port, o.Service, o.TLS)
-	}
-	for _, o := range obs.POP3 {
-		tls(o.Address, o.Port, o.Service, o.TLS)
-	}
-	sort.Strings(out)
-	return out
 }

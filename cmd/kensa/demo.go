@@ -45,9 +45,10 @@ func cmdDemo(e *env, args []string) error {
 	advPath := filepath.Join(*dir, "advisories.json")
 	resPath := filepath.Join(*dir, "results.jsonl")
 
-	// The demo's advisory data: the shipped set, with the demo's mail
-	// products vouched complete, as an office does after importing a full
-	// feed with 'kensa advisories import --complete'.
+	// The demo's advisory data: the shipped selection, with the demo's
+	// mail products vouched complete on it — no feed is imported. An
+	// office vouches only for data it imported from a full feed
+	// ('kensa advisories import --complete'); this vouch is the demo's.
 	db := advisory.Default().Clone()
 	if err := db.MarkComplete(fleet.DemoCompleteProducts...); err != nil {
 		return err
@@ -79,12 +80,12 @@ func cmdDemo(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	en, err := ef.build(e, inv)
+	en, err := ef.build(e, inv, nil)
 	if err != nil {
 		return err
 	}
 	defer en.close()
-	res, err := runScan(e, en, resPath, false, true, *quiet, 0)
+	res, err := runScan(e, en, resPath, nil, false, true, *quiet, 0)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func cmdDemo(e *env, args []string) error {
 	}
 	if !*quiet {
 		fmt.Fprintf(e.stderr, "\nkensa demo: %d servers scanned and graded in %s in all.\n", res.Done, time.Since(start).Round(time.Millisecond))
-		fmt.Fprintf(e.stderr, "  results     %s\n  inventory   %s\n  truth       %s\n  advisories  %s (Postfix and Cyrus vouched complete; evaluated as of %s)\n",
+		fmt.Fprintf(e.stderr, "  results     %s\n  inventory   %s\n  truth       %s\n  advisories  %s (the shipped selection, no feed imported, with Postfix and Cyrus vouched complete by the demo; evaluated as of %s)\n",
 			resPath, invPath, truthPath, advPath, fleet.DemoAsOf)
 		fmt.Fprintf(e.stderr, "Regrade:  kensa grade %s --by unit\nRescan:   kensa fleet --profile %s --inventory %s --truth %s   (leave it running), then\n          kensa scan -i %s -o rescan.jsonl --advisories %s --as-of %s\n",
 			resPath, filepath.Join(*dir, "fleet-plan.json"), invPath, truthPath, invPath, advPath, fleet.DemoAsOf)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/report"
@@ -60,7 +59,7 @@ func (r *reportFlags) load(e *env, path string) (report.Input, error) {
 		fmt.Fprintf(e.stderr, "kensa: warning: %s\n", w)
 	}
 	if r.regrade != nil {
-		if err := regradeSet(set, r.regrade); err != nil {
+		if err := regradeSet(e, set, r.regrade); err != nil {
 			return in, err
 		}
 	}
@@ -124,7 +123,7 @@ func cmdGrade(e *env, args []string) error {
 	by := fs.String("by", "org", "group by org, unit (organisation and unit together) or all")
 	format := fs.String("format", "text", "output format: text, json, csv or md")
 	failUnder := fs.String("fail-under", "", "exit 1 when any group's grade is below this grade (A, B, C or D)")
-	regrade := fs.Bool("regrade", false, "re-derive every verdict from the stored observations under --policy, --advisories, --exceptions, --as-of and the policy flags, without rescanning")
+	regrade := fs.Bool("regrade", false, "re-derive every verdict and finding from the stored observations, without rescanning, under --policy, --advisories, --exceptions, --as-of and the policy flags; what they do not give is the records' own (their evaluation date, policy, advisory data, exceptions)")
 	var jf judgeFlags
 	jf.register(fs)
 	pos, err := fs.parse(e, args, 1, 1)
@@ -208,22 +207,22 @@ func cmdQuestionnaire(e *env, args []string) error {
 	return report.WriteQuestionnaireCSV(e.stdout, rows, *excel)
 }
 
-// regradeSet re-derives every record's verdicts from its observations.
-func regradeSet(set *results.Set, jf *judgeFlags) error {
-	judge, pol, asOf, err := jf.judge(false)
+// regradeSet re-derives every record's verdicts and findings from its
+// observations, with the judge regradeJudge chooses: the command line's
+// values, or else the records' own.
+func regradeSet(e *env, set *results.Set, jf *judgeFlags) error {
+	judge, err := jf.regradeJudge(e, set)
 	if err != nil {
 		return err
+	}
+	for _, x := range judge.Expired {
+		fmt.Fprintf(e.stderr, "kensa: warning: expired exception ignored: %s\n", x)
 	}
 	for _, rec := range set.Records {
 		if err := judge.Regrade(rec); err != nil {
 			return wrapBadInput(fmt.Errorf("--regrade: %w", err))
 		}
-		rec.Scan.PolicyDigest = pol.Digest()
-		rec.Scan.AdvisoriesAsOf = judge.AdvisoriesAsOf()
-		rec.Scan.AsOf = asOf.Format(time.DateOnly)
 	}
-	set.Meta.PolicyDigest = pol.Digest()
-	set.Meta.AdvisoriesAsOf = judge.AdvisoriesAsOf()
-	set.Meta.AsOf = asOf.Format(time.DateOnly)
+	judge.Stamp(&set.Meta)
 	return nil
 }

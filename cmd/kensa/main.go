@@ -85,7 +85,7 @@ func commands() []command {
 		{"grade", "grade results by organisation, unit or all", cmdGrade},
 		{"questionnaire", "per organisation and item: applicable, implemented, rate, verified vs declared", cmdQuestionnaire},
 		{"inventory", "inventory tools: kensa inventory check FILE", cmdInventory},
-		{"advisories", "advisory data tools: kensa advisories import --nvd … --osv …", cmdAdvisories},
+		{"advisories", "advisory data tools: kensa advisories import --nvd … --osv …, kensa advisories show [FILE]", cmdAdvisories},
 		{"fleet", "play a simulated fleet of mail servers on loopback", cmdFleet},
 		{"demo", "the embedded default: a simulated fleet on loopback, scanned and graded", cmdDemo},
 		{"version", "print kensa's version", cmdVersion},

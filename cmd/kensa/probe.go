@@ -53,7 +53,7 @@ func cmdProbe(e *env, args []string) error {
 	if err != nil {
 		return wrapBadInput(err)
 	}
-	en, err := ef.build(e, inv)
+	en, err := ef.build(e, inv, nil)
 	if err != nil {
 		return err
 	}

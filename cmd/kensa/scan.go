@@ -59,29 +59,29 @@ func (f *judgeFlags) register(fs *flagSet) {
 	fs.BoolVar(&f.weakTLS, "weak-tls-fails", false, "weak TLS fails P1 and X1 (default: findings only)")
 	fs.StringVar(&f.advisories, "advisories", "", "advisory data file replacing the embedded set")
 	fs.StringVar(&f.exceptions, "exceptions", "", "exceptions YAML file (server, advisory ids, justification, expiry)")
-	fs.StringVar(&f.asOf, "as-of", "", "evaluation date YYYY-MM-DD for end-of-life decisions (default: today)")
+	fs.StringVar(&f.asOf, "as-of", "", "evaluation date YYYY-MM-DD (UTC) for end-of-life, exception expiry and certificate validity (default: today; --resume and --regrade: the records')")
 }
 
-// judge builds the judge and returns the policy and evaluation date.
-// checkClock reads the scanner's own clock status (for a live scan; a
-// regrade has no clock to check).
-func (f *judgeFlags) judge(checkClock bool) (*scan.Judge, rules.Policy, time.Time, error) {
+// judge builds the judge from the flags alone, at today's UTC date
+// unless --as-of. checkClock reads the scanner's own clock status (for a
+// live scan; a regrade has no clock to check).
+func (f *judgeFlags) judge(checkClock bool) (*scan.Judge, error) {
 	pol, err := f.rulesPolicy()
 	if err != nil {
-		return nil, pol, time.Time{}, err
+		return nil, err
 	}
-	asOf := time.Now().UTC()
+	asOf := scan.Day(time.Now())
 	if f.asOf != "" {
 		if asOf, err = time.Parse(time.DateOnly, f.asOf); err != nil {
-			return nil, pol, asOf, badInput("--as-of %q: want YYYY-MM-DD", f.asOf)
+			return nil, badInput("--as-of %q: want YYYY-MM-DD", f.asOf)
 		}
 	}
 	j, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: pol, AsOf: asOf,
 		AdvisoriesFile: f.advisories, ExceptionsFile: f.exceptions, CheckClock: checkClock})
 	if err != nil {
-		return nil, pol, asOf, wrapBadInput(err)
+		return nil, wrapBadInput(err)
 	}
-	return j, pol, asOf, nil
+	return j, nil
 }
 
 func (f *engineFlags) register(fs *flagSet) {
@@ -146,14 +146,21 @@ func (en *engine) close() {
 	}
 }
 
-// build turns the flags into an engine configuration for inv.
-func (f *engineFlags) build(e *env, inv *inventory.Inventory) (*engine, error) {
+// build turns the flags into an engine configuration for inv. prior
+// holds the records of a resumed scan (nil otherwise): the judge is
+// then theirs (judgeFlags.resumeJudge).
+func (f *engineFlags) build(e *env, inv *inventory.Inventory, prior *results.Set) (*engine, error) {
 	en := &engine{}
 	log, err := f.logger(e.stderr)
 	if err != nil {
 		return nil, err
 	}
-	judge, pol, asOf, err := f.judge(true)
+	var judge *scan.Judge
+	if prior != nil && len(prior.Records) > 0 {
+		judge, err = f.resumeJudge(prior)
+	} else {
+		judge, err = f.judge(true)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -206,8 +213,11 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory) (*engine, error) {
 	en.cfg.Meta = results.ScanMeta{
 		KensaVersion: kensaVersion(), ScanID: scan.NewScanID(time.Now()),
 		InventoryPath: inv.Path, InventoryDigest: inv.Digest, InventoryServers: len(inv.Servers),
-		PolicyDigest: pol.Digest(), AdvisoriesAsOf: judge.AdvisoriesAsOf(), AsOf: asOf.Format(time.DateOnly),
 		SourceAddress: f.sourceIP, Catalog: scoring.Mail.Name,
+	}
+	judge.Stamp(&en.cfg.Meta)
+	if prior != nil && len(prior.Records) > 0 {
+		en.cfg.Meta.ScanID = prior.Meta.ScanID
 	}
 	return en, nil
 }
@@ -252,12 +262,16 @@ func cmdScan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	en, err := ef.build(e, inv)
+	prior, err := openResults(*out, inv, *resume, *overwrite)
+	if err != nil {
+		return err
+	}
+	en, err := ef.build(e, inv, prior)
 	if err != nil {
 		return err
 	}
 	defer en.close()
-	res, err := runScan(e, en, *out, *resume, *overwrite, *quiet, *maxTime)
+	res, err := runScan(e, en, *out, prior, *resume, *overwrite && !*resume, *quiet, *maxTime)
 	if err != nil {
 		return err
 	}
@@ -277,18 +291,17 @@ func cmdScan(e *env, args []string) error {
 	return checkFailUnder(g, *failUnder)
 }
 
-// runScan runs the engine, writing to out, and reports progress.
-func runScan(e *env, en *engine, out string, resume, overwrite, quiet bool, maxTime time.Duration) (scan.Summary, error) {
+// runScan runs the engine, writing to out, and reports progress. prior
+// holds the records already in out (openResults; nil when there are
+// none): their servers are skipped. resume cuts an incomplete last
+// record from out first; replace removes out.
+func runScan(e *env, en *engine, out string, prior *results.Set, resume, replace, quiet bool, maxTime time.Duration) (scan.Summary, error) {
 	inv := en.cfg.Inventory
-	if _, err := os.Stat(out); err == nil && !resume && !overwrite {
-		return scan.Summary{}, badInput("results file %s exists: pass --resume to go on with it or --overwrite to replace it", out)
-	}
-	if overwrite && !resume {
+	if replace {
 		if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return scan.Summary{}, err
 		}
 	}
-	skip := map[string]bool{}
 	if resume {
 		cut, err := results.TruncateIncomplete(out)
 		if err != nil {
@@ -297,20 +310,11 @@ func runScan(e *env, en *engine, out string, resume, overwrite, quiet bool, maxT
 		if cut > 0 {
 			fmt.Fprintf(e.stderr, "kensa: resume: cut %d bytes of an incomplete last record from %s\n", cut, out)
 		}
-		if _, err := os.Stat(out); err == nil {
-			set, err := results.ReadFile(out)
-			if err != nil {
-				return scan.Summary{}, wrapBadInput(err)
-			}
-			for _, r := range set.Records {
-				if r.Scan.InventoryDigest != inv.Digest {
-					return scan.Summary{}, badInput("--resume: %s was scanned from another inventory (%s), not %s", out, r.Scan.InventoryDigest, inv.Path)
-				}
-				skip[r.Server.ID] = true
-			}
-			if len(set.Records) > 0 {
-				en.cfg.Meta.ScanID = set.Meta.ScanID
-			}
+	}
+	skip := map[string]bool{}
+	if prior != nil {
+		for _, r := range prior.Records {
+			skip[r.Server.ID] = true
 		}
 	}
 	w, err := results.Append(out)

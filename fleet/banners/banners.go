@@ -11,12 +11,14 @@
 // well-known advisories), so M2 can never pass by probe with it: at best
 // a fully visible, unaffected version is unknown, and a declaration
 // decides. M2Complete gives the outcome expected when the data of every
-// mail product the set shows (its Mail list) is marked complete in a copy
-// of the shipped data, as an office that imports a full NVD or OSV feed
-// and vouches for it would do (advisory.DB.MarkComplete, or
-// `kensa advisories import … --complete PRODUCT`); the pass sets are the
-// ones whose M2Complete is pass. Completeness changes only unknown into
-// pass: findings fail whatever is complete.
+// mail product the set shows (its Mail list) that the shipped data has
+// advisories of is marked complete in a copy of the shipped data (a
+// product without any cannot be vouched for), as an office that imports
+// a full NVD or OSV feed and vouches for it would do
+// (advisory.DB.MarkComplete, or `kensa advisories import … --complete
+// PRODUCT`); the pass sets are the ones whose M2Complete is pass.
+// Completeness changes only unknown into pass: findings fail whatever is
+// complete.
 //
 // The demo's data marks Postfix and Cyrus complete (DemoComplete). For a
 // set whose mail products are all among them, M2Complete is also its
@@ -55,7 +57,8 @@ type Set struct {
 	// M1 and M2 are the outcomes expected at AsOf with the shipped data.
 	M1, M2 scoring.Outcome
 	// M2Complete is the M2 outcome expected when the data of every mail
-	// product the set shows (Mail) is marked complete.
+	// product the set shows (Mail) that the shipped data has advisories
+	// of is marked complete.
 	M2Complete scoring.Outcome
 	// Mail lists the canonical products of the set's SMTP, IMAP and POP3
 	// banners, as fingerprints name them ("" entries never: a banner that

@@ -19,7 +19,7 @@ var fleetCert = sync.OnceValues(func() (tls.Certificate, error) {
 		Organization: []string{"kensa simulated fleet"},
 		DNSNames:     []string{"*.fleet.example", "fleet.example", "localhost"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		NotBefore:    now.Add(-time.Hour),
+		NotBefore:    tlscert.Epoch,
 		NotAfter:     now.Add(tlscert.Year),
 		CA:           true,
 		Serial:       big.NewInt(now.UnixNano()),
@@ -33,7 +33,7 @@ var fleetCert = sync.OnceValues(func() (tls.Certificate, error) {
 // Certificate returns the fleet's self-signed certificate, generated
 // once per process and shared by every server (an ECDSA P-256 key,
 // names *.fleet.example, fleet.example and localhost, addresses
-// 127.0.0.1 and ::1, valid from an hour ago for a year).
+// 127.0.0.1 and ::1, valid from tlscert.Epoch to a year from now).
 func Certificate() (tls.Certificate, error) { return fleetCert() }
 
 // ServerTLSConfig returns a server TLS configuration with the fleet's

@@ -11,6 +11,7 @@ import (
 	"github.com/kensa-inspect/kensa/internal/itest"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/rules"
 )
 
 // startOpenSSH runs the Debian OpenSSH server (package daemon) on a
@@ -68,7 +69,7 @@ func TestOpenSSH(t *testing.T) {
 			if types["ssh-rsa"] != 2048 || len(types) > 2 {
 				t.Fatalf("host keys %+v", obs.HostKeys)
 			}
-			for _, f := range obs.Findings {
+			for _, f := range rules.SSHFindings(obs) {
 				if f.Weak() {
 					t.Errorf("stock OpenSSH graded weak: %s", f)
 				}

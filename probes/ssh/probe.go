@@ -130,7 +130,10 @@ type Observation struct {
 	AuthMethods []string `json:"auth_methods,omitempty"`
 	// AuthBanner is the SSH_MSG_USERAUTH_BANNER text, if any.
 	AuthBanner string `json:"auth_banner,omitempty"`
-	// Findings are the weak algorithms and keys the server offers.
+	// Findings are the weak algorithms and keys as kensa versions that
+	// graded at scan time recorded them. The probe no longer fills it:
+	// rules.SSHFindings grades KexInit and HostKeys when the record is
+	// judged, so that a re-grade sees today's grading.
 	Findings []Finding `json:"findings,omitempty"`
 }
 
@@ -218,7 +221,6 @@ func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Obse
 	obs.KexInit = k
 	obs.StrictKex = k.StrictKex()
 	noteKexInit(tr, k)
-	defer func() { obs.Findings = Grade(obs.KexInit, obs.HostKeys) }()
 
 	// Hand the connection to x/crypto/ssh, replaying what was read.
 	prefix := make([]byte, 0, len(id.Line)+2+len(raw))

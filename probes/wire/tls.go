@@ -59,37 +59,42 @@ type TLSInfo struct {
 	// SHA256 is the leaf certificate's fingerprint, hex.
 	Fingerprint string `json:"fingerprint_sha256,omitempty"`
 
-	Expired    bool `json:"expired"`
-	SelfSigned bool `json:"self_signed"`
+	// NoCertificate is set when the server presented no certificate.
+	NoCertificate bool `json:"no_certificate,omitempty"`
+	SelfSigned    bool `json:"self_signed"`
 	// NameChecked is set when a name was available to check against
 	// (the inventory's DNS name or the server's own name); NameMatch
 	// tells the result.
 	NameChecked bool   `json:"name_checked"`
 	NameMatch   bool   `json:"name_match"`
 	CheckedName string `json:"checked_name,omitempty"`
-	// Trusted is set when the chain verifies against the system roots.
+	// Trusted is set when the chain verified against the scanner's
+	// system roots at the time of the probe.
 	Trusted bool `json:"trusted"`
-	// Weak lists weaknesses found, each a short reason.
-	Weak []string `json:"weak,omitempty"`
+
+	// Expired and Weak are what kensa versions that judged TLS at scan
+	// time recorded: whether the certificate had expired at the scan's
+	// clock, and the weaknesses found. InspectTLS no longer sets them;
+	// rules.TLSWeaknesses judges the recorded version, cipher and
+	// certificate at the evaluation date, and reads Weak only from old
+	// records.
+	Expired bool     `json:"expired,omitempty"`
+	Weak    []string `json:"weak,omitempty"`
 }
 
-// InspectTLS describes an established TLS session. name, if not empty, is
-// checked against the certificate; now decides expiry.
+// InspectTLS records what an established TLS session shows: protocol
+// version, cipher suite, and the leaf certificate's names, validity
+// dates, key and signature algorithm. It judges nothing that depends on
+// the date or the policy (rules does, at the evaluation date). name, if
+// not empty, is checked against the certificate; now is the time the
+// chain is verified at (Trusted).
 func InspectTLS(cs tls.ConnectionState, name string, now time.Time) *TLSInfo {
 	info := &TLSInfo{
 		Version: tls.VersionName(cs.Version),
 		Cipher:  tls.CipherSuiteName(cs.CipherSuite),
 	}
-	if cs.Version < tls.VersionTLS12 {
-		info.Weak = append(info.Weak, "protocol "+info.Version+" is obsolete")
-	}
-	for _, s := range tls.InsecureCipherSuites() {
-		if s.ID == cs.CipherSuite {
-			info.Weak = append(info.Weak, "cipher "+s.Name+" is insecure")
-		}
-	}
 	if len(cs.PeerCertificates) == 0 {
-		info.Weak = append(info.Weak, "no certificate")
+		info.NoCertificate = true
 		return info
 	}
 	leaf := cs.PeerCertificates[0]
@@ -101,20 +106,7 @@ func InspectTLS(cs tls.ConnectionState, name string, now time.Time) *TLSInfo {
 	info.SigAlg = leaf.SignatureAlgorithm.String()
 	info.Fingerprint = fingerprint(leaf.Raw)
 	info.KeyType, info.KeyBits = keyInfo(leaf)
-	if now.After(leaf.NotAfter) {
-		info.Expired = true
-		info.Weak = append(info.Weak, "certificate expired "+leaf.NotAfter.UTC().Format(time.DateOnly))
-	} else if now.Before(leaf.NotBefore) {
-		info.Weak = append(info.Weak, "certificate not valid before "+leaf.NotBefore.UTC().Format(time.DateOnly))
-	}
 	info.SelfSigned = leaf.CheckSignatureFrom(leaf) == nil && leaf.Subject.String() == leaf.Issuer.String()
-	if info.KeyType == "RSA" && info.KeyBits < 2048 {
-		info.Weak = append(info.Weak, fmt.Sprintf("RSA key of %d bits", info.KeyBits))
-	}
-	switch leaf.SignatureAlgorithm {
-	case x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
-		info.Weak = append(info.Weak, "certificate signed with "+info.SigAlg)
-	}
 	if name != "" {
 		info.NameChecked = true
 		info.CheckedName = name

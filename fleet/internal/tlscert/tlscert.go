@@ -75,17 +75,24 @@ func SelfSigned(name string, notBefore, notAfter time.Time) (tls.Certificate, er
 	return New(Spec{CommonName: name, DNSNames: []string{name}, NotBefore: notBefore, NotAfter: notAfter})
 }
 
-// Year is how long the certificates made by Shared are valid.
+// Year is how long after it is made a certificate made by Shared stays
+// valid.
 const Year = 365 * 24 * time.Hour
 
+// Epoch is when the fleet's shared certificates become valid: before
+// any evaluation date a scan of the fleet pins (the demo's is
+// 2026-11-01), since kensa judges a certificate's dates at the scan's
+// evaluation date, not at its clock.
+var Epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // Shared returns a function that gives a server configuration with a
-// self-signed certificate for name, valid from an hour before the first
-// call for a Year. The certificate is made on the first call; every call
+// self-signed certificate for name, valid from Epoch to a Year after the
+// first call. The certificate is made on the first call; every call
 // returns the same configuration (or the same error).
 func Shared(name string) func() (*tls.Config, error) {
 	return sync.OnceValues(func() (*tls.Config, error) {
 		now := time.Now()
-		cert, err := SelfSigned(name, now.Add(-time.Hour), now.Add(Year))
+		cert, err := SelfSigned(name, Epoch, now.Add(Year))
 		if err != nil {
 			return nil, err
 		}
