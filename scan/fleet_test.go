@@ -47,6 +47,10 @@ func startMix(t *testing.T, n int, o fleet.MixOptions) (*fleet.Plan, *inventory.
 	return p, inv
 }
 
+// fleetProbeTimeout is the probe budget of the fleet tests: a silent
+// SMTP service is waited for that long.
+const fleetProbeTimeout = 30 * time.Second
+
 // scanAll scans inv with short timeouts and returns the records by id.
 func scanAll(t *testing.T, inv *inventory.Inventory, readTimeout time.Duration) map[string]*results.Record {
 	t.Helper()
@@ -58,7 +62,7 @@ func scanAll(t *testing.T, inv *inventory.Inventory, readTimeout time.Duration) 
 	recs := map[string]*results.Record{}
 	b := scan.DefaultBounds()
 	b.Limits = wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: readTimeout}
-	b.ProbeTimeout = 30 * time.Second
+	b.ProbeTimeout = fleetProbeTimeout
 	b.HostRate = 50
 	cfg := scan.Config{
 		Inventory: inv, Discover: true, Bounds: b,
@@ -86,7 +90,7 @@ func TestFleetVerdictsEqualTruth(t *testing.T) {
 		t.Skip("scans a fleet")
 	}
 	readTimeout := 1 * time.Second
-	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, LowPorts: fleet.LowPorts(), Net: 2})
+	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, ProbeTimeout: fleetProbeTimeout, LowPorts: fleet.LowPorts(), Net: 2})
 	recs := scanAll(t, inv, readTimeout)
 	mismatches := 0
 	for i := range p.Hosts {
