@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bytes"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -41,7 +42,15 @@ type conn struct {
 	// session whose client spoke before the greeting.
 	dummy    bool
 	rejected bool
+	// commands counts the commands of a dummy session; hangup is set
+	// once they exceed postscreen's limit.
+	commands int
+	hangup   bool
 }
+
+// postscreenCommandLimit is postscreen_command_count_limit: postscreen's
+// engine hangs up on a session with more commands.
+const postscreenCommandLimit = 20
 
 // peer returns the client's address.
 func (c *conn) peer() netip.Addr {
@@ -209,7 +218,16 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return n, nil
 		}
+		hangup := c.hangup
 		c.mu.Unlock()
+		if hangup {
+			// Every command before the one over the limit was
+			// answered: say goodbye as postscreen does.
+			_, _ = c.Conn.Write([]byte("421 " + c.s.cfg.Hostname + " Service unavailable - try again later\r\n"))
+			c.dropped = true
+			_ = c.Conn.Close()
+			return 0, io.EOF
+		}
 		buf := make([]byte, 4096)
 		n, err := c.Conn.Read(buf)
 		if n > 0 {
@@ -239,6 +257,13 @@ func (c *conn) take(b []byte) {
 		}
 		line := c.in[:i+1]
 		c.in = c.in[i+1:]
+		if c.dummy {
+			if c.commands++; c.commands > postscreenCommandLimit {
+				c.hangup = true
+				c.in = nil
+				break
+			}
+		}
 		verb := strings.ToUpper(strings.TrimSpace(string(line)))
 		verb, _, _ = strings.Cut(verb, " ")
 		switch verb {

@@ -131,9 +131,11 @@ const (
 	// 521 5.5.1 Protocol error (postscreen_greet_action = drop). The
 	// session goes on with postscreen's own SMTP engine: EHLO without
 	// PIPELINING, MAIL accepted, every RCPT answered 450 4.3.2 Service
-	// currently unavailable. A client that got that far has passed:
-	// its later sessions go straight to Postfix's smtpd, greeted at
-	// once, and are answered as Closed.
+	// currently unavailable; the 21st command of the session is answered
+	// 421 … Service unavailable - try again later and the connection
+	// closed (postscreen_command_count_limit). A client that got as far
+	// as RCPT has passed: its later sessions go straight to Postfix's
+	// smtpd, greeted at once, and are answered as Closed.
 	Postscreen Profile = "postscreen"
 )
 
