@@ -111,7 +111,9 @@ const (
 	// MAIL before STARTTLS answered 530 5.7.0 Must issue a STARTTLS
 	// command first; inside TLS MAIL is accepted and every RCPT, local
 	// or not, answered 554 5.7.1 <unknown[IP]>: Client host rejected:
-	// Access denied (smtpd_delay_reject).
+	// Access denied (smtpd_delay_reject). Inside TLS the forms go-smtp
+	// cannot parse are still answered 501 first, where Postfix would
+	// parse them and refuse the client.
 	SubmissionClientRejected Profile = "submission-client-rejected"
 	// SubmissionHostnameRejected is SubmissionClientRejected with
 	// reject_unknown_client_hostname instead of reject: every RCPT

@@ -39,8 +39,9 @@ type Options struct {
 	// MaxSessions bounds the connections to the service (default 10).
 	MaxSessions int
 	// ReplyTimeout bounds the arrival of one whole reply, however the
-	// server spaces its bytes; default three times the env's read
-	// timeout.
+	// server spaces its bytes, not counting the time a patient read
+	// waits for a line to begin (GreetingTimeout, CommandTimeout);
+	// default three times the env's read timeout.
 	ReplyTimeout time.Duration
 	// GreetingTimeout is how long the probe waits for the greeting, and
 	// CommandTimeout for the replies to EHLO, HELO, MAIL and RCPT, which
