@@ -79,6 +79,23 @@ const (
 	mountBin   = "/bin/mount"
 )
 
+// PrivateResolverMissing says why Postfix cannot be run with a private
+// resolv.conf here (PostfixConfig.Resolver), or nil: it needs unshare,
+// mount, root and the right to make a mount namespace (CAP_SYS_ADMIN,
+// which containers often withhold).
+func PrivateResolverMissing() error {
+	if err := needFiles("a private resolver", "util-linux mount", unshareBin, mountBin); err != nil {
+		return err
+	}
+	if err := needRoot("Postfix with a private resolver"); err != nil {
+		return err
+	}
+	if out, err := exec.Command(unshareBin, "--mount", "--propagation", "private", "/bin/true").CombinedOutput(); err != nil {
+		return missing("cannot make a mount namespace for a private resolv.conf (CAP_SYS_ADMIN?): %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
 // Postfix is a running Postfix instance: master in the foreground with
 // smtpd, cleanup, trivial-rewrite, anvil and tlsmgr, and no queue
 // manager or delivery agent, so that nothing is ever delivered (every
@@ -226,7 +243,7 @@ tlsmgr    unix  - - n 1000? 1 tlsmgr
 		if a, err := netip.ParseAddr(cfg.Resolver); err != nil || !a.IsLoopback() {
 			return nil, fmt.Errorf("postfix: resolver %q is not a loopback address", cfg.Resolver)
 		}
-		if err := needFiles("a private resolver", "util-linux mount", unshareBin, mountBin); err != nil {
+		if err := PrivateResolverMissing(); err != nil {
 			return nil, err
 		}
 		resolv := filepath.Join(conf, "resolv.conf")

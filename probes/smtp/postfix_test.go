@@ -290,6 +290,7 @@ func TestPostfixPostscreen(t *testing.T) {
 // only a loopback responder that knows no domain.
 func TestPostfixUnknownRecipientDomain(t *testing.T) {
 	itest.Need(t, daemon.PostfixMissing())
+	itest.Need(t, daemon.PrivateResolverMissing())
 	dns, err := daemon.StartNXDomain("127.0.1.53")
 	if err != nil {
 		t.Fatal(err)
