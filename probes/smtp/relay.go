@@ -257,8 +257,8 @@ func relayDenied(text string) bool {
 // blocklist, or its missing or unverifiable hostname (PTR).
 func clientRejected(text string) bool {
 	for _, w := range []string{"client host rejected", "client address rejected", "blocked using", "blacklist", "blocklist",
-		"dnsbl", "spamhaus", "spamcop", "your ip address", "cannot find your hostname", "cannot find your reverse hostname",
-		"ptr record", "reverse dns", "reverse lookup", "rdns"} {
+		"dnsbl", "rbl", "spamhaus", "spamcop", "your ip", "client ip", "ip reputation", "poor reputation",
+		"cannot find your hostname", "cannot find your reverse hostname", "ptr record", "reverse dns", "reverse lookup", "rdns"} {
 		if strings.Contains(text, w) {
 			return true
 		}

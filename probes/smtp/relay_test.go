@@ -82,6 +82,8 @@ func TestKind(t *testing.T) {
 		{"450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.9]", KindClient},
 		{"450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.9]", KindClient},
 		{"550 5.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.9]", KindClient},
+		{"550 5.7.1 Your IP 192.0.2.9 has a poor reputation", KindClient},
+		{"550 5.7.1 RBL rejection", KindClient},
 		{"554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", KindClient},
 		// an address echoed in the text says nothing
 		{"452 4.3.1 <relaytest@relay.example>: Insufficient system storage", KindTemporary},
