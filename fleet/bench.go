@@ -59,7 +59,7 @@ func Bench(n int, o BenchOptions) *Plan {
 		smtpP, subP := smtpd.Closed, smtpd.SubmissionAuthAfterTLS
 		imapP, pop3P, sshP, ntpP := imapd.TLSRequired, pop3d.TLSRequired, sshd.PublicKey, ntpd.Synced
 		if !good {
-			smtpP, subP = pick(smtpRelay[:6], i/10), pick(submissions, i/10)
+			smtpP, subP = pick(smtpRelay[:6], i/10), pick(submissions[:5], i/10)
 			imapP, pop3P = pick(imapNormal, i/10), pick(pop3Normal, i/10+1)
 			sshP, ntpP = pick(sshNormal[:5], i/10), pick(ntpNormal, i/10)
 		}

@@ -66,8 +66,12 @@ type MixOptions struct {
 	Hostile bool
 	// Latency delays every reply.
 	Latency time.Duration
-	// ReadTimeout is the scanner's read timeout the truth assumes.
+	// ReadTimeout is the scanner's read timeout: the greet-pause and
+	// postscreen behaviours hold their greeting back longer than it.
 	ReadTimeout time.Duration
+	// ProbeTimeout is the scanner's budget of one probe the truth
+	// assumes (default DefaultProbeTimeout).
+	ProbeTimeout time.Duration
 	// LowPorts uses the standard ports; without it every service is
 	// listed on a high port and nothing is left to discovery.
 	LowPorts bool
@@ -87,9 +91,12 @@ type MixOptions struct {
 const secondOffset = 30000
 
 var (
-	smtpRelay    = []smtpd.Profile{smtpd.Closed, smtpd.OpenRelay, smtpd.LocalSender, smtpd.AddressTrick, smtpd.AuthRequired, smtpd.RelayDenied454, smtpd.Greylist, smtpd.SlowGreeting}
-	smtpHostile  = []smtpd.Profile{smtpd.Greeting554, smtpd.Silent, smtpd.Drip, smtpd.EndlessLine, smtpd.Garbage, smtpd.Reset}
-	submissions  = []smtpd.Profile{smtpd.SubmissionAuthAfterTLS, smtpd.SubmissionAuthBeforeTLS, smtpd.SubmissionNoAuth, smtpd.Closed, smtpd.OpenRelay}
+	smtpRelay = []smtpd.Profile{smtpd.Closed, smtpd.OpenRelay, smtpd.LocalSender, smtpd.AddressTrick, smtpd.AuthRequired, smtpd.RelayDenied454, smtpd.Greylist, smtpd.SlowGreeting,
+		smtpd.RateLimit, smtpd.AuthThenDefer, smtpd.UnknownDomain, smtpd.NullMX, smtpd.Unrouteable, smtpd.GreetPause, smtpd.Postscreen,
+		smtpd.SubmissionClientRejected, smtpd.SubmissionHostnameRejected}
+	smtpHostile = []smtpd.Profile{smtpd.Greeting554, smtpd.Silent, smtpd.Drip, smtpd.EndlessLine, smtpd.Garbage, smtpd.Reset}
+	submissions = []smtpd.Profile{smtpd.SubmissionAuthAfterTLS, smtpd.SubmissionAuthBeforeTLS, smtpd.SubmissionNoAuth, smtpd.Closed, smtpd.OpenRelay,
+		smtpd.SubmissionClientRejected, smtpd.SubmissionHostnameRejected, smtpd.RateLimit}
 	imapNormal   = []imapd.Profile{imapd.TLSRequired, imapd.Plaintext, imapd.NoTLS, imapd.LoginDisabledLie, imapd.PreAuth, imapd.Anonymous, imapd.WeakTLS, imapd.BareRefusal, imapd.ChallengeOnly, imapd.NoTLSBare}
 	imapHostile  = []imapd.Profile{imapd.Silent, imapd.Garbage, imapd.EndlessLine, imapd.HugeLiteral, imapd.Reset}
 	pop3Normal   = []pop3d.Profile{pop3d.TLSRequired, pop3d.Plaintext, pop3d.NoTLS, pop3d.LoginDisabledLie, pop3d.PreAuth, pop3d.Anonymous, pop3d.WeakTLS, pop3d.BareRefusal, pop3d.ChallengeOnly, pop3d.NoTLSBare}
@@ -151,7 +158,7 @@ func Mix(n int, o MixOptions) *Plan {
 		ntpP = append(append([]ntpd.Profile{}, ntpNormal...), ntpHostile...)
 	}
 	sets := banners.Catalogue()
-	p := &Plan{Name: "mix", NTPMaxOffset: time.Second, ReadTimeout: o.ReadTimeout}
+	p := &Plan{Name: "mix", NTPMaxOffset: time.Second, ReadTimeout: o.ReadTimeout, ProbeTimeout: o.ProbeTimeout}
 	for i := 0; i < n; i++ {
 		org := orgs[i%len(orgs)]
 		unit := "本省"
@@ -170,6 +177,12 @@ func Mix(n int, o MixOptions) *Plan {
 			return &Service{Profile: profile, Port: portFor(name, o.LowPorts), Listed: listed}
 		}
 		h.SMTP = svc("smtp", string(pick(smtpP, i)), true)
+		switch smtpd.Profile(h.SMTP.Profile) {
+		case smtpd.GreetPause, smtpd.Postscreen:
+			// Held back longer than a read: only a patient client
+			// gets past the greeting.
+			h.SMTP.Delay = 2*o.ReadTimeout + time.Second
+		}
 		if i%3 == 0 {
 			h.Submission = svc("submission", string(pick(submissions, i/3)), true)
 		}
@@ -234,10 +247,15 @@ func Mix(n int, o MixOptions) *Plan {
 
 // fits reports whether a banner set's truth holds on host h: every
 // service the set has a banner for runs on h with a behaviour that shows
-// it.
+// it, and a greeting that must state the clock has a banner stating it.
 func (p *Plan) fits(h *Host, s banners.Set) bool {
 	normal := func(svc *Service, ok func(string) bool) bool { return svc != nil && ok(svc.Profile) }
 	if s.SMTP != "" && (h.SMTP == nil || !p.greets(h.SMTP)) {
+		return false
+	}
+	if s.SMTP != "" && h.GreetingTime && !dateRE.MatchString(s.SMTP) {
+		// The host's greeting must state its clock; the set's
+		// greeting states none.
 		return false
 	}
 	if s.IMAP != "" && !normal(h.IMAP, func(p string) bool {

@@ -27,9 +27,13 @@ type Plan struct {
 	// NTPMaxOffset is the S3 limit the truth assumes (the default
 	// policy's 1 s).
 	NTPMaxOffset time.Duration `json:"ntp_max_offset"`
-	// ReadTimeout is the scanner read timeout the truth assumes (a slow
-	// greeting shorter than it is answered).
+	// ReadTimeout is the scanner read timeout the plan was made for:
+	// held-back greetings are made longer than it.
 	ReadTimeout time.Duration `json:"read_timeout"`
+	// ProbeTimeout is the budget of one probe the truth assumes (0: the
+	// scan's default, DefaultProbeTimeout): a patient scanner waits for
+	// a held-back greeting within it.
+	ProbeTimeout time.Duration `json:"probe_timeout,omitempty"`
 	// Complete names the products whose advisory data the scan treats as
 	// complete; the M2 truth assumes the same (banners.Set.M2With).
 	Complete []string `json:"complete,omitempty"`

@@ -57,6 +57,7 @@ func (p *Plan) probeTruth(h *Host) map[string]scoring.Outcome {
 	}
 	if h.Submission != nil {
 		e := h.submissionConfig().Truth()
+		e.A1 = p.delayed(h.Submission, e.A1)
 		if h.SMTP != nil {
 			t["A1"] = worst(t["A1"], e.A1)
 		} else {
@@ -140,28 +141,43 @@ func (p *Plan) secondTruth(h *Host, t map[string]scoring.Outcome) {
 
 // SlowGreetingDelay is how long the slow-greeting behaviour waits before
 // its greeting (smtpd's default).
-const SlowGreetingDelay = 2 * time.Second
+const SlowGreetingDelay = smtpd.DefaultGreetingDelay
 
-// greetingDelay is how long an SMTP service holds back its greeting.
+// DefaultProbeTimeout is the scan's default budget of one probe of one
+// service, which the truth assumes when a plan does not say.
+const DefaultProbeTimeout = 60 * time.Second
+
+// greetingDelay is how long an SMTP service holds back its greeting (for
+// postscreen, the pause inside the greeting of a client's first
+// session).
 func greetingDelay(s *Service) time.Duration {
 	if s.Delay > 0 {
 		return s.Delay
 	}
-	if smtpd.Profile(s.Profile) == smtpd.SlowGreeting {
-		return SlowGreetingDelay
-	}
-	return 0
+	return smtpd.Profile(s.Profile).GreetingDelay()
 }
 
-// delayed adjusts the truth of a held-back greeting to the scanner's read
-// timeout: answered in time it is judged as usual, otherwise unknown; ""
-// when the two are too close to call.
+// probeTimeout is the probe budget the truth assumes.
+func (p *Plan) probeTimeout() time.Duration {
+	if p.ProbeTimeout > 0 {
+		return p.ProbeTimeout
+	}
+	return DefaultProbeTimeout
+}
+
+// delayed adjusts the truth of a held-back greeting to the scanner's
+// patience: a patient client (RFC 5321 gives five minutes for the
+// greeting) waits for it as long as its probe budget allows, so a
+// greeting that leaves time for the rest of the conversation is judged
+// as usual, one that comes after the budget is spent leaves the service
+// unknown, and "" means the two are too close to call.
 func (p *Plan) delayed(s *Service, o scoring.Outcome) scoring.Outcome {
 	d := greetingDelay(s)
+	budget := p.probeTimeout()
 	switch {
-	case d == 0 || p.ReadTimeout >= d+d/2+time.Second:
+	case d == 0 || budget >= 2*d+5*time.Second:
 		return o
-	case p.ReadTimeout <= d/2:
+	case d >= budget:
 		return scoring.Unknown
 	}
 	return ""

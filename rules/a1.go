@@ -18,8 +18,21 @@ const maxRelayEvidence = 5
 // attempt was accepted on any service, with the exact commands and reply
 // as evidence; it passes only if every test was tested and refused on
 // every service; otherwise it is unknown, with the reason (greeting
-// refused with 554, temporary answers, unreachable, untested forms). An
-// empty slice means the item does not apply.
+// refused with 554, temporary answers, the recipient's domain refused,
+// the scanner's address refused, unreachable, untested forms). Each
+// attempt is judged on its own replies (smtp.RelayTest.Judge), so that
+// verdicts re-derived from stored observations judge by the rules of
+// today. An empty slice means the item does not apply.
+//
+// One refusal is judged per service: on a submission service that offers
+// AUTH after STARTTLS, or an smtps service that offers it inside TLS, a
+// permanent "Client host rejected: Access denied" to MAIL or RCPT is
+// Postfix's standard submission configuration (smtpd_client_restrictions
+// = permit_sasl_authenticated, reject): no unauthenticated client
+// relays, and every test of the service counts as refused — the reason
+// says that a server singling out the scanner's address could not be
+// told apart. On smtp, or as a 4xx, or for a blocklist or a hostname
+// check, such a refusal only says that the scanner is refused.
 func A1(obs []*smtp.Observation, pol Policy) scoring.Verdict {
 	if len(obs) == 0 {
 		return smtpVerdict(scoring.NA, "no smtp, submission or smtps service", nil)
@@ -47,7 +60,7 @@ func A1(obs []*smtp.Observation, pol Policy) scoring.Verdict {
 		}
 		return smtpVerdict(scoring.Fail, reason, accepted)
 	}
-	var problems, evidence []string
+	var problems, evidence, notes []string
 	tests, services := 0, 0
 	for _, o := range obs {
 		st := relayOf(o)
@@ -62,11 +75,18 @@ func A1(obs []*smtp.Observation, pol Policy) scoring.Verdict {
 		if st.example != nil {
 			evidence = append(evidence, smtpPrefixed(o, st.example.Evidence())...)
 		}
+		if st.note != "" {
+			notes = append(notes, smtpWhere(o)+" "+st.note)
+		}
 	}
 	if len(problems) > 0 {
 		return smtpVerdict(scoring.Unknown, "relay status not fully seen: "+strings.Join(problems, "; "), evidence)
 	}
-	return smtpVerdict(scoring.Pass, fmt.Sprintf("every relay attempt refused (%d tests on %d services)", tests, services), evidence)
+	reason := fmt.Sprintf("every relay attempt refused (%d tests on %d services)", tests, services)
+	if len(notes) > 0 {
+		reason += "; " + strings.Join(notes, "; ")
+	}
+	return smtpVerdict(scoring.Pass, reason, evidence)
 }
 
 // relayStatus is one observation's relay test, summed up per test.
@@ -78,21 +98,36 @@ type relayStatus struct {
 	problem  string
 	evidence []string        // lines supporting the problem
 	example  *smtp.RelayTest // a refused attempt
+	// note qualifies the refusal: set when the tests count as refused
+	// because the service refuses every unauthenticated client.
+	note string
 }
 
-// relayOf sums up the relay test of o. Accepted attempts count whatever
-// else happened; a test is refused when one of its attempts was refused
-// and none accepted, untested otherwise.
+// relayOf sums up the relay test of o. Every attempt is judged on its
+// own replies. Accepted attempts count whatever else happened; a test is
+// refused when one of its attempts was refused and none accepted,
+// untested otherwise — except that on a service refusing every
+// unauthenticated client (see A1) every test is refused.
 func relayOf(o *smtp.Observation) relayStatus {
 	var st relayStatus
 	if o == nil {
 		st.problem = "no observation"
 		return st
 	}
+	type judged struct {
+		t      *smtp.RelayTest
+		result smtp.RelayOutcome
+		kind   smtp.ReplyKind
+		why    string
+	}
+	var attempts []judged
 	if o.Relay != nil {
-		for _, t := range o.Relay.Tests {
-			if t.Result == smtp.Accepted {
-				st.accepted = append(st.accepted, t)
+		for i := range o.Relay.Tests {
+			t := &o.Relay.Tests[i]
+			r, k, why := t.Judge(o.Relay.Domain)
+			attempts = append(attempts, judged{t, r, k, why})
+			if r == smtp.Accepted {
+				st.accepted = append(st.accepted, *t)
 			}
 		}
 	}
@@ -115,41 +150,55 @@ func relayOf(o *smtp.Observation) relayStatus {
 	if planned < smtp.ClassicTests {
 		planned = smtp.ClassicTests
 	}
+	// A service that refuses every unauthenticated client.
+	var denial *smtp.RelayTest
+	if authOffered(o) {
+		for _, a := range attempts {
+			if a.kind == smtp.KindClient && smtp.ClientAccessDenied(a.t.DecidingReply()) {
+				denial = a.t
+				break
+			}
+		}
+	}
 	type agg struct {
 		refused *smtp.RelayTest
 		why     string
+		kind    smtp.ReplyKind
 	}
 	byID := make(map[int]*agg, planned)
-	for i := range o.Relay.Tests {
-		t := &o.Relay.Tests[i]
-		a := byID[t.ID]
-		if a == nil {
-			a = &agg{}
-			byID[t.ID] = a
+	for _, a := range attempts {
+		g := byID[a.t.ID]
+		if g == nil {
+			g = &agg{}
+			byID[a.t.ID] = g
 		}
-		switch t.Result {
+		switch a.result {
 		case smtp.Refused:
-			if a.refused == nil {
-				a.refused = t
+			if g.refused == nil {
+				g.refused = a.t
 			}
 		case smtp.Untested:
-			a.why = t.Why
+			g.why, g.kind = a.why, a.kind
 		}
 	}
 	var untested []string
 	var untestedEv []string
+	kinds := map[smtp.ReplyKind]bool{}
 	for id := 1; id <= planned; id++ {
-		a := byID[id]
+		g := byID[id]
 		switch {
-		case a == nil:
-			untested = append(untested, fmt.Sprintf("test %d not attempted", id))
-		case a.refused != nil:
+		case g != nil && g.refused != nil:
 			st.refused++
 			if st.example == nil {
-				st.example = a.refused
+				st.example = g.refused
 			}
+		case denial != nil:
+			st.refused++
+		case g == nil:
+			untested = append(untested, fmt.Sprintf("test %d not attempted", id))
 		default:
-			untested = append(untested, fmt.Sprintf("test %d (%s) untested: %s", id, relayFormOf(o, id), a.why))
+			kinds[g.kind] = true
+			untested = append(untested, fmt.Sprintf("test %d (%s) untested: %s", id, relayFormOf(o, id), g.why))
 			if len(untestedEv) == 0 {
 				for _, t := range o.Relay.Tests {
 					if t.ID == id && (t.MailReply != nil || t.RcptReply != nil) {
@@ -159,15 +208,56 @@ func relayOf(o *smtp.Observation) relayStatus {
 			}
 		}
 	}
+	if denial != nil && len(untested) == 0 {
+		if st.example == nil {
+			st.example = denial
+		}
+		st.note = "refuses every unauthenticated client (" + denial.DecidingReply().String() +
+			"), as the standard submission configuration does: relay refused (a server singling out the scanner's address could not be told apart)"
+	}
 	if len(untested) > 0 {
 		p := fmt.Sprintf("%d of %d relay tests untested", len(untested), planned)
 		if o.Relay.Error != "" {
 			p += " (" + o.Relay.Error + ")"
 		}
 		p += "; first: " + untested[0]
+		p += relayHint(o.Relay.Domain, kinds)
 		st.problem, st.evidence = p, untestedEv
 	}
 	return st
+}
+
+// relayHint tells what the office can do when tests stayed untested
+// because of the test's own names: the relay-test domain, which the
+// server does not resolve (kensa's default is a reserved name, which
+// resolves nowhere), or the scanner's EHLO name.
+func relayHint(domain string, kinds map[smtp.ReplyKind]bool) string {
+	var h []string
+	if kinds[smtp.KindNoDomain] || kinds[smtp.KindUnknownUser] {
+		h = append(h, fmt.Sprintf("the server checks the recipient's domain or mailbox before relaying, and the relay-test domain %s has none for it: "+
+			"scan with --relay-domain set to a domain the office controls that has an MX, and --helo set to the scanner's own DNS name", domain))
+	}
+	if kinds[smtp.KindHelo] {
+		h = append(h, "the server refuses the scanner's EHLO name: scan with --helo set to the scanner's own DNS name")
+	}
+	if len(h) == 0 {
+		return ""
+	}
+	return " — " + strings.Join(h, "; ")
+}
+
+// authOffered reports whether the service offers AUTH where X1 wants
+// it: inside TLS, after STARTTLS on submission, from the start on smtps.
+func authOffered(o *smtp.Observation) bool {
+	switch o.Service {
+	case "submission":
+		h := o.HelloTLS
+		return !o.ImplicitTLS && o.StartTLS != nil && o.StartTLS.OK && h != nil && h.TLS && h.OK() && h.Auth
+	case "smtps":
+		h := o.Hello
+		return o.ImplicitTLS && h != nil && h.TLS && h.OK() && h.Auth
+	}
+	return false
 }
 
 // smtpGreetingProblem says why nothing past the greeting can be seen: the

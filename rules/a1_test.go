@@ -28,14 +28,17 @@ func scanFleet(t *testing.T, cfg smtpd.Config, service string) *smtp.Observation
 	}
 	defer srv.Close()
 	rt := 2 * time.Second
+	opts := smtp.Options{}
 	if cfg.Profile.Hostile() {
-		rt = 300 * time.Millisecond
+		// A silent server is waited for as long as a greeting may
+		// take: a short while here, the probe's budget in a scan.
+		rt, opts.GreetingTimeout = 300*time.Millisecond, time.Second
 	}
 	env := wire.Env{Limits: wire.Limits{ReadTimeout: rt, DialTimeout: 2 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	o := smtp.Probe(ctx, env, wire.Target{Service: service, Addr: srv.AddrPort()}, smtp.Options{})
+	o := smtp.Probe(ctx, env, wire.Target{Service: service, Addr: srv.AddrPort()}, opts)
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("%s as %s took %v", cfg.Profile, service, d)
 	}
@@ -50,8 +53,9 @@ func TestA1Truth(t *testing.T) {
 		t.Run(string(p), func(t *testing.T) {
 			t.Parallel()
 			cfg := smtpd.Config{Profile: p, TLS: true, Hostname: "mx1.soumu.example"}
-			if p == smtpd.SlowGreeting {
-				cfg.GreetingDelay = 500 * time.Millisecond
+			if cfg.Profile.GreetingDelay() > 0 {
+				// Held back longer than the 2 s read timeout.
+				cfg.GreetingDelay = 5 * time.Second
 			}
 			o := scanFleet(t, cfg, "smtp")
 			v := rules.A1([]*smtp.Observation{o}, pol)
@@ -194,5 +198,152 @@ func TestA1Synthetic(t *testing.T) {
 	o.Relay = nil
 	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("relay not run: %+v", v)
+	}
+}
+
+// TestA1RecipientDomain: a server that refuses the relay-test domain
+// as unroutable never decided about relaying; the reason says how to
+// scan so that it does.
+func TestA1RecipientDomain(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	for _, p := range []smtpd.Profile{smtpd.UnknownDomain, smtpd.NullMX, smtpd.Unrouteable} {
+		o := scanFleet(t, smtpd.Config{Profile: p, TLS: true}, "smtp")
+		v := rules.A1([]*smtp.Observation{o}, pol)
+		if v.Outcome != scoring.Unknown {
+			t.Errorf("%s: A1 %s: %s", p, v.Outcome, v.Reason)
+			continue
+		}
+		for _, want := range []string{"--relay-domain", "--helo", "kensa-relay-test.example has none"} {
+			if !strings.Contains(v.Reason, want) {
+				t.Errorf("%s: reason does not say %q: %s", p, want, v.Reason)
+			}
+		}
+		checkVerdict(t, v, o)
+	}
+	// A closed server's reason has no such advice.
+	o := scanFleet(t, smtpd.Config{Profile: smtpd.Greylist}, "smtp")
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || strings.Contains(v.Reason, "--relay-domain") {
+		t.Errorf("greylist: %+v", v)
+	}
+}
+
+// TestA1ClientRejected: the standard submission configuration refuses
+// relay (A1 and X1 pass, with the caveat); the same reply on port 25,
+// or a hostname check, proves nothing.
+func TestA1ClientRejected(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	sub := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, TLS: true}, "submission")
+	v := rules.A1([]*smtp.Observation{sub}, pol)
+	if v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "Client host rejected: Access denied") ||
+		!strings.Contains(v.Reason, "could not be told apart") {
+		t.Errorf("submission A1: %+v", v)
+	}
+	checkVerdict(t, v, sub)
+	if x := rules.X1([]*smtp.Observation{sub}, pol); x.Outcome != scoring.Pass || !strings.Contains(x.Reason, "could not be told apart") {
+		t.Errorf("submission X1: %+v", x)
+	}
+	smtps := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, ImplicitTLS: true}, "smtps")
+	if v := rules.A1([]*smtp.Observation{smtps}, pol); v.Outcome != scoring.Pass {
+		t.Errorf("smtps A1: %+v", v)
+	}
+	port25 := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, TLS: true}, "smtp")
+	if v := rules.A1([]*smtp.Observation{port25}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "refuses the scanner's address") {
+		t.Errorf("port 25 A1: %+v", v)
+	}
+	// Without TLS no AUTH is offered: nothing says the refusal is
+	// about authentication.
+	noTLS := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected}, "submission")
+	if v := rules.A1([]*smtp.Observation{noTLS}, pol); v.Outcome != scoring.Unknown {
+		t.Errorf("submission without TLS A1: %+v", v)
+	}
+	host := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionHostnameRejected, TLS: true}, "submission")
+	if v := rules.A1([]*smtp.Observation{host}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "450 4.7.25") {
+		t.Errorf("hostname check A1: %+v", v)
+	}
+	if x := rules.X1([]*smtp.Observation{host}, pol); x.Outcome != scoring.Unknown {
+		t.Errorf("hostname check X1: %+v", x)
+	}
+}
+
+// submissionWith is a submission observation offering AUTH after
+// STARTTLS whose 16 tests got reply rcpt at RCPT.
+func submissionWith(rcpt string, auth bool) *smtp.Observation {
+	r, _ := smtp.ParseReply([]string{rcpt})
+	ok, _ := smtp.ParseReply([]string{"250 2.1.0 Ok"})
+	o := &smtp.Observation{Endpoint: wire.Endpoint{Service: "submission", Address: "192.0.2.1", Port: 587, Reachable: true},
+		Greeting: &smtp.Reply{Code: 220, Lines: []string{"220 mx ESMTP"}},
+		Hello:    &smtp.Hello{Command: "EHLO", Reply: &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 STARTTLS"}}, StartTLS: true},
+		StartTLS: &smtp.StartTLS{OK: true},
+		TLS:      &wire.TLSInfo{Version: "TLS 1.3"},
+		HelloTLS: &smtp.Hello{Command: "EHLO", Reply: &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 AUTH PLAIN"}}, Auth: auth, TLS: true},
+		Relay:    &smtp.Relay{Domain: "kensa-relay-test.example", Planned: 16}}
+	if !auth {
+		o.HelloTLS.Reply = &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 8BITMIME"}}
+	}
+	for id := 1; id <= 16; id++ {
+		o.Relay.Tests = append(o.Relay.Tests, smtp.RelayTest{ID: id, Recipient: "relaytest@kensa-relay-test.example",
+			MailCommand: "MAIL FROM:<>", MailReply: ok, RcptCommand: "RCPT TO:<relaytest@kensa-relay-test.example>", RcptReply: r,
+			Result: smtp.Untested, TLS: true, Session: 1})
+	}
+	return o
+}
+
+func TestA1ClientRejectedSynthetic(t *testing.T) {
+	pol := rules.DefaultPolicy()
+	cases := []struct {
+		name  string
+		o     *smtp.Observation
+		want  scoring.Outcome
+		smtps bool
+	}{
+		{"postfix reject", submissionWith("554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", true), scoring.Pass, false},
+		{"no AUTH offered", submissionWith("554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", false), scoring.Unknown, false},
+		{"temporary", submissionWith("450 4.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", true), scoring.Unknown, false},
+		{"blocklist", submissionWith("554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org", true), scoring.Unknown, false},
+		{"hostname", submissionWith("550 5.7.25 Client host rejected: cannot find your hostname, [192.0.2.9]", true), scoring.Unknown, false},
+	}
+	for _, c := range cases {
+		if v := rules.A1([]*smtp.Observation{c.o}, pol); v.Outcome != c.want {
+			t.Errorf("%s: A1 %s: %s", c.name, v.Outcome, v.Reason)
+		}
+	}
+	// On port 25 the same reply proves nothing.
+	o := submissionWith("554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", true)
+	o.Service, o.Port = "smtp", 25
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown {
+		t.Errorf("smtp: A1 %s: %s", v.Outcome, v.Reason)
+	}
+	// An accepted attempt still fails.
+	o = submissionWith("554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", true)
+	o.Relay.Tests[3].RcptReply = &smtp.Reply{Code: 250, Lines: []string{"250 2.1.5 Ok"}}
+	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Fail {
+		t.Errorf("accepted: A1 %s: %s", v.Outcome, v.Reason)
+	}
+}
+
+// TestA1RejudgesStoredAttempts: an observation recorded by a probe that
+// counted every test of a session as refused after one "authentication
+// required" is judged again from its replies (grade --regrade).
+func TestA1RejudgesStoredAttempts(t *testing.T) {
+	o := submissionWith("451 4.3.5 Server configuration problem", true)
+	o.Service, o.Port = "smtp", 25
+	auth, _ := smtp.ParseReply([]string{"530 5.7.0 Authentication required"})
+	o.Relay.Tests[0].RcptReply = auth
+	for i := range o.Relay.Tests {
+		o.Relay.Tests[i].Result = smtp.Refused
+		o.Relay.Tests[i].Why = "session requires authentication (530 5.7.0 Authentication required); was: temporary failure"
+	}
+	v := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "15 of 16 relay tests untested") || !strings.Contains(v.Reason, "451 4.3.5") {
+		t.Errorf("A1 %s: %s", v.Outcome, v.Reason)
+	}
+	// The same for a bare 4.7.1 the old probe called a refusal.
+	o = submissionWith("451 4.7.1 Rate limit exceeded, try in 60 seconds", true)
+	o.Service, o.Port = "smtp", 25
+	for i := range o.Relay.Tests {
+		o.Relay.Tests[i].Result = smtp.Refused
+	}
+	if v := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy()); v.Outcome != scoring.Unknown {
+		t.Errorf("rate limit: A1 %s: %s", v.Outcome, v.Reason)
 	}
 }

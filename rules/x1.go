@@ -104,13 +104,17 @@ func x1One(o *smtp.Observation, pol Policy) (scoring.Outcome, string, []string) 
 		authEv = smtpPrefixed(o, authLines(ht.Reply))
 	}
 	if relay.problem != "" {
-		return scoring.Unknown, "AUTH offered, but unauthenticated relay not fully tested: " + relay.problem, relay.evidence
+		return scoring.Unknown, "AUTH offered, but unauthenticated relay not fully tested: " + relay.problem, smtpPrefixed(o, relay.evidence)
 	}
 	reason := "AUTH offered"
 	if !o.ImplicitTLS {
 		reason += " only after STARTTLS"
 	}
-	return scoring.Pass, reason + ", unauthenticated relay refused", authEv
+	reason += ", unauthenticated relay refused"
+	if relay.note != "" {
+		reason += ": the service " + relay.note
+	}
+	return scoring.Pass, reason, authEv
 }
 
 // x1Hello checks that an EHLO reply offers AUTH; it returns an empty

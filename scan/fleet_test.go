@@ -49,6 +49,10 @@ func startMix(t *testing.T, n int, o fleet.MixOptions) (*fleet.Plan, *inventory.
 	return p, inv
 }
 
+// fleetProbeTimeout is the probe budget of the fleet tests: a silent
+// SMTP service is waited for that long.
+const fleetProbeTimeout = 30 * time.Second
+
 // scanAll scans inv with short timeouts and returns the records by id.
 // The plan's hosts table resolves the names of hosts with two
 // addresses (no name server is asked).
@@ -62,7 +66,7 @@ func scanAll(t *testing.T, p *fleet.Plan, inv *inventory.Inventory, readTimeout 
 	recs := map[string]*results.Record{}
 	b := scan.DefaultBounds()
 	b.Limits = wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: readTimeout}
-	b.ProbeTimeout = 30 * time.Second
+	b.ProbeTimeout = fleetProbeTimeout
 	b.HostRate = 50
 	cfg := scan.Config{
 		Inventory: inv, Discover: true, Bounds: b,
@@ -91,7 +95,7 @@ func TestFleetVerdictsEqualTruth(t *testing.T) {
 		t.Skip("scans a fleet")
 	}
 	readTimeout := 1 * time.Second
-	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, LowPorts: fleet.LowPorts(), Net: 2, SecondAddresses: true})
+	p, inv := startMix(t, 240, fleet.MixOptions{Hostile: true, ReadTimeout: readTimeout, ProbeTimeout: fleetProbeTimeout, LowPorts: fleet.LowPorts(), Net: 2, SecondAddresses: true})
 	recs := scanAll(t, p, inv, readTimeout)
 	mismatches := 0
 	for i := range p.Hosts {

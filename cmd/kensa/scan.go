@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/probes/smtp"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/report"
 	"github.com/kensa-inspect/kensa/results"
@@ -95,12 +96,12 @@ func (f *engineFlags) register(fs *flagSet) {
 	fs.Float64Var(&f.hostRate, "host-rate", d.HostRate, "new connections per second per server")
 	fs.Float64Var(&f.globalRate, "rate", d.GlobalRate, "new connections per second, whole scan")
 	fs.DurationVar(&f.dialTimeout, "dial-timeout", d.Limits.DialTimeout, "timeout to establish one connection")
-	fs.DurationVar(&f.readTO, "read-timeout", d.Limits.ReadTimeout, "timeout of each read: a server silent this long is silent")
+	fs.DurationVar(&f.readTO, "read-timeout", d.Limits.ReadTimeout, "timeout of each read: a server silent this long is silent (an SMTP greeting or reply to EHLO, MAIL or RCPT is awaited up to the probe's budget, as RFC 5321 allows)")
 	fs.DurationVar(&f.probeTimeout, "probe-timeout", d.ProbeTimeout, "budget of one probe of one service")
 	fs.DurationVar(&f.budget, "server-budget", d.ServerBudget, "budget of everything done to one server")
 	fs.IntVar(&f.busy, "busy", d.Busy, "servers in progress at once")
-	fs.StringVar(&f.relayDomain, "relay-domain", "kensa-relay-test.example", "external test domain of the open-relay test (in real use a domain that resolves)")
-	fs.StringVar(&f.heloName, "helo", "kensa.invalid", "name the scanner gives in EHLO")
+	fs.StringVar(&f.relayDomain, "relay-domain", smtp.DefaultRelayDomain, "external test domain of the open-relay test: pass a domain the office controls that has an MX (servers that check recipient domains cannot be tested with the reserved default)")
+	fs.StringVar(&f.heloName, "helo", smtp.DefaultHeloName, "name the scanner gives in EHLO: pass the scanner's own DNS name")
 	f.judgeFlags.register(fs)
 	fs.StringVar(&f.trace, "trace", "", "write every protocol line exchanged to FILE (credentials redacted)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"io"
+	"net/netip"
 	"strings"
 
 	"github.com/emersion/go-sasl"
@@ -19,6 +20,23 @@ var (
 	errGreylisted = func(to string) error {
 		return &gosmtp.SMTPError{Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 2, 0}, Message: "<" + to + ">: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/fleet.html"}
 	}
+	errRateLimited    = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 7, 1}, Message: "Rate limit exceeded, try in 60 seconds"}
+	errPolicyFail     = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 5}, Message: "Server configuration problem"}
+	errDomainNotFound = func(to string) error {
+		return &gosmtp.SMTPError{Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 1, 2}, Message: "<" + to + ">: Recipient address rejected: Domain not found"}
+	}
+	errNullMX = func(to, dom string) error {
+		return &gosmtp.SMTPError{Code: 556, EnhancedCode: gosmtp.EnhancedCode{5, 1, 10}, Message: "<" + to + ">: Recipient address rejected: Domain " + dom + " does not accept mail (nullMX)"}
+	}
+	errUnrouteable  = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.NoEnhancedCode, Message: "Unrouteable address"}
+	errClientDenied = func(peer netip.Addr) error {
+		return &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: "<unknown[" + peer.String() + "]>: Client host rejected: Access denied"}
+	}
+	errNoHostname = func(peer netip.Addr) error {
+		return &gosmtp.SMTPError{Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 7, 25}, Message: "Client host rejected: cannot find your hostname, [" + peer.String() + "]"}
+	}
+	errPostscreen   = &gosmtp.SMTPError{Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 3, 2}, Message: "Service currently unavailable"}
+	errPreGreeting  = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 0, 0}, Message: "Command rejected: pre-greeting traffic"}
 	errAuthRequired = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	errStartTLS     = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
 	errNoDelivery   = &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 3, 0}, Message: "Simulated server: nothing is ever delivered"}
@@ -27,7 +45,11 @@ var (
 type backend struct{ s *Server }
 
 func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	return &session{s: b.s, c: c}, nil
+	ss := &session{s: b.s, c: c, w: wrapperOf(c.Conn())}
+	if ss.w != nil {
+		ss.peer = ss.w.peer()
+	}
+	return ss, nil
 }
 
 // session implements the profile's answers. It also implements
@@ -36,7 +58,11 @@ func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 type session struct {
 	s    *Server
 	c    *gosmtp.Conn
+	w    *conn // the connection's wrapper (nil if not found)
+	peer netip.Addr
 	from string
+	// rcpts counts the RCPT commands of the connection.
+	rcpts int
 }
 
 func (s *session) inTLS() bool {
@@ -49,9 +75,9 @@ func (s *session) inTLS() bool {
 
 func (s *session) AuthMechanisms() []string {
 	switch s.s.cfg.Profile {
-	case AuthRequired, SubmissionAuthBeforeTLS:
+	case AuthRequired, SubmissionAuthBeforeTLS, AuthThenDefer:
 		return []string{"PLAIN", "LOGIN"}
-	case SubmissionAuthAfterTLS:
+	case SubmissionAuthAfterTLS, SubmissionClientRejected, SubmissionHostnameRejected:
 		if s.inTLS() {
 			return []string{"PLAIN", "LOGIN"}
 		}
@@ -76,8 +102,17 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 			return errStartTLS
 		}
 		return errAuthRequired
+	case SubmissionClientRejected, SubmissionHostnameRejected:
+		// smtpd_delay_reject: the client restriction answers at RCPT.
+		if !s.inTLS() {
+			return errStartTLS
+		}
 	case AuthRequired, SubmissionAuthBeforeTLS:
 		return errAuthRequired
+	case GreetPause:
+		if s.w != nil && s.w.rejected {
+			return errPreGreeting
+		}
 	}
 	s.from = from
 	return nil
@@ -85,14 +120,44 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	cfg := s.s.cfg
+	s.rcpts++
 	switch cfg.Profile {
 	case OpenRelay:
 		return nil
 	case Greylist:
 		return errGreylisted(to)
+	case RateLimit:
+		return errRateLimited
+	case AuthThenDefer:
+		if s.rcpts == 1 {
+			return errAuthRequired
+		}
+		return errPolicyFail
+	case SubmissionClientRejected:
+		return errClientDenied(s.peer)
+	case SubmissionHostnameRejected:
+		return errNoHostname(s.peer)
+	case Postscreen:
+		if s.w != nil && s.w.dummy {
+			// The deep protocol tests are done: the client may come
+			// back.
+			s.s.pass(s.peer)
+			return errPostscreen
+		}
 	}
 	if cfg.isLocalMailbox(to) {
 		return nil
+	}
+	if local, dom, ok := cutLast(to, "@"); ok && local != "" && !strings.ContainsAny(local, "@%!\"") && !cfg.isLocalDomain(dom) {
+		// A mailbox at another domain: the domain checks come first.
+		switch cfg.Profile {
+		case UnknownDomain:
+			return errDomainNotFound(to)
+		case NullMX:
+			return errNullMX(to, dom)
+		case Unrouteable:
+			return errUnrouteable
+		}
 	}
 	switch cfg.Profile {
 	case LocalSender:

@@ -2,20 +2,26 @@ package smtpd
 
 import (
 	"bytes"
+	"crypto/tls"
+	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
+	"time"
 )
 
 // conn sits between a client connection and go-smtp. It replaces
-// go-smtp's fixed greeting with the configured one, delays each reply
-// by the configured latency, and, for the address-trick profile, reads
-// the raw command lines before go-smtp parses them: go-smtp strips
-// quotes and source routes before its backend sees an address, so the
-// trick must be recognised here. A trick recipient is rewritten into a
-// local mailbox, which go-smtp then accepts in its turn, so replies stay
-// in order when the client pipelines. After STARTTLS it passes the
-// bytes through untouched.
+// go-smtp's fixed greeting with the configured one (with the pauses of
+// greet-pause and postscreen), delays each reply by the configured
+// latency, and, for the address-trick, rate-limit and postscreen
+// profiles, reads the raw command lines before go-smtp parses them:
+// go-smtp strips quotes and source routes before its backend sees an
+// address, so the trick must be recognised here, and it refuses forms it
+// cannot parse, which a rate limiter or postscreen's engine answers like
+// any other. Such a recipient is rewritten into one go-smtp parses, so
+// replies stay in order when the client pipelines. After STARTTLS it
+// passes the bytes through untouched.
 type conn struct {
 	net.Conn
 	s *Server
@@ -24,12 +30,50 @@ type conn struct {
 	greeted   bool
 	readSince bool // a read since the last write: the next write starts a reply
 
-	filter  bool   // address-trick: look at raw lines
+	filter  bool   // address-trick, rate-limit, postscreen: look at raw lines
 	plain   bool   // no STARTTLS seen yet
 	in      []byte // raw bytes not yet looked at
 	out     []byte // bytes ready for go-smtp
 	errors  int    // 4xx and 5xx replies so far (DropAfter)
 	dropped bool
+
+	// dummy is set for a session held by postscreen's own SMTP engine
+	// (a client that has not passed yet); rejected for a greet-pause
+	// session whose client spoke before the greeting.
+	dummy    bool
+	rejected bool
+	// commands counts the commands of a dummy session; hangup is set
+	// once they exceed postscreen's limit.
+	commands int
+	hangup   bool
+}
+
+// postscreenCommandLimit is postscreen_command_count_limit: postscreen's
+// engine hangs up on a session with more commands.
+const postscreenCommandLimit = 20
+
+// peer returns the client's address.
+func (c *conn) peer() netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	return ap.Addr().Unmap()
+}
+
+// wrapperOf returns the conn under a connection go-smtp holds (itself,
+// or under the TLS it started with STARTTLS), or nil.
+func wrapperOf(nc net.Conn) *conn {
+	for {
+		switch c := nc.(type) {
+		case *conn:
+			return c
+		case *tls.Conn:
+			nc = c.NetConn()
+		default:
+			return nil
+		}
+	}
 }
 
 // Write sends go-smtp's output, the first write (its greeting) replaced
@@ -42,10 +86,14 @@ func (c *conn) Write(p []byte) (int, error) {
 	c.readSince = false
 	c.mu.Unlock()
 	if !greeted {
-		c.s.sleep(c.s.cfg.GreetingDelay + c.s.cfg.Latency)
-		if _, err := c.Conn.Write(c.s.greeting()); err != nil {
+		if err := c.greet(); err != nil {
 			return 0, err
 		}
+		return len(p), nil
+	}
+	if c.dummy && string(p) == "250-PIPELINING\r\n" {
+		// postscreen's engine does not announce PIPELINING: its
+		// pipelining test catches clients that pipeline anyway.
 		return len(p), nil
 	}
 	if newReply {
@@ -62,6 +110,72 @@ func (c *conn) Write(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// greet sends the configured greeting in place of go-smtp's, as the
+// profile sends it.
+func (c *conn) greet() error {
+	cfg := c.s.cfg
+	switch cfg.Profile {
+	case Postscreen:
+		if c.s.hasPassed(c.peer()) {
+			// An allowlisted client goes straight to smtpd, which
+			// greets at once.
+			c.s.sleep(cfg.Latency)
+			_, err := c.Conn.Write(c.s.greeting())
+			return err
+		}
+		c.s.sleep(cfg.Latency)
+		first, _, _ := strings.Cut(string(c.s.greeting()), "\r\n")
+		if _, err := c.Conn.Write([]byte("220-" + first[4:] + "\r\n")); err != nil {
+			return err
+		}
+		if c.early(cfg.GreetingDelay) {
+			// postscreen_greet_action = drop.
+			_, _ = c.Conn.Write([]byte("521 5.5.1 Protocol error\r\n"))
+			c.dropped = true
+			_ = c.Conn.Close()
+			return net.ErrClosed
+		}
+		c.dummy = true
+		_, err := c.Conn.Write(c.s.greeting())
+		return err
+	case GreetPause:
+		if c.early(cfg.GreetingDelay + cfg.Latency) {
+			c.rejected = true
+			_, err := c.Conn.Write([]byte("554 " + cfg.Hostname + " ESMTP not accepting messages\r\n"))
+			return err
+		}
+		_, err := c.Conn.Write(c.s.greeting())
+		return err
+	}
+	c.s.sleep(cfg.GreetingDelay + cfg.Latency)
+	_, err := c.Conn.Write(c.s.greeting())
+	return err
+}
+
+// early waits d for the greeting's pause and reports whether the client
+// spoke meanwhile; what it said is kept for go-smtp. Over implicit TLS
+// the pause is only waited.
+func (c *conn) early(d time.Duration) bool {
+	if _, ok := c.Conn.(*tls.Conn); ok {
+		c.s.sleep(d)
+		return false
+	}
+	if d <= 0 {
+		return false
+	}
+	_ = c.Conn.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 512)
+	n, _ := c.Conn.Read(buf)
+	_ = c.Conn.SetReadDeadline(time.Time{})
+	if n == 0 {
+		return false
+	}
+	c.mu.Lock()
+	c.out = append(c.out, buf[:n]...)
+	c.mu.Unlock()
+	return true
 }
 
 // drop ends the session after too many errors.
@@ -104,7 +218,16 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return n, nil
 		}
+		hangup := c.hangup
 		c.mu.Unlock()
+		if hangup {
+			// Every command before the one over the limit was
+			// answered: say goodbye as postscreen does.
+			_, _ = c.Conn.Write([]byte("421 " + c.s.cfg.Hostname + " Service unavailable - try again later\r\n"))
+			c.dropped = true
+			_ = c.Conn.Close()
+			return 0, io.EOF
+		}
 		buf := make([]byte, 4096)
 		n, err := c.Conn.Read(buf)
 		if n > 0 {
@@ -134,13 +257,27 @@ func (c *conn) take(b []byte) {
 		}
 		line := c.in[:i+1]
 		c.in = c.in[i+1:]
+		if c.dummy {
+			if c.commands++; c.commands > postscreenCommandLimit {
+				c.hangup = true
+				c.in = nil
+				break
+			}
+		}
 		verb := strings.ToUpper(strings.TrimSpace(string(line)))
 		verb, _, _ = strings.Cut(verb, " ")
 		switch verb {
 		case "STARTTLS":
 			c.plain = false
 		case "RCPT":
-			if trickRoutes(strings.TrimSpace(string(line[4:])), c.s.cfg) {
+			switch {
+			case c.s.cfg.Profile == RateLimit || c.s.cfg.Profile == Postscreen && c.dummy:
+				// A rate limiter (a policy service) and postscreen's
+				// engine answer every recipient alike, whatever its
+				// form, where go-smtp would refuse a form it cannot
+				// parse.
+				line = []byte("RCPT TO:<any@recipient.invalid>\r\n")
+			case c.s.cfg.Profile == AddressTrick && trickRoutes(strings.TrimSpace(string(line[4:])), c.s.cfg):
 				line = []byte("RCPT TO:<postmaster@" + c.s.cfg.Hostname + ">\r\n")
 			}
 		}

@@ -2,11 +2,13 @@
 // loopback, built on go-smtp's server, that behave as named profiles
 // (closed, open relay, relaying only for a local-looking sender or a
 // classic address trick, authentication required, Postfix's 454
-// relay-denied, greylisting, a 554 greeting, silent, a slow greeting,
-// hostile ones, and submission services with and without AUTH before
-// STARTTLS), with per-reply latency, a configurable banner, TLS with a
-// shared self-signed certificate, and a greeting timestamp from a clock
-// that can be set off.
+// relay-denied, greylisting, rate limits, recipient-domain checks, a 554
+// greeting, silent, a slow greeting, Sendmail's greet_pause, Postfix's
+// postscreen, hostile ones, and submission services with and without
+// AUTH before STARTTLS or refusing unauthenticated clients), with
+// per-reply latency, a configurable banner, TLS with a shared
+// self-signed certificate, and a greeting timestamp from a clock that
+// can be set off.
 //
 // Truth gives each profile's expected verdicts of items A1 and X1 from
 // the profile's own semantics, never from package rules, so that a test
@@ -16,6 +18,7 @@ package smtpd
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -76,12 +79,74 @@ const (
 	// SubmissionNoAuth offers no AUTH at all and refuses relay as
 	// Closed.
 	SubmissionNoAuth Profile = "submission-no-auth"
+	// RateLimit defers every recipient with 451 4.7.1 Rate limit
+	// exceeded, try in 60 seconds, as a rate-limiting policy service
+	// answers a client over its limit: whether it would relay is not
+	// seen.
+	RateLimit Profile = "rate-limit"
+	// AuthThenDefer offers AUTH (as AuthRequired), accepts MAIL, answers
+	// the first RCPT of each session 530 5.7.0 Authentication required
+	// and every later one 451 4.3.5 Server configuration problem, as
+	// Postfix does when its policy service fails after its first
+	// answer.
+	AuthThenDefer Profile = "auth-then-defer"
+	// UnknownDomain checks the recipient's domain before relaying, as
+	// Postfix's reject_unknown_recipient_domain placed before
+	// reject_unauth_destination does: a recipient at a domain that is
+	// not its own (the fleet resolves no domain) is answered 450 4.1.2
+	// <…>: Recipient address rejected: Domain not found. Other
+	// recipients as Closed.
+	UnknownDomain Profile = "unknown-domain"
+	// NullMX is UnknownDomain answering as for a domain with a null MX
+	// (RFC 7505): 556 5.1.10 <…>: Recipient address rejected: Domain …
+	// does not accept mail (nullMX).
+	NullMX Profile = "null-mx"
+	// Unrouteable is UnknownDomain as Exim says it when it verifies
+	// recipients before the relay check: 550 Unrouteable address.
+	Unrouteable Profile = "unrouteable"
+	// SubmissionClientRejected is Postfix's standard submission
+	// service (master.cf: smtpd_tls_security_level=encrypt,
+	// smtpd_sasl_auth_enable=yes, smtpd_client_restrictions=
+	// permit_sasl_authenticated,reject): STARTTLS, AUTH only inside TLS,
+	// MAIL before STARTTLS answered 530 5.7.0 Must issue a STARTTLS
+	// command first; inside TLS MAIL is accepted and every RCPT, local
+	// or not, answered 554 5.7.1 <unknown[IP]>: Client host rejected:
+	// Access denied (smtpd_delay_reject). Inside TLS the forms go-smtp
+	// cannot parse are still answered 501 first, where Postfix would
+	// parse them and refuse the client.
+	SubmissionClientRejected Profile = "submission-client-rejected"
+	// SubmissionHostnameRejected is SubmissionClientRejected with
+	// reject_unknown_client_hostname instead of reject: every RCPT
+	// inside TLS is answered 450 4.7.25 Client host rejected: cannot
+	// find your hostname, [IP].
+	SubmissionHostnameRejected Profile = "submission-hostname-rejected"
+	// GreetPause is Sendmail's greet_pause: the greeting comes only
+	// after Config.GreetingDelay (default 5 s), and a client that
+	// speaks before it is greeted with 554 … not accepting messages
+	// (its commands then refused). Otherwise Closed.
+	GreetPause Profile = "greet-pause"
+	// Postscreen is Postfix's postscreen with its deep protocol tests in
+	// front of a closed Postfix: a client address it has not seen gets
+	// the first line of the greeting ("220-host ESMTP"), a pause of
+	// Config.GreetingDelay (default 6 s, postscreen_greet_wait) and the
+	// last line; a client that speaks during the pause is dropped with
+	// 521 5.5.1 Protocol error (postscreen_greet_action = drop). The
+	// session goes on with postscreen's own SMTP engine: EHLO without
+	// PIPELINING, MAIL accepted, every RCPT answered 450 4.3.2 Service
+	// currently unavailable; the 21st command of the session is answered
+	// 421 … Service unavailable - try again later and the connection
+	// closed (postscreen_command_count_limit). A client that got as far
+	// as RCPT has passed: its later sessions go straight to Postfix's
+	// smtpd, greeted at once, and are answered as Closed.
+	Postscreen Profile = "postscreen"
 )
 
 var allProfiles = []Profile{
 	Closed, OpenRelay, LocalSender, AddressTrick, AuthRequired, RelayDenied454,
 	Greylist, Greeting554, Silent, SlowGreeting, Drip, EndlessLine, Garbage, Reset,
 	SubmissionAuthAfterTLS, SubmissionAuthBeforeTLS, SubmissionNoAuth,
+	RateLimit, AuthThenDefer, UnknownDomain, NullMX, Unrouteable,
+	SubmissionClientRejected, SubmissionHostnameRejected, GreetPause, Postscreen,
 }
 
 // Profiles returns every profile.
@@ -115,6 +180,28 @@ func (p Profile) Hostile() bool {
 // usesGoSMTP reports whether the profile is served by go-smtp.
 func (p Profile) usesGoSMTP() bool { return !p.Hostile() }
 
+// Default greeting delays of the profiles that hold their greeting back.
+const (
+	DefaultGreetingDelay   = 2 * time.Second // slow-greeting
+	DefaultGreetPauseDelay = 5 * time.Second // greet-pause: Sendmail's FEATURE(greet_pause, 5000)
+	DefaultPostscreenDelay = 6 * time.Second // postscreen: postscreen_greet_wait
+)
+
+// GreetingDelay returns how long the profile holds back its greeting
+// when Config.GreetingDelay is not set (for postscreen, the pause
+// inside the greeting of a client's first session).
+func (p Profile) GreetingDelay() time.Duration {
+	switch p {
+	case SlowGreeting:
+		return DefaultGreetingDelay
+	case GreetPause:
+		return DefaultGreetPauseDelay
+	case Postscreen:
+		return DefaultPostscreenDelay
+	}
+	return 0
+}
+
 // Expect is the expected outcome of the SMTP items for a server.
 type Expect struct {
 	// A1 is the open-relay item.
@@ -134,20 +221,34 @@ type Expect struct {
 //   - A1 fails where some relay attempt is accepted (open-relay,
 //     local-sender, address-trick); passes where every attempt is
 //     refused (closed, auth-required, relay-denied-454, the submission
-//     profiles, slow-greeting once its greeting arrives within the
-//     scanner's read timeout); is unknown where the replies do not tell
-//     (greylist's 4xx) or nothing can be seen (greeting-554 and the
+//     profiles that refuse relay to anyone, and slow-greeting,
+//     greet-pause and postscreen, whose greeting a patient client waits
+//     for and whose later sessions refuse relay); is unknown where the
+//     replies do not tell (greylist's and rate-limit's 4xx, deferrals
+//     after one authentication-required answer, a recipient domain the
+//     server does not resolve, a refusal of the scanner's own address or
+//     name on port 25) or nothing can be seen (greeting-554 and the
 //     hostile profiles).
-//   - X1 passes only for submission-auth-after-tls (AUTH inside TLS
-//     only, relay refused); fails where AUTH is missing, offered before
-//     STARTTLS, or relay is accepted; is unknown where nothing can be
+//   - X1 passes only where AUTH is offered inside TLS only and relay is
+//     refused (submission-auth-after-tls; submission-client-rejected,
+//     whose refusal of every unauthenticated client is the standard
+//     submission configuration); fails where AUTH is missing, offered
+//     before STARTTLS, or relay is accepted; is unknown where AUTH is
+//     offered properly but relay is not seen refused, or nothing can be
 //     seen.
+//
+// For the A1 of a submission service, where a refusal of every
+// unauthenticated client refuses relay, see Config.Truth.
 func Truth(p Profile) Expect {
 	switch p {
 	case Closed:
 		return Expect{scoring.Pass, scoring.Fail, "relay refused with 554 5.7.1; no AUTH on submission"}
 	case SlowGreeting:
 		return Expect{scoring.Pass, scoring.Fail, "a closed server behind a slow greeting; no AUTH"}
+	case GreetPause:
+		return Expect{scoring.Pass, scoring.Fail, "a closed server behind Sendmail's greet_pause, which a patient client waits out; no AUTH"}
+	case Postscreen:
+		return Expect{scoring.Pass, scoring.Fail, "postscreen defers a new client's first session with 450 4.3.2, then a closed Postfix refuses relay; no AUTH"}
 	case OpenRelay:
 		return Expect{scoring.Fail, scoring.Fail, "every relay recipient accepted"}
 	case LocalSender:
@@ -156,10 +257,16 @@ func Truth(p Profile) Expect {
 		return Expect{scoring.Fail, scoring.Fail, "relays a quoted local part routed to another domain"}
 	case AuthRequired:
 		return Expect{scoring.Pass, scoring.Fail, "530 5.7.0 authentication required for MAIL; AUTH offered before STARTTLS"}
+	case AuthThenDefer:
+		return Expect{scoring.Unknown, scoring.Fail, "one recipient refused for want of authentication, every other one deferred with 451 4.3.5; AUTH offered before STARTTLS"}
 	case RelayDenied454:
 		return Expect{scoring.Pass, scoring.Fail, "relay refused with 454 4.7.1 Relay access denied; no AUTH"}
 	case Greylist:
 		return Expect{scoring.Unknown, scoring.Fail, "every recipient deferred with 450 4.2.0; no AUTH"}
+	case RateLimit:
+		return Expect{scoring.Unknown, scoring.Fail, "every recipient deferred by a rate limit (451 4.7.1), relaying never decided; no AUTH"}
+	case UnknownDomain, NullMX, Unrouteable:
+		return Expect{scoring.Unknown, scoring.Fail, "the recipient's domain is refused as unroutable before any relay check, so relaying to it is never decided; no AUTH"}
 	case Greeting554:
 		return Expect{scoring.Unknown, scoring.Unknown, "greeting refused with 554"}
 	case Silent, Drip, EndlessLine, Garbage, Reset:
@@ -170,14 +277,19 @@ func Truth(p Profile) Expect {
 		return Expect{scoring.Pass, scoring.Fail, "AUTH offered before STARTTLS; relay needs authentication"}
 	case SubmissionNoAuth:
 		return Expect{scoring.Pass, scoring.Fail, "no AUTH at all; relay refused"}
+	case SubmissionClientRejected:
+		return Expect{scoring.Unknown, scoring.Pass, "every unauthenticated client refused (554 5.7.1 Client host rejected: Access denied), AUTH only inside TLS: " +
+			"on submission that refuses relay; on port 25 it only says the scanner is refused"}
+	case SubmissionHostnameRejected:
+		return Expect{scoring.Unknown, scoring.Unknown, "the scanner's address refused for its missing hostname (450 4.7.25): relay for other clients not seen; AUTH only inside TLS"}
 	}
 	return Expect{scoring.Unknown, scoring.Unknown, "unknown profile"}
 }
 
 // Truth returns the expected outcomes for this configuration: as
-// Truth(c.Profile), with X1 for the service the configuration plays
-// (smtps with ImplicitTLS, submission otherwise) and for the absence of
-// TLS.
+// Truth(c.Profile), with A1 and X1 for the service the configuration
+// plays (smtps with ImplicitTLS, submission otherwise) and for the
+// absence of TLS.
 func (c Config) Truth() Expect {
 	e := Truth(c.Profile)
 	if c.Profile.Hostile() || c.Profile == Greeting554 {
@@ -190,13 +302,26 @@ func (c Config) Truth() Expect {
 		case AuthRequired, SubmissionAuthBeforeTLS, SubmissionAuthAfterTLS:
 			e.X1 = scoring.Pass
 			e.Why += " (implicit TLS: AUTH inside TLS)"
+		case AuthThenDefer:
+			e.X1 = scoring.Unknown
+			e.Why += " (implicit TLS: AUTH inside TLS, relay not seen refused)"
+		case SubmissionClientRejected:
+			e.A1 = scoring.Pass
+			e.Why += " (implicit TLS: AUTH inside TLS, every unauthenticated client refused)"
 		}
 	case !c.TLS:
 		// No STARTTLS: AUTH can only be offered in the clear.
-		if c.Profile == SubmissionAuthAfterTLS {
+		switch c.Profile {
+		case SubmissionAuthAfterTLS, SubmissionClientRejected, SubmissionHostnameRejected:
 			e.A1 = scoring.Unknown
 			e.X1 = scoring.Fail
 			e.Why = "demands STARTTLS before MAIL but offers none; no AUTH in the clear"
+		}
+	default:
+		if c.Profile == SubmissionClientRejected {
+			// The standard submission configuration: no client
+			// relays without authenticating.
+			e.A1 = scoring.Pass
 		}
 	}
 	return e

@@ -19,12 +19,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultHostname      = "mx.fleet.example"
-	DefaultBanner        = "{host} ESMTP"
-	DefaultTimeLayout    = "Mon, 02 Jan 2006 15:04:05 -0700"
-	DefaultGreetingDelay = 2 * time.Second
-	DefaultDripInterval  = time.Second
-	DefaultIdleTimeout   = 60 * time.Second
+	DefaultHostname     = "mx.fleet.example"
+	DefaultBanner       = "{host} ESMTP"
+	DefaultTimeLayout   = "Mon, 02 Jan 2006 15:04:05 -0700"
+	DefaultDripInterval = time.Second
+	DefaultIdleTimeout  = 60 * time.Second
 )
 
 // Config configures one simulated server.
@@ -51,8 +50,9 @@ type Config struct {
 	ClockOffset time.Duration
 	// Latency delays every reply.
 	Latency time.Duration
-	// GreetingDelay delays the greeting (default 2 s for the
-	// slow-greeting profile, 0 otherwise).
+	// GreetingDelay delays the greeting (default Profile.GreetingDelay:
+	// 2 s for slow-greeting, 5 s for greet-pause, 6 s for postscreen's
+	// pause inside the greeting, 0 otherwise).
 	GreetingDelay time.Duration
 	// DripInterval spaces the drip profile's bytes (default 1 s).
 	DripInterval time.Duration
@@ -96,8 +96,8 @@ func (c Config) withDefaults() Config {
 	if c.TimeZone == nil {
 		c.TimeZone = time.UTC
 	}
-	if c.GreetingDelay == 0 && c.Profile == SlowGreeting {
-		c.GreetingDelay = DefaultGreetingDelay
+	if c.GreetingDelay == 0 {
+		c.GreetingDelay = c.Profile.GreetingDelay()
 	}
 	if c.DripInterval <= 0 {
 		c.DripInterval = DefaultDripInterval
@@ -121,6 +121,8 @@ type Server struct {
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 	err   error
+	// passed are the client addresses that passed postscreen's tests.
+	passed map[netip.Addr]bool
 }
 
 // Start listens on addr (an IP literal and port, never a wildcard
@@ -168,7 +170,7 @@ func newServer(ln net.Listener, cfg Config) (*Server, error) {
 	if _, err := ParseProfile(string(cfg.Profile)); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, ln: ln, done: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	s := &Server{cfg: cfg, ln: ln, done: make(chan struct{}), conns: map[net.Conn]struct{}{}, passed: map[netip.Addr]bool{}}
 	if cfg.TLS || cfg.ImplicitTLS {
 		tc, err := ServerTLSConfig()
 		if err != nil {
@@ -324,6 +326,20 @@ func (s *Server) sleep(d time.Duration) {
 	}
 }
 
+// pass records that a client address passed postscreen's tests.
+func (s *Server) pass(a netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.passed[a.Unmap()] = true
+}
+
+// hasPassed reports whether a client address passed postscreen's tests.
+func (s *Server) hasPassed(a netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.passed[a.Unmap()]
+}
+
 // greeting builds the greeting lines with their CRLFs.
 func (s *Server) greeting() []byte {
 	code := "220"
@@ -365,7 +381,8 @@ func (l *listener) Accept() (net.Conn, error) {
 	if l.s.cfg.ImplicitTLS {
 		inner = tls.Server(c, l.s.tlsCfg)
 	}
-	return &conn{Conn: inner, s: l.s, plain: true, filter: l.s.cfg.Profile == AddressTrick}, nil
+	p := l.s.cfg.Profile
+	return &conn{Conn: inner, s: l.s, plain: true, filter: p == AddressTrick || p == RateLimit || p == Postscreen}, nil
 }
 
 // hostile serves the profiles that hold no SMTP conversation.

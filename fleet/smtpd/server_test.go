@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -135,9 +136,21 @@ func TestRelayAnswers(t *testing.T) {
 		{SubmissionAuthBeforeTLS, "a@ext.example", "", "530 5.7.0 Authentication required"},
 		{SubmissionAuthAfterTLS, "a@ext.example", "", "530 5.7.0 Must issue a STARTTLS command first"},
 		{SubmissionNoAuth, "a@ext.example", "<b@other.example>", "554 5.7.1"},
+		{RateLimit, "a@ext.example", "<b@other.example>", "451 4.7.1 Rate limit exceeded, try in 60 seconds"},
+		{RateLimit, "a@ext.example", `<"b@other.example">`, "451 4.7.1 Rate limit exceeded"},
+		{RateLimit, "a@ext.example", "<postmaster@fleet.example>", "451 4.7.1 Rate limit exceeded"},
+		{AuthThenDefer, "a@ext.example", "<b@other.example>", "530 5.7.0 Authentication required"},
+		{UnknownDomain, "a@ext.example", "<b@other.example>", "450 4.1.2 <b@other.example>: Recipient address rejected: Domain not found"},
+		{UnknownDomain, "a@ext.example", "<b%other.example@fleet.example>", "554 5.7.1"},
+		{UnknownDomain, "a@ext.example", "<postmaster@fleet.example>", "250 "},
+		{NullMX, "a@ext.example", "<b@other.example>", "556 5.1.10 <b@other.example>: Recipient address rejected: Domain other.example does not accept mail (nullMX)"},
+		{Unrouteable, "a@ext.example", "<b@other.example>", "550 Unrouteable address"},
+		{SubmissionClientRejected, "a@ext.example", "", "530 5.7.0 Must issue a STARTTLS command first"},
+		{SubmissionHostnameRejected, "a@ext.example", "", "530 5.7.0 Must issue a STARTTLS command first"},
+		{GreetPause, "a@ext.example", "<b@other.example>", "554 5.7.1 <b@other.example>: Relay access denied"},
 	}
 	for _, tc := range cases {
-		s := start(t, "127.0.0.1:0", Config{Profile: tc.p, TLS: true})
+		s := start(t, "127.0.0.1:0", Config{Profile: tc.p, TLS: true, GreetingDelay: time.Millisecond})
 		c := dial(t, s)
 		c.reply()
 		c.cmd("EHLO probe.example")
@@ -358,5 +371,139 @@ func TestAddressTrickPipelined(t *testing.T) {
 		if r := lines[len(lines)-1]; !strings.HasPrefix(r, w) {
 			t.Fatalf("reply %d: %q, want %q…", i, r, w)
 		}
+	}
+}
+
+// TestAuthThenDefer: the first recipient of a session is refused for
+// want of authentication, the others deferred.
+func TestAuthThenDefer(t *testing.T) {
+	s := start(t, "127.0.0.1:0", Config{Profile: AuthThenDefer})
+	for range 2 {
+		c := dial(t, s)
+		c.reply()
+		c.cmd("EHLO probe.example")
+		c.cmd("MAIL FROM:<>")
+		if r := c.cmd("RCPT TO:<a@other.example>"); !strings.HasPrefix(r, "530 5.7.0 Authentication required") {
+			t.Errorf("first RCPT %q", r)
+		}
+		for range 3 {
+			if r := c.cmd("RCPT TO:<b@other.example>"); !strings.HasPrefix(r, "451 4.3.5 Server configuration problem") {
+				t.Errorf("later RCPT %q", r)
+			}
+		}
+		c.cmd("QUIT")
+	}
+}
+
+// starttls upgrades c and says EHLO again; it returns the EHLO reply.
+func (c *client) starttls(name string) string {
+	c.t.Helper()
+	if r := c.cmd("STARTTLS"); !strings.HasPrefix(r, "220 ") {
+		c.t.Fatalf("STARTTLS %q", r)
+	}
+	tc := tls.Client(c.c, &tls.Config{InsecureSkipVerify: true, ServerName: name})
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.c, c.br = tc, bufio.NewReader(tc)
+	fmt.Fprintf(c.c, "EHLO probe.example\r\n")
+	return strings.Join(c.reply(), "\n")
+}
+
+// TestClientRestrictions: Postfix's submission with
+// smtpd_client_restrictions = permit_sasl_authenticated, reject (or
+// reject_unknown_client_hostname): AUTH inside TLS only, every RCPT
+// refused for the client's sake, local or not.
+func TestClientRestrictions(t *testing.T) {
+	cases := map[Profile]string{
+		SubmissionClientRejected:   "554 5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied",
+		SubmissionHostnameRejected: "450 4.7.25 Client host rejected: cannot find your hostname, [127.0.0.1]",
+	}
+	for p, want := range cases {
+		s := start(t, "127.0.0.1:0", Config{Profile: p, TLS: true})
+		c := dial(t, s)
+		c.reply()
+		fmt.Fprintf(c.c, "EHLO probe.example\r\n")
+		if e := strings.Join(c.reply(), "\n"); strings.Contains(e, "AUTH") {
+			t.Errorf("%s: AUTH in the clear: %s", p, e)
+		}
+		if e := c.starttls("mx.fleet.example"); !strings.Contains(e, "AUTH PLAIN LOGIN") {
+			t.Errorf("%s: no AUTH inside TLS: %s", p, e)
+		}
+		if r := c.cmd("MAIL FROM:<a@ext.example>"); !strings.HasPrefix(r, "250 ") {
+			t.Errorf("%s: MAIL %q", p, r)
+		}
+		for _, rcpt := range []string{"b@other.example", "postmaster@fleet.example"} {
+			if r := c.cmd("RCPT TO:<" + rcpt + ">"); r != want {
+				t.Errorf("%s: RCPT %s: %q, want %q", p, rcpt, r, want)
+			}
+		}
+	}
+}
+
+// TestGreetPause: Sendmail's greet_pause greets a patient client after
+// the pause, and one that speaks first with 554, refusing its commands.
+func TestGreetPause(t *testing.T) {
+	s := start(t, "127.0.0.1:0", Config{Profile: GreetPause, GreetingDelay: 300 * time.Millisecond})
+	c := dial(t, s)
+	if g := c.reply(); len(g) != 1 || !strings.HasPrefix(g[0], "220 mx.fleet.example") {
+		t.Errorf("greeting %q", g)
+	}
+	c = dial(t, s)
+	fmt.Fprintf(c.c, "EHLO early.example\r\n")
+	if g := c.reply(); len(g) != 1 || g[0] != "554 mx.fleet.example ESMTP not accepting messages" {
+		t.Errorf("greeting of an early talker %q", g)
+	}
+	c.reply() // the EHLO's reply
+	if r := c.cmd("MAIL FROM:<a@ext.example>"); !strings.HasPrefix(r, "550 5.0.0") {
+		t.Errorf("early talker's MAIL %q", r)
+	}
+}
+
+// TestPostscreen: a new client gets the greeting in two parts with a
+// pause, no PIPELINING, and 450 4.3.2 to every RCPT; when it comes back
+// it talks to smtpd at once. A client that speaks during the pause is
+// dropped.
+func TestPostscreen(t *testing.T) {
+	s := start(t, "127.0.0.1:0", Config{Profile: Postscreen, TLS: true, GreetingDelay: 300 * time.Millisecond})
+	c := dial(t, s)
+	if g := c.reply(); len(g) != 2 || g[0] != "220-mx.fleet.example ESMTP" || g[1] != "220 mx.fleet.example ESMTP" {
+		t.Errorf("first greeting %q", g)
+	}
+	fmt.Fprintf(c.c, "EHLO probe.example\r\n")
+	if e := strings.Join(c.reply(), "\n"); strings.Contains(e, "PIPELINING") || !strings.Contains(e, "STARTTLS") {
+		t.Errorf("postscreen's EHLO: %s", e)
+	}
+	c.cmd("MAIL FROM:<a@ext.example>")
+	for _, rcpt := range []string{"<b@other.example>", "<postmaster@fleet.example>", `<"b@other.example">`} {
+		if r := c.cmd("RCPT TO:" + rcpt); r != "450 4.3.2 Service currently unavailable" {
+			t.Errorf("postscreen's RCPT %s: %q", rcpt, r)
+		}
+	}
+	c.cmd("QUIT")
+	c = dial(t, s)
+	if g := c.reply(); len(g) != 1 || g[0] != "220 mx.fleet.example ESMTP" {
+		t.Errorf("greeting of a client that passed %q", g)
+	}
+	fmt.Fprintf(c.c, "EHLO probe.example\r\n")
+	if e := strings.Join(c.reply(), "\n"); !strings.Contains(e, "PIPELINING") {
+		t.Errorf("smtpd's EHLO: %s", e)
+	}
+	c.cmd("MAIL FROM:<a@ext.example>")
+	if r := c.cmd("RCPT TO:<b@other.example>"); !strings.HasPrefix(r, "554 5.7.1") {
+		t.Errorf("smtpd's RCPT %q", r)
+	}
+
+	s = start(t, "127.0.0.1:0", Config{Profile: Postscreen, GreetingDelay: 300 * time.Millisecond})
+	c = dial(t, s)
+	fmt.Fprintf(c.c, "EHLO early.example\r\n")
+	if g, err := c.br.ReadString('\n'); err != nil || g != "220-mx.fleet.example ESMTP\r\n" {
+		t.Fatalf("teaser %q %v", g, err)
+	}
+	if g, err := c.br.ReadString('\n'); err != nil || g != "521 5.5.1 Protocol error\r\n" {
+		t.Errorf("early talker: %q %v", g, err)
+	}
+	if _, err := c.br.ReadString('\n'); err == nil {
+		t.Error("early talker not dropped")
 	}
 }

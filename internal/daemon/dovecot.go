@@ -40,6 +40,10 @@ type DovecotConfig struct {
 	// Stock keeps the stock failed-login delay (auth_failure_delay, 2 s);
 	// without it the delay is 0.
 	Stock bool
+	// AuthSocket, if set, is the path of an auth-client socket that
+	// Postfix's smtpd can use for SASL (smtpd_sasl_type = dovecot), open
+	// to every user as the postfix user must reach it.
+	AuthSocket string
 	// Extra is appended to dovecot.conf.
 	Extra string
 }
@@ -141,6 +145,9 @@ service pop3-login {
 }
 %[11]s
 `, dir, cfg.Addr, ssl, disable, mechs, delay, d.IMAP, imaps, d.POP3, pop3s, cfg.Extra)
+	if cfg.AuthSocket != "" {
+		conf += fmt.Sprintf("service auth {\n  unix_listener %s {\n    mode = 0666\n  }\n}\n", cfg.AuthSocket)
+	}
 	confPath := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err

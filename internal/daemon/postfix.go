@@ -55,6 +55,45 @@ type PostfixConfig struct {
 	// Stock keeps Postfix's stock error sleep (smtpd_error_sleep_time,
 	// 1 s after smtpd_soft_error_limit errors); without it the sleep is 0.
 	Stock bool
+	// Postscreen puts postscreen in front of the main smtp service's
+	// smtpd, as Debian's master.cf does when it is enabled (with
+	// tlsproxy for its STARTTLS and dnsblog); its tests are set with
+	// postscreen_* lines in Main. Its cache lives in the data directory.
+	Postscreen bool
+	// DovecotSASL is the path of a Dovecot auth socket (DovecotConfig.
+	// AuthSocket): smtpd_sasl_type = dovecot with that smtpd_sasl_path.
+	// SASL is switched on per service, -o smtpd_sasl_auth_enable=yes.
+	DovecotSASL string
+	// Resolver, if set, is the loopback address of the only name server
+	// Postfix may ask (an NXDomain responder): Postfix then runs in a
+	// private mount namespace whose /etc/resolv.conf names it, for
+	// restrictions that look names up (reject_unknown_recipient_domain)
+	// without a query leaving the machine. Without it Postfix is
+	// configured to look nothing up.
+	Resolver string
+}
+
+// Programs that run Postfix with its own resolv.conf.
+const (
+	unshareBin = "/usr/bin/unshare"
+	mountBin   = "/bin/mount"
+)
+
+// PrivateResolverMissing says why Postfix cannot be run with a private
+// resolv.conf here (PostfixConfig.Resolver), or nil: it needs unshare,
+// mount, root and the right to make a mount namespace (CAP_SYS_ADMIN,
+// which containers often withhold).
+func PrivateResolverMissing() error {
+	if err := needFiles("a private resolver", "util-linux mount", unshareBin, mountBin); err != nil {
+		return err
+	}
+	if err := needRoot("Postfix with a private resolver"); err != nil {
+		return err
+	}
+	if out, err := exec.Command(unshareBin, "--mount", "--propagation", "private", "/bin/true").CombinedOutput(); err != nil {
+		return missing("cannot make a mount namespace for a private resolv.conf (CAP_SYS_ADMIN?): %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Postfix is a running Postfix instance: master in the foreground with
@@ -157,11 +196,20 @@ func StartPostfix(cfg PostfixConfig) (*Postfix, error) {
 		"in_flow_delay = 0",
 		"biff = no",
 	}
+	if cfg.DovecotSASL != "" {
+		main = append(main, "smtpd_sasl_type = dovecot", "smtpd_sasl_path = "+cfg.DovecotSASL)
+	}
 	main = append(main, cfg.Main...)
 	if err := os.WriteFile(filepath.Join(conf, "main.cf"), []byte(strings.Join(main, "\n")+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	master := fmt.Sprintf("%s:%d inet n - n - - smtpd\n", cfg.Listen, ports[0])
+	if cfg.Postscreen {
+		master = fmt.Sprintf("%s:%d inet n - n - 1 postscreen\n", cfg.Listen, ports[0]) +
+			"smtpd     pass  - - n - - smtpd\n" +
+			"tlsproxy  unix  - - n - 0 tlsproxy\n" +
+			"dnsblog   unix  - - n - 0 dnsblog\n"
+	}
 	for i, s := range cfg.Services {
 		master += fmt.Sprintf("%s:%d inet n - n - - smtpd\n", cfg.Listen, ports[i+1])
 		for _, o := range s.Options {
@@ -191,6 +239,23 @@ tlsmgr    unix  - - n 1000? 1 tlsmgr
 		return nil, fmt.Errorf("postfix check: %v: %s%s", err, out, p.Log())
 	}
 	cmd := exec.Command(PostfixMaster, "-d", "-c", conf)
+	if cfg.Resolver != "" {
+		if a, err := netip.ParseAddr(cfg.Resolver); err != nil || !a.IsLoopback() {
+			return nil, fmt.Errorf("postfix: resolver %q is not a loopback address", cfg.Resolver)
+		}
+		if err := PrivateResolverMissing(); err != nil {
+			return nil, err
+		}
+		resolv := filepath.Join(conf, "resolv.conf")
+		if err := os.WriteFile(resolv, []byte("nameserver "+cfg.Resolver+"\noptions attempts:1 timeout:1\n"), 0o644); err != nil {
+			return nil, err
+		}
+		// The bind mount exists only in the new namespace (private
+		// propagation) and ends with its last process; sh execs master,
+		// which keeps the process id the instance is stopped by.
+		cmd = exec.Command(unshareBin, "--mount", "--propagation", "private", "/bin/sh", "-c",
+			`mount --bind "$0" /etc/resolv.conf && exec "$1" -d -c "$2"`, resolv, PostfixMaster, conf)
+	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if p.proc, err = start(cmd); err != nil {
 		return nil, fmt.Errorf("starting Postfix master: %w", err)

@@ -45,6 +45,7 @@ func (p *prober) dial(n int) (*session, error) {
 	}
 	s := &session{p: p, n: n, conn: c, w: c, start: start, dialRTT: p.env.Clock().Sub(start)}
 	s.rr = newReplyReader(c, p.lim.MaxLine, p.env.Clock)
+	s.rr.src.await = c.Await
 	if n > 1 {
 		p.tr.Note("session %d", n)
 	}
@@ -71,23 +72,41 @@ func (s *session) handshake() (*wire.TLSInfo, error) {
 	s.tls = true
 	s.w = io.MultiWriter(tc, p.tr.Tap("C"))
 	s.rr = newReplyReader(io.TeeReader(tc, p.tr.Tap("S")), p.lim.MaxLine, p.env.Clock)
+	s.rr.src.await = s.conn.Await
 	return info, nil
 }
 
-// read reads one reply within the reply time limit.
-func (s *session) read() (*Reply, error) {
+// read reads one reply within the reply time limit, waiting up to
+// patience (0: the read timeout) for each line to begin.
+func (s *session) read(patience time.Duration) (*Reply, error) {
 	if s.dead != nil {
 		return nil, s.dead
 	}
-	r, err := s.rr.read(s.p.replyTimeout)
+	r, err := s.rr.read(s.p.replyTimeout, patience)
 	if err != nil {
+		if cerr := s.p.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			// The probe's budget ended the read (its deadline, or the
+			// connection closed when it ran out): say so, whichever
+			// came first.
+			err = fmt.Errorf("%w (%v)", cerr, err)
+		}
 		s.dead = err
 	}
 	return r, err
 }
 
-// cmd sends one command line and reads its reply.
-func (s *session) cmd(line string) (*Reply, error) {
+// cmd sends one command line and reads its reply within the read
+// timeout.
+func (s *session) cmd(line string) (*Reply, error) { return s.send(line, 0) }
+
+// ask sends a command whose reply a server may delay on purpose (EHLO,
+// HELO, MAIL, RCPT) and waits for it as a patient client does.
+func (s *session) ask(line string) (*Reply, error) {
+	return s.send(line, s.p.wait(s.p.opts.CommandTimeout))
+}
+
+// send sends one command line and reads its reply.
+func (s *session) send(line string, patience time.Duration) (*Reply, error) {
 	if s.dead != nil {
 		return nil, s.dead
 	}
@@ -99,7 +118,7 @@ func (s *session) cmd(line string) (*Reply, error) {
 		s.dead = err
 		return nil, err
 	}
-	r, err := s.read()
+	r, err := s.read(patience)
 	if err == nil && r.Code == 421 {
 		// The server is closing the channel (RFC 5321 section 3.8).
 		s.dead = errClosing
@@ -109,9 +128,10 @@ func (s *session) cmd(line string) (*Reply, error) {
 
 var errClosing = errors.New("server closing the connection (421)")
 
-// pipeline sends several command lines in one write and reads their
-// replies in order (RFC 2920). It returns the replies read; on an error
-// the replies after the failing one are missing.
+// pipeline sends several command lines (MAIL, RCPT, RSET) in one write
+// and reads their replies in order (RFC 2920), as patiently as ask. It
+// returns the replies read; on an error the replies after the failing
+// one are missing.
 func (s *session) pipeline(lines ...string) ([]*Reply, error) {
 	if s.dead != nil {
 		return nil, s.dead
@@ -129,8 +149,9 @@ func (s *session) pipeline(lines ...string) ([]*Reply, error) {
 		return nil, err
 	}
 	var out []*Reply
+	patience := s.p.wait(s.p.opts.CommandTimeout)
 	for range lines {
-		r, err := s.read()
+		r, err := s.read(patience)
 		if err != nil {
 			return out, err
 		}
@@ -148,7 +169,7 @@ func (s *session) pipeline(lines ...string) ([]*Reply, error) {
 func (s *session) hello() (*Hello, error) {
 	name := s.p.opts.HeloName
 	h := &Hello{Command: "EHLO", TLS: s.tls}
-	r, err := s.cmd("EHLO " + name)
+	r, err := s.ask("EHLO " + name)
 	h.Reply = r
 	if err != nil {
 		return h, err
@@ -169,7 +190,7 @@ func (s *session) hello() (*Hello, error) {
 	}
 	h.EHLOReply = r
 	h.Command = "HELO"
-	r, err = s.cmd("HELO " + name)
+	r, err = s.ask("HELO " + name)
 	h.Reply = r
 	if err == nil && r.Class() != 2 && r.Code != 421 {
 		err = fmt.Errorf("server refused EHLO (%d) and HELO (%d)", h.EHLOReply.Code, r.Code)
@@ -225,7 +246,7 @@ func describe(step string, err error) string {
 	case errors.Is(err, errClosing):
 		return step + ": server closing the connection (421)"
 	case errors.Is(err, context.DeadlineExceeded):
-		return step + ": probe time budget spent"
+		return step + ": timeout: probe time budget spent"
 	}
 	return wire.Describe(step, err)
 }

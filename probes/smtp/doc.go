@@ -13,5 +13,11 @@
 // (wire.Limits.MaxLine), each reply (Options.ReplyTimeout) and each
 // connection (wire.Conn's byte budget and per-read deadlines, the
 // context's deadline), and puts the relay test's raw address forms on
-// the wire verbatim.
+// the wire verbatim. It waits for the greeting and for the replies to
+// EHLO, MAIL and RCPT as a patient client does (RFC 5321 gives five
+// minutes; Options.GreetingTimeout, Options.CommandTimeout), within the
+// context's deadline: servers hold them back on purpose (Sendmail's
+// greet_pause, Postfix's postscreen, Exim's ACL delay). Each relay
+// attempt is judged on its own replies (RelayTest.Judge), which the
+// rules judge again from stored observations.
 package smtp

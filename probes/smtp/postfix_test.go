@@ -127,3 +127,205 @@ func TestPostfixOpenRelay(t *testing.T) {
 		t.Errorf("files left in the queue: %q", queued)
 	}
 }
+
+// probeAt probes one service of a real daemon from the scanner's
+// address, reads timing out after readTimeout.
+func probeAt(t *testing.T, service string, ap netip.AddrPort, readTimeout time.Duration) *smtp.Observation {
+	t.Helper()
+	e := wire.Env{
+		Dialer: &wire.NetDialer{Source: netip.MustParseAddr(scannerAddr)},
+		Limits: wire.Limits{ReadTimeout: readTimeout},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var trace bytes.Buffer
+	e.Tracer = wire.NewTracer(&trace)
+	o := smtp.Probe(ctx, e, wire.Target{Service: service, Addr: ap}, smtp.Options{})
+	traces.Store(o, traceLines(trace.String()))
+	return o
+}
+
+// logRelay logs every relay attempt of o.
+func logRelay(t *testing.T, o *smtp.Observation) {
+	t.Helper()
+	if o.Relay == nil {
+		return
+	}
+	for _, tt := range o.Relay.Tests {
+		t.Logf("session %d tls %v test %d %s: %s | %s | %s", tt.Session, tt.TLS, tt.ID, tt.Result, tt.MailCommand, tt.RcptCommand, tt.Why)
+	}
+}
+
+// TestPostfixSubmissionClientRestrictions: Debian's submission service
+// (STARTTLS required, SASL through Dovecot, smtpd_client_restrictions =
+// permit_sasl_authenticated, reject) refuses relay to every
+// unauthenticated client: A1 and X1 pass. The same restriction on a
+// service probed as smtp (port 25) only says the scanner is refused.
+func TestPostfixSubmissionClientRestrictions(t *testing.T) {
+	itest.Need(t, daemon.PostfixMissing())
+	itest.Need(t, daemon.DovecotMissing())
+	ddir := t.TempDir()
+	dc, err := daemon.StartDovecot(daemon.DovecotConfig{Dir: ddir, Addr: "127.0.1.23", AuthSocket: filepath.Join(ddir, "auth-postfix")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dc.Stop)
+	d, err := daemon.StartPostfix(daemon.PostfixConfig{
+		Dir: t.TempDir(), Listen: "127.0.1.20", MyNetworks: "127.0.1.99/32",
+		DovecotSASL: filepath.Join(ddir, "auth-postfix"),
+		Services: []daemon.PostfixService{
+			{Options: []string{ // Debian's master.cf submission template
+				"syslog_name=postfix/submission",
+				"smtpd_tls_security_level=encrypt",
+				"smtpd_sasl_auth_enable=yes",
+				"smtpd_tls_auth_only=yes",
+				"smtpd_client_restrictions=permit_sasl_authenticated,reject",
+			}},
+			{Options: []string{ // the same restriction on a port-25-like service
+				"syslog_name=postfix/restricted",
+				"smtpd_client_restrictions=permit_sasl_authenticated,reject",
+			}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	itest.Ran(t, "Postfix submission with Dovecot SASL")
+	pol := rules.DefaultPolicy()
+
+	o := probeAt(t, "submission", d.Services[0], 10*time.Second)
+	neverData(t, o)
+	if o.Hello == nil || o.Hello.Auth || o.HelloTLS == nil || !o.HelloTLS.Auth {
+		t.Fatalf("AUTH before TLS %+v, after %+v%s", o.Hello, o.HelloTLS, d.Log())
+	}
+	denied := ""
+	for _, tt := range o.Relay.Tests {
+		if tt.TLS && tt.RcptReply != nil && strings.Contains(tt.RcptReply.String(), "Client host rejected: Access denied") {
+			denied = tt.RcptReply.String()
+		}
+	}
+	if denied == "" {
+		logRelay(t, o)
+		t.Fatalf("no 'Client host rejected: Access denied' inside TLS%s", d.Log())
+	}
+	t.Logf("Postfix submission answered RCPT inside TLS: %s", denied)
+	a1 := rules.A1([]*smtp.Observation{o}, pol)
+	x1 := rules.X1([]*smtp.Observation{o}, pol)
+	if a1.Outcome != scoring.Pass || x1.Outcome != scoring.Pass {
+		logRelay(t, o)
+		t.Fatalf("A1 %s: %s\nX1 %s: %s", a1.Outcome, a1.Reason, x1.Outcome, x1.Reason)
+	}
+	t.Logf("A1 %s: %s", a1.Outcome, a1.Reason)
+	t.Logf("X1 %s: %s", x1.Outcome, x1.Reason)
+
+	o = probeAt(t, "smtp", d.Services[1], 10*time.Second)
+	neverData(t, o)
+	if a1 := rules.A1([]*smtp.Observation{o}, pol); a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "Client host rejected: Access denied") {
+		logRelay(t, o)
+		t.Fatalf("as smtp: A1 %s: %s", a1.Outcome, a1.Reason)
+	} else {
+		t.Logf("as smtp: A1 %s: %s", a1.Outcome, a1.Reason)
+	}
+}
+
+// TestPostfixPostscreen: postscreen in front of smtpd, with a greeting
+// pause longer than the read timeout and its deep protocol tests on,
+// drops a client that speaks before the greeting is complete, defers
+// every RCPT of a new client's first session with 450 4.3.2, and lets
+// it through to smtpd when it comes back: A1 passes after the
+// reconnect.
+func TestPostfixPostscreen(t *testing.T) {
+	itest.Need(t, daemon.PostfixMissing())
+	d, err := daemon.StartPostfix(daemon.PostfixConfig{
+		Dir: t.TempDir(), Listen: "127.0.1.21", MyNetworks: "127.0.1.99/32", Postscreen: true,
+		Main: []string{
+			"postscreen_greet_wait = 3s",
+			"postscreen_greet_action = drop",
+			"postscreen_pipelining_enable = yes",
+			"postscreen_non_smtp_command_enable = yes",
+			"postscreen_bare_newline_enable = yes",
+			"postscreen_dnsbl_sites =",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	itest.Ran(t, "Postfix postscreen")
+	o := probeAt(t, "smtp", d.Addr, time.Second)
+	neverData(t, o)
+	if o.Greeting == nil || len(o.Greeting.Lines) < 2 || !strings.HasPrefix(o.Greeting.Lines[0], "220-") {
+		logRelay(t, o)
+		t.Fatalf("error %q greeting %v%s", o.Error, o.Greeting, d.Log())
+	}
+	t.Logf("postscreen's greeting: %s", o.Greeting)
+	deferred := ""
+	for _, tt := range o.Relay.Tests {
+		if tt.Session == 1 && tt.RcptReply != nil && tt.RcptReply.Code == 450 {
+			deferred = tt.RcptReply.String()
+		}
+	}
+	if deferred == "" || o.Relay.Sessions < 2 {
+		logRelay(t, o)
+		t.Fatalf("no deferral in the first session, or no second session (%d)%s", o.Relay.Sessions, d.Log())
+	}
+	t.Logf("postscreen answered RCPT in the first session: %s", deferred)
+	a1 := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	if a1.Outcome != scoring.Pass {
+		logRelay(t, o)
+		t.Fatalf("A1 %s: %s%s", a1.Outcome, a1.Reason, d.Log())
+	}
+	t.Logf("A1 %s: %s (%d sessions)", a1.Outcome, a1.Reason, o.Relay.Sessions)
+	if !strings.Contains(d.Log(), "PASS NEW") {
+		t.Errorf("postscreen did not log PASS NEW for the scanner%s", d.Log())
+	}
+}
+
+// TestPostfixUnknownRecipientDomain: a Postfix that checks the
+// recipient's domain before relaying (reject_unknown_recipient_domain
+// first in smtpd_relay_restrictions) answers the reserved relay-test
+// domain with "Domain not found": relaying was never tried, A1 is
+// unknown, and the reason names --relay-domain and --helo. Postfix asks
+// only a loopback responder that knows no domain.
+func TestPostfixUnknownRecipientDomain(t *testing.T) {
+	itest.Need(t, daemon.PostfixMissing())
+	itest.Need(t, daemon.PrivateResolverMissing())
+	dns, err := daemon.StartNXDomain("127.0.1.53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dns.Stop)
+	d, err := daemon.StartPostfix(daemon.PostfixConfig{
+		Dir: t.TempDir(), Listen: "127.0.1.22", MyNetworks: "127.0.1.99/32", Resolver: dns.Addr,
+		Main: []string{"smtpd_relay_restrictions = permit_mynetworks, reject_unknown_recipient_domain, reject_unauth_destination"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	itest.Ran(t, "Postfix reject_unknown_recipient_domain")
+	o := probeAt(t, "smtp", d.Addr, 10*time.Second)
+	neverData(t, o)
+	notFound := ""
+	for _, tt := range o.Relay.Tests {
+		if tt.RcptReply != nil && strings.Contains(tt.RcptReply.String(), "Domain not found") {
+			notFound = tt.RcptReply.String()
+		}
+	}
+	if notFound == "" {
+		logRelay(t, o)
+		t.Fatalf("no 'Domain not found'%s", d.Log())
+	}
+	t.Logf("Postfix answered RCPT: %s", notFound)
+	a1 := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	if a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "--relay-domain") || !strings.Contains(a1.Reason, "--helo") {
+		logRelay(t, o)
+		t.Fatalf("A1 %s: %s", a1.Outcome, a1.Reason)
+	}
+	t.Logf("A1 %s: %s", a1.Outcome, a1.Reason)
+	asked := strings.Join(dns.Queries(), " ")
+	if !strings.Contains(asked, "kensa-relay-test.example.") {
+		t.Errorf("the responder was asked %q", asked)
+	}
+}

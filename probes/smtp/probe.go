@@ -17,6 +17,11 @@ const (
 	// service: the first, and reconnections after the server dropped
 	// the relay test.
 	DefaultMaxSessions = 10
+	// DefaultGreetingTimeout and DefaultCommandTimeout are how long a
+	// patient SMTP client waits for the greeting and for the replies to
+	// MAIL and RCPT: five minutes each (RFC 5321, section 4.5.3.2).
+	DefaultGreetingTimeout = 5 * time.Minute
+	DefaultCommandTimeout  = 5 * time.Minute
 )
 
 // Options adjust the probe.
@@ -34,9 +39,19 @@ type Options struct {
 	// MaxSessions bounds the connections to the service (default 10).
 	MaxSessions int
 	// ReplyTimeout bounds the arrival of one whole reply, however the
-	// server spaces its bytes; default three times the env's read
-	// timeout.
+	// server spaces its bytes, not counting the time a patient read
+	// waits for a line to begin (GreetingTimeout, CommandTimeout);
+	// default three times the env's read timeout.
 	ReplyTimeout time.Duration
+	// GreetingTimeout is how long the probe waits for the greeting, and
+	// CommandTimeout for the replies to EHLO, HELO, MAIL and RCPT, which
+	// well-run servers may hold back on purpose (Sendmail's greet_pause,
+	// Postfix's postscreen, Exim's ACL delay): as a patient client,
+	// longer than the read timeout, but never past the probe's context
+	// deadline. Defaults: DefaultGreetingTimeout, DefaultCommandTimeout.
+	// A line that has begun must still go on within the read timeout.
+	GreetingTimeout time.Duration
+	CommandTimeout  time.Duration
 }
 
 func (o Options) withDefaults(lim wire.Limits) Options {
@@ -51,6 +66,12 @@ func (o Options) withDefaults(lim wire.Limits) Options {
 	}
 	if o.ReplyTimeout <= 0 {
 		o.ReplyTimeout = 3 * lim.ReadTimeout
+	}
+	if o.GreetingTimeout <= 0 {
+		o.GreetingTimeout = DefaultGreetingTimeout
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = DefaultCommandTimeout
 	}
 	return o
 }
@@ -182,7 +203,10 @@ func (p *prober) open(withTLS bool) (*session, error) {
 			return nil, wrapStep("TLS handshake", err)
 		}
 	}
-	g, err := s.read()
+	// Nothing is sent before the greeting's last line: a server may pause
+	// inside its greeting (postscreen) and punish a client that speaks
+	// early.
+	g, err := s.read(p.wait(p.opts.GreetingTimeout))
 	if first {
 		p.obs.Greeting = g
 		if g != nil && !g.Malformed {
@@ -239,7 +263,8 @@ func (p *prober) open(withTLS bool) (*session, error) {
 
 // run is the probe's plan: first session with the relay test in the
 // clear (inside TLS on smtps), then STARTTLS, then the relay test again
-// inside TLS if the server demanded STARTTLS first.
+// inside TLS if the server demanded STARTTLS first, then once more, in
+// a new session, the tests a temporary reply deferred.
 func (p *prober) run() {
 	obs := p.obs
 	s, err := p.open(false)
@@ -301,16 +326,21 @@ func (p *prober) run() {
 			obs.StartTLS = &StartTLS{Error: "no session left for STARTTLS"}
 		}
 	}
+	tlsRun := false
 	if rt != nil && rt.needTLS {
 		if obs.ImplicitTLS || obs.StartTLS == nil || !obs.StartTLS.OK {
 			rt.res.Error = "server requires STARTTLS before MAIL, and no TLS session could be established"
 		} else {
 			p.tr.Pause()
 			s = rt.run(s, true)
+			tlsRun = true
 			p.tr.Resume("relay.tests")
 		}
 	}
 	if rt != nil {
+		p.tr.Pause()
+		s = rt.retryDeferred(s, tlsRun)
+		p.tr.Resume("relay.tests")
 		rt.finish()
 	}
 	if s != nil {
@@ -318,10 +348,26 @@ func (p *prober) run() {
 	}
 }
 
-// greetingTime keeps the greeting's timestamp, if it has one.
+// wait returns how long a patient client waits for a reply whose
+// timeout is limit: limit, but never past the probe's context deadline.
+func (p *prober) wait(limit time.Duration) time.Duration {
+	if dl, ok := p.ctx.Deadline(); ok {
+		if left := time.Until(dl); left < limit {
+			limit = left
+		}
+	}
+	if limit <= 0 {
+		// The budget is spent: the read fails at the hard deadline.
+		return 0
+	}
+	return limit
+}
+
+// greetingTime keeps the greeting's timestamp, if it has one, with the
+// time the line stating it arrived (the lines of a greeting may be
+// seconds apart).
 func (p *prober) greetingTime(s *session, g *Reply) {
-	recv := p.env.Clock()
-	for _, l := range g.Lines {
+	for i, l := range g.Lines {
 		_, _, text, err := ParseReplyLine(l)
 		if err != nil {
 			continue
@@ -329,6 +375,10 @@ func (p *prober) greetingTime(s *session, g *Reply) {
 		st, ok := ParseGreetingTime(text)
 		if !ok {
 			continue
+		}
+		recv := p.env.Clock()
+		if i < len(s.rr.arrived) {
+			recv = s.rr.arrived[i]
 		}
 		p.obs.GreetingTime = &wire.TimeSample{
 			Service: p.t.Service, Address: p.obs.Address, Port: p.obs.Port,

@@ -328,13 +328,16 @@ func TestProbeHostile(t *testing.T) {
 		{smtpd.Config{Profile: smtpd.EndlessLine}, "longer than the limit"},
 		{smtpd.Config{Profile: smtpd.Garbage}, "greeting:"},
 		{smtpd.Config{Profile: smtpd.Reset}, ""},
-		{smtpd.Config{Profile: smtpd.SlowGreeting, GreetingDelay: 2 * time.Second}, "greeting: timeout"},
+		// Held back longer than a patient client waits.
+		{smtpd.Config{Profile: smtpd.SlowGreeting, GreetingDelay: 10 * time.Second}, "greeting: timeout"},
 	}
 	for _, c := range cases {
 		t.Run(string(c.cfg.Profile), func(t *testing.T) {
 			srv := startFleet(t, c.cfg)
 			start := time.Now()
-			o := probe(t, env(300*time.Millisecond), "smtp", srv.AddrPort(), smtp.Options{})
+			// A silent server is waited for as long as a greeting may
+			// take: here 1 s, in a scan the probe's budget.
+			o := probe(t, env(300*time.Millisecond), "smtp", srv.AddrPort(), smtp.Options{GreetingTimeout: time.Second})
 			if d := time.Since(start); d > 15*time.Second {
 				t.Errorf("took %v", d)
 			}
@@ -538,11 +541,12 @@ func TestProbeSenderRefused(t *testing.T) {
 }
 
 func TestProbeAuthSession(t *testing.T) {
-	// The first RCPT says authentication is required; later ones are
-	// deferred. The session relays nothing for an unauthenticated
-	// client: every test of it counts as refused.
-	n := 0
-	f := startFake(t, "220 fake.example.jp ESMTP\r\n", func(line string, _ net.Conn) (string, bool) {
+	// The first RCPT of each session says authentication is required;
+	// later ones are deferred. Each test is judged on its own reply:
+	// the deferred ones are untested, not refused.
+	var mu sync.Mutex
+	first := map[net.Conn]bool{}
+	f := startFake(t, "220 fake.example.jp ESMTP\r\n", func(line string, c net.Conn) (string, bool) {
 		if out, ok := basic(line); ok {
 			return out, false
 		}
@@ -550,17 +554,159 @@ func TestProbeAuthSession(t *testing.T) {
 		case strings.HasPrefix(line, "MAIL"):
 			return "250 2.1.0 Ok\r\n", false
 		case strings.HasPrefix(line, "RCPT"):
-			n++
-			if n == 1 {
+			mu.Lock()
+			defer mu.Unlock()
+			if !first[c] {
+				first[c] = true
 				return "530 5.7.0 Authentication required\r\n", false
 			}
-			return "451 4.3.0 Temporary failure\r\n", false
+			return "451 4.3.5 Server configuration problem\r\n", false
 		}
 		return "502 5.5.2 what\r\n", false
 	})
 	o := probe(t, env(3*time.Second), "smtp", f.addr(), smtp.Options{})
-	if r := results(o); r[smtp.Refused] != 17 || !o.Relay.AuthRequired {
+	decided := map[int]smtp.RelayOutcome{}
+	for _, tt := range o.Relay.Tests {
+		if tt.Result != smtp.Untested {
+			decided[tt.ID] = tt.Result
+		}
+	}
+	// Test 1 in the first session, and the first deferred test again in
+	// the one session that retries the deferred ones.
+	if len(decided) != 2 || decided[1] != smtp.Refused || decided[2] != smtp.Refused || !o.Relay.AuthRequired {
+		t.Errorf("decided %v, sessions %d", decided, o.Relay.Sessions)
+	}
+	if o.Relay.Sessions != 2 {
+		t.Errorf("%d sessions, want 2 (one retry of the deferred tests)", o.Relay.Sessions)
+	}
+	for _, tt := range o.Relay.Tests {
+		if tt.Result == smtp.Untested && (tt.Kind != smtp.KindTemporary || !strings.Contains(tt.Why, "451 4.3.5")) {
+			t.Errorf("test %d: %s %s %q", tt.ID, tt.Result, tt.Kind, tt.Why)
+		}
+	}
+	neverData(t, o)
+}
+
+// TestProbeAuthAtMail: authentication required at MAIL refuses the
+// tests of that transaction, and only those.
+func TestProbeAuthAtMail(t *testing.T) {
+	f := startFake(t, "220 fake.example.jp ESMTP\r\n", func(line string, _ net.Conn) (string, bool) {
+		if out, ok := basic(line); ok {
+			return out, false
+		}
+		switch {
+		case line == "MAIL FROM:<>":
+			return "530 5.7.0 Authentication required\r\n", false
+		case strings.HasPrefix(line, "MAIL"):
+			return "250 2.1.0 Ok\r\n", false
+		case strings.HasPrefix(line, "RCPT"):
+			return "451 4.7.1 Rate limit exceeded, try in 60 seconds\r\n", false
+		}
+		return "502 5.5.2 what\r\n", false
+	})
+	o := probe(t, env(3*time.Second), "smtp", f.addr(), smtp.Options{})
+	for _, tt := range o.Relay.Tests {
+		want := smtp.Untested
+		if tt.ID == 1 {
+			want = smtp.Refused
+		}
+		if tt.Result != want {
+			t.Errorf("test %d (%s): %s %q, want %s", tt.ID, tt.MailCommand, tt.Result, tt.Why, want)
+		}
+	}
+}
+
+// TestProbeRateLimit: a 451 4.7.1 rate limit is no refusal, and a
+// deferral is retried once in a new session.
+func TestProbeRateLimit(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.RateLimit, TLS: true})
+	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{})
+	if r := results(o); r[smtp.Refused] != 0 || r[smtp.Accepted] != 0 || r[smtp.Untested] != 34 {
 		t.Errorf("results %v", r)
+	}
+	if o.Relay.Sessions != 2 {
+		t.Errorf("%d sessions, want 2", o.Relay.Sessions)
+	}
+	neverData(t, o)
+}
+
+// TestProbeGreetPause: a greeting held back longer than the read
+// timeout (Sendmail's greet_pause) is waited for, and nothing is sent
+// before it: the server would greet an early talker with 554.
+func TestProbeGreetPause(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.GreetPause, TLS: true, GreetingDelay: 2 * time.Second})
+	o := probe(t, env(300*time.Millisecond), "smtp", srv.AddrPort(), smtp.Options{})
+	if o.Error != "" || o.Greeting == nil || o.Greeting.Code != 220 {
+		t.Fatalf("error %q greeting %v", o.Error, o.Greeting)
+	}
+	if r := results(o); r[smtp.Refused] != 17 || len(o.Relay.Tests) != 17 {
+		t.Errorf("results %v", r)
+	}
+	if o.StartTLS == nil || !o.StartTLS.OK {
+		t.Errorf("starttls %+v", o.StartTLS)
+	}
+}
+
+// TestProbePostscreen: postscreen's greeting pauses between its first
+// line and its last; its deep protocol tests defer every RCPT of a new
+// client's first session with 450 4.3.2, and let the client through
+// when it comes back.
+func TestProbePostscreen(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.Postscreen, TLS: true, GreetingDelay: 2 * time.Second,
+		Banner: "{host} ESMTP Postfix {time}"})
+	o := probe(t, env(300*time.Millisecond), "smtp", srv.AddrPort(), smtp.Options{})
+	if o.Error != "" || o.Greeting == nil || len(o.Greeting.Lines) != 2 || !strings.HasPrefix(o.Greeting.Lines[0], "220-") {
+		t.Fatalf("error %q greeting %v", o.Error, o.Greeting)
+	}
+	// As real postscreen: 450 4.3.2 to every RCPT until the 21st command
+	// of the session, answered 421; the client reconnects, goes straight
+	// to smtpd, and runs the deferred tests once more.
+	refused := map[int]bool{}
+	deferred := 0
+	for _, tt := range o.Relay.Tests {
+		switch {
+		case tt.Result == smtp.Refused && tt.Session > 1:
+			refused[tt.ID] = true
+		case tt.Result == smtp.Untested && tt.Session == 1 && (strings.Contains(tt.Why, "450 4.3.2") || tt.Kind == smtp.KindClosing):
+			deferred++
+		default:
+			t.Errorf("test %d session %d: %s %q", tt.ID, tt.Session, tt.Result, tt.Why)
+		}
+	}
+	if len(refused) != 17 || deferred == 0 || o.Relay.Sessions != 3 {
+		t.Errorf("%d refused in later sessions, %d deferred in the first, %d sessions", len(refused), deferred, o.Relay.Sessions)
+	}
+	// The first line's clock is taken when that line came, not after
+	// the pause.
+	if ts := o.GreetingTime; ts == nil {
+		t.Error("no greeting time")
+	} else if off := ts.Server.Sub(ts.Received); off < -1500*time.Millisecond {
+		t.Errorf("greeting clock %v off: the pause was counted", off)
+	}
+	neverData(t, o)
+}
+
+// TestProbeSlowReplies: a server may hold back its replies to MAIL and
+// RCPT (an Exim ACL delay); a patient client waits for them.
+func TestProbeSlowReplies(t *testing.T) {
+	f := startFake(t, "220 fake.example.jp ESMTP\r\n", func(line string, _ net.Conn) (string, bool) {
+		if out, ok := basic(line); ok {
+			return out, false
+		}
+		switch {
+		case strings.HasPrefix(line, "MAIL FROM:<>"):
+			time.Sleep(1500 * time.Millisecond)
+			return "250 2.1.0 Ok\r\n", false
+		case strings.HasPrefix(line, "MAIL"):
+			return "250 2.1.0 Ok\r\n", false
+		case strings.HasPrefix(line, "RCPT"):
+			return "550 5.7.1 Relaying denied\r\n", false
+		}
+		return "502 5.5.2 what\r\n", false
+	})
+	o := probe(t, env(300*time.Millisecond), "smtp", f.addr(), smtp.Options{})
+	if r := results(o); r[smtp.Refused] != 17 || o.Relay.Sessions != 1 {
+		t.Errorf("results %v sessions %d error %q", r, o.Relay.Sessions, o.Relay.Error)
 	}
 }
 

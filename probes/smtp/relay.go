@@ -72,9 +72,12 @@ type RelayTest struct {
 	MailReply   *Reply `json:"mail_reply,omitempty"`
 	RcptCommand string `json:"rcpt_command,omitempty"`
 	RcptReply   *Reply `json:"rcpt_reply,omitempty"`
-	// Result is accepted, refused or untested; Why says why in one line.
+	// Result is accepted, refused or untested; Why says why in one line;
+	// Kind is the kind of the reply that decided it (empty when no reply
+	// did). Judge re-derives all three from the replies.
 	Result RelayOutcome `json:"result"`
 	Why    string       `json:"why"`
+	Kind   ReplyKind    `json:"kind,omitempty"`
 	// Session is the connection the attempt ran in (1 = first); TLS is
 	// set when it ran inside TLS.
 	Session int  `json:"session"`
@@ -116,20 +119,27 @@ type ReplyKind string
 
 // Reply kinds.
 const (
-	KindOK          ReplyKind = "ok"          // 2xx
-	KindAuth        ReplyKind = "auth"        // authentication required
-	KindNeedTLS     ReplyKind = "need-tls"    // STARTTLS first
-	KindClosing     ReplyKind = "closing"     // 421
-	KindSequence    ReplyKind = "sequence"    // 503
-	KindSender      ReplyKind = "sender"      // about the sender (X.1.7, X.1.8)
-	KindClient      ReplyKind = "client"      // the scanner's address refused (blocklist, client restrictions)
-	KindNoDomain    ReplyKind = "no-domain"   // destination does not resolve (X.1.2)
-	KindDenied      ReplyKind = "denied"      // 5xx, or 4xx saying relaying is denied
-	KindTemporary   ReplyKind = "temporary"   // other 4xx
-	KindUnparseable ReplyKind = "unparseable" // no valid reply
+	KindOK          ReplyKind = "ok"           // 2xx
+	KindAuth        ReplyKind = "auth"         // authentication required
+	KindNeedTLS     ReplyKind = "need-tls"     // STARTTLS first
+	KindClosing     ReplyKind = "closing"      // 421
+	KindSequence    ReplyKind = "sequence"     // 503
+	KindSender      ReplyKind = "sender"       // about the sender (X.1.7, X.1.8)
+	KindHelo        ReplyKind = "helo"         // about the name the scanner gave in EHLO/HELO
+	KindClient      ReplyKind = "client"       // the scanner's address refused (client restrictions, blocklist, no PTR)
+	KindNoDomain    ReplyKind = "no-domain"    // the recipient's domain has no usable MX for the server (X.1.2, X.1.10)
+	KindUnknownUser ReplyKind = "unknown-user" // no such recipient (X.1.1)
+	KindDenied      ReplyKind = "denied"       // 5xx, or 4xx saying relaying is denied
+	KindTemporary   ReplyKind = "temporary"    // other 4xx; rate limits and greylisting in any class
+	KindUnparseable ReplyKind = "unparseable"  // no valid reply
 )
 
-// Kind classifies a reply to MAIL FROM or RCPT TO.
+// Kind classifies a reply to MAIL FROM or RCPT TO. It asks of every
+// class "could this reply come from a server that would relay for
+// someone?": only a reply that refuses relaying to any client, whatever
+// the sender, the client's address, name or the recipient's domain, is
+// KindDenied or KindAuth; every other refusal has a kind of its own,
+// which the relay test does not count as a refusal.
 func Kind(r *Reply) ReplyKind {
 	if r == nil || r.Malformed || r.Code == 0 {
 		return KindUnparseable
@@ -154,26 +164,34 @@ func Kind(r *Reply) ReplyKind {
 		// About this sender (even "not logged in" for it): another
 		// sender may fare differently.
 		return KindSender
+	case strings.Contains(text, "helo command rejected") || strings.Contains(text, "ehlo command rejected"):
+		// About the name in EHLO (Postfix's reject_unknown_helo_hostname):
+		// with another name the server may relay.
+		return KindHelo
 	case clientRejected(text):
 		// As with a 554 greeting, the server refuses the scanner's
 		// address: what it does for other clients cannot be seen.
 		return KindClient
+	case deferral(text):
+		// Rate limits, greylisting, "try again later" — whatever the
+		// code, the server has not decided about this recipient.
+		return KindTemporary
 	case r.Code == 530 || ((enh == "5.7.0" || enh == "5.7.1") && mentionsAuth(text)):
 		return KindAuth
 	case r.Code == 503:
 		return KindSequence
-	case subj == "1.2":
+	case subj == "1.2" || subj == "1.10" || noDomain(text):
+		// The recipient's domain does not resolve, or has a null MX
+		// (RFC 7505), for the server: relaying was never tried.
 		return KindNoDomain
+	case subj == "1.1" || unknownUser(text):
+		return KindUnknownUser
 	case class == 5:
 		return KindDenied
 	case class == 4:
-		if mentionsRelay(text) {
-			return KindDenied
-		}
-		if greylisting(text) {
-			return KindTemporary
-		}
-		if enh == "4.7.1" {
+		if relayDenied(text) {
+			// Postfix's defer_unauth_destination: 454 4.7.1 Relay
+			// access denied. A 4.7.1 code alone says nothing.
 			return KindDenied
 		}
 		return KindTemporary
@@ -200,9 +218,14 @@ func plainWords(text string) string {
 	return b.String()
 }
 
+// words splits plain words at spaces, hyphens and slashes.
+func words(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '-' || r == '/' })
+}
+
 // mentionsRelay reports whether the words speak of relaying.
 func mentionsRelay(text string) bool {
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '-' || r == '/' }) {
+	for _, w := range words(text) {
 		switch w {
 		case "relay", "relaying", "relayed", "relays":
 			return true
@@ -211,11 +234,16 @@ func mentionsRelay(text string) bool {
 	return false
 }
 
-// clientRejected reports whether the text says the client itself is
-// refused (Postfix's "Client host rejected", DNS blocklists), which
-// Postfix reports at RCPT by default (smtpd_delay_reject).
-func clientRejected(text string) bool {
-	for _, w := range []string{"client host rejected", "client address rejected", "blocked using", "blacklist", "blocklist", "dnsbl", "spamhaus", "spamcop", "your ip address"} {
+// relayDenied reports whether the words say that relaying is denied
+// (Postfix "Relay access denied", Sendmail "Relaying denied", Exim
+// "relay not permitted", Exchange "Unable to relay"), not merely that
+// they speak of relaying.
+func relayDenied(text string) bool {
+	if !mentionsRelay(text) {
+		return false
+	}
+	for _, w := range []string{"denied", "deny", "not permitted", "not allowed", "disallowed", "refused", "prohibited",
+		"forbidden", "unable to relay", "cannot relay", "can't relay", "not relay", "no relay"} {
 		if strings.Contains(text, w) {
 			return true
 		}
@@ -223,8 +251,45 @@ func clientRejected(text string) bool {
 	return false
 }
 
+// clientRejected reports whether the text says the client itself is
+// refused: by its address (Postfix's "Client host rejected", which
+// Postfix reports at RCPT by default, smtpd_delay_reject), a DNS
+// blocklist, or its missing or unverifiable hostname (PTR).
+func clientRejected(text string) bool {
+	for _, w := range []string{"client host rejected", "client address rejected", "blocked using", "blacklist", "blocklist",
+		"dnsbl", "rbl", "spamhaus", "spamcop", "your ip", "client ip", "ip reputation", "poor reputation",
+		"cannot find your hostname", "cannot find your reverse hostname", "ptr record", "reverse dns", "reverse lookup", "rdns"} {
+		if strings.Contains(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientAccessDenied reports whether r is the permanent refusal of an
+// unauthenticated client by the server's client restrictions, as
+// Postfix's "smtpd_client_restrictions = permit_sasl_authenticated,
+// reject" answers it: "554 5.7.1 <unknown[192.0.2.9]>: Client host
+// rejected: Access denied". A blocklist or a hostname check is not
+// such a refusal, nor is any 4xx.
+func ClientAccessDenied(r *Reply) bool {
+	if r == nil || r.Class() != 5 || Kind(r) != KindClient {
+		return false
+	}
+	text := plainWords(r.Text())
+	if !strings.Contains(text, "client host rejected access denied") {
+		return false
+	}
+	for _, w := range []string{"blocked using", "blacklist", "blocklist", "dnsbl", "spamhaus", "spamcop", "hostname", "ptr", "reverse", "rdns"} {
+		if strings.Contains(text, w) {
+			return false
+		}
+	}
+	return true
+}
+
 func mentionsTLS(text string) bool {
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '-' || r == '/' }) {
+	for _, w := range words(text) {
 		switch w {
 		case "starttls", "tls", "ssl", "encryption", "encrypted":
 			return true
@@ -242,16 +307,145 @@ func mentionsAuth(text string) bool {
 	return false
 }
 
-// greylisting reports whether a temporary reply's text is a
-// greylisting or rate-limit deferral, which says nothing about relaying
-// even when it carries 4.7.1 (milter-greylist does).
-func greylisting(text string) bool {
-	for _, w := range []string{"greylist", "graylist", "grey-list", "gray-list", "try again later", "come back later", "try later", "please retry"} {
+// deferral reports whether the text defers the decision: greylisting, a
+// rate limit, "try again later", a recipient limit. Such a reply says
+// nothing about relaying even when it carries 4.7.1 (milter-greylist,
+// rate limiters) or a 5xx code.
+func deferral(text string) bool {
+	for _, w := range []string{"greylist", "graylist", "grey-list", "gray-list", "try again", "come back later", "try later",
+		"please retry", "retry later", "try in", "rate limit", "ratelimit", "rate-limit", "rate exceeded", "too many",
+		"too fast", "slow down", "temporarily deferred"} {
 		if strings.Contains(text, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// noDomain reports whether the text says the recipient's domain cannot
+// be routed to: Postfix "Recipient address rejected: Domain not found",
+// Exim "Unrouteable address", Sendmail "Host unknown", a null MX.
+func noDomain(text string) bool {
+	for _, w := range []string{"domain not found", "unrouteable address", "unroutable address", "unrouteable domain",
+		"no such domain", "domain does not exist", "domain doesn't exist", "null mx", "host unknown", "host not found",
+		"unknown domain", "domain unknown", "does not accept mail", "no mx"} {
+		if strings.Contains(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownUser reports whether the text says the recipient does not
+// exist (or could not be verified with the next hop).
+func unknownUser(text string) bool {
+	for _, w := range []string{"user unknown", "unknown user", "no such user", "unknown recipient", "recipient unknown",
+		"recipient not found", "mailbox not found", "undeliverable address", "unverified address"} {
+		if strings.Contains(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Judge returns what the attempt's own replies say, the kind of the
+// reply that decides it and why, in one line. The reply to MAIL decides
+// when it is not 2xx (a pipelined RCPT after a refused MAIL counts for
+// nothing); otherwise the reply to RCPT does. domain is the relay-test
+// domain D: a recipient at D that the server says does not exist was
+// checked with D's mail servers, and a server that checks so may relay
+// for the users that do exist. An attempt without replies (not run,
+// connection lost) keeps the result and reason it was recorded with.
+//
+// Judge depends on nothing but the attempt, so verdicts re-derived from
+// stored observations (kensa grade --regrade) judge as the probe did.
+func (t *RelayTest) Judge(domain string) (RelayOutcome, ReplyKind, string) {
+	if t.MailReply != nil {
+		if k := Kind(t.MailReply); k != KindOK {
+			return judgeMail(k, t.MailReply)
+		}
+	}
+	if t.RcptReply == nil || t.RcptCommand == "" {
+		return t.Result, t.Kind, t.Why
+	}
+	r := t.RcptReply
+	k := Kind(r)
+	switch k {
+	case KindOK:
+		return Accepted, k, "relay recipient accepted: " + r.String()
+	case KindAuth:
+		return Refused, k, "authentication required: " + r.String()
+	case KindDenied:
+		return Refused, k, "relay refused: " + r.String()
+	case KindUnknownUser:
+		if strings.EqualFold(recipientDomain(t.Recipient), domain) {
+			return Untested, k, "the server checked whether the recipient exists at " + domain + " (it may relay for recipients that do): " + r.String()
+		}
+		return Refused, k, "taken as a local address and refused: " + r.String()
+	case KindNoDomain:
+		return Untested, k, "the server refuses the recipient's domain as unroutable, so relaying was not tried: " + r.String()
+	case KindHelo:
+		return Untested, k, "the server refuses the scanner's EHLO name: " + r.String()
+	case KindClient:
+		return Untested, k, "the server refuses the scanner's address (relay status for other clients cannot be seen): " + r.String()
+	case KindSender:
+		return Untested, k, "sender refused at RCPT: " + r.String()
+	case KindNeedTLS:
+		return Untested, k, "server requires STARTTLS first: " + r.String()
+	case KindClosing:
+		return Untested, k, "server closing the connection: " + r.String()
+	case KindSequence:
+		return Untested, k, "bad sequence: " + r.String()
+	case KindTemporary:
+		return Untested, k, "temporary failure: " + r.String()
+	}
+	return Untested, k, "unparseable reply: " + r.String()
+}
+
+// DecidingReply returns the reply that decides the attempt: the reply
+// to MAIL when it was not 2xx, otherwise the reply to RCPT (nil when
+// there is none).
+func (t *RelayTest) DecidingReply() *Reply {
+	if t.MailReply != nil && Kind(t.MailReply) != KindOK {
+		return t.MailReply
+	}
+	if t.RcptCommand == "" {
+		return nil
+	}
+	return t.RcptReply
+}
+
+// judgeMail judges an attempt by its refused MAIL.
+func judgeMail(k ReplyKind, r *Reply) (RelayOutcome, ReplyKind, string) {
+	switch k {
+	case KindAuth:
+		// The transaction needs authentication: none of its recipients
+		// can be relayed by an unauthenticated client.
+		return Refused, k, "authentication required: " + r.String()
+	case KindNeedTLS:
+		return Untested, k, "server requires STARTTLS first: " + r.String()
+	case KindClosing:
+		return Untested, k, "server closing the connection: " + r.String()
+	case KindClient:
+		return Untested, k, "the server refuses the scanner's address (relay status for other clients cannot be seen): " + r.String()
+	case KindHelo:
+		return Untested, k, "the server refuses the scanner's EHLO name: " + r.String()
+	case KindTemporary:
+		return Untested, k, "temporary failure at MAIL: " + r.String()
+	case KindSequence, KindUnparseable:
+		return Untested, k, fmt.Sprintf("MAIL answered %s: %s", k, r.String())
+	}
+	return Untested, k, "sender refused: " + r.String()
+}
+
+// recipientDomain returns the domain after the last @ of a recipient
+// ("" when there is none).
+func recipientDomain(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return ""
+	}
+	return strings.Trim(addr[i+1:], `"`)
 }
 
 // Literal returns the SMTP address literal of a: "[192.0.2.1]" or
@@ -294,21 +488,13 @@ var classicForms = [ClassicTests][2]string{
 	{"antispam@[I]", "D!relaytest@S"},
 }
 
-// sessionKey names a session: a connection, and whether TLS was on
-// (STARTTLS starts a new SMTP session on the same connection).
-type sessionKey struct {
-	n   int
-	tls bool
-}
-
 // relayRunner runs the plan over one or more sessions.
 type relayRunner struct {
 	p       *prober
 	res     *Relay
 	plan    []plannedTest
 	fill    *strings.Replacer
-	bad     map[string]bool       // senders refused
-	auth    map[sessionKey]string // sessions that required authentication
+	bad     map[string]bool // senders refused
 	needTLS bool
 	stopped bool
 }
@@ -317,7 +503,7 @@ func newRelayRunner(p *prober) *relayRunner {
 	d := strings.ToLower(p.opts.RelayDomain)
 	lit := Literal(p.t.Addr.Addr())
 	res := &Relay{Domain: d, ServerName: p.serverName, Literal: lit}
-	rt := &relayRunner{p: p, res: res, bad: map[string]bool{}, auth: map[sessionKey]string{}}
+	rt := &relayRunner{p: p, res: res, bad: map[string]bool{}}
 	rt.fill = strings.NewReplacer("D", d, "S", p.serverName, "[I]", lit)
 	for i, f := range classicForms {
 		rt.add(i+1, f[0], f[1])
@@ -489,19 +675,26 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			}
 			continue
 		}
-		each := func(result RelayOutcome, why string) {
+		// judged records an attempt with the result its own replies give.
+		judged := func(bt plannedTest, t RelayTest) {
+			if t.Recipient == "" {
+				t.Recipient = bt.rcpt
+			}
+			t.Result, t.Kind, t.Why = t.Judge(rt.res.Domain)
+			rt.record(bt, s, t)
+		}
+		each := func() {
 			for _, bt := range batch {
-				t := base
-				t.Result, t.Why = result, why
-				rt.record(bt, s, t)
+				judged(bt, base)
 			}
 		}
 		switch k := Kind(mr); k {
 		case KindOK:
 			// go on to the recipients below
 		case KindAuth:
-			each(Refused, "authentication required: "+mr.String())
-			rt.auth[sessionKey{s.n, s.tls}] = mr.String()
+			// The transaction's recipients are refused; another
+			// transaction is judged on its own replies.
+			each()
 			rt.res.AuthRequired = true
 			idx = end
 			s = ex.reset()
@@ -509,38 +702,34 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 		case KindNeedTLS:
 			rt.res.StartTLSRequired = true
 			if !s.tls {
-				t := base
-				t.Result, t.Why = Untested, "server requires STARTTLS first: "+mr.String()
-				rt.record(pt, s, t)
+				judged(pt, base)
 				rt.needTLS = true
 				rt.untestedFrom(idx+1, "not run in the clear: server requires STARTTLS first")
 				return ex.reset()
 			}
-			each(Untested, "server requires STARTTLS first: "+mr.String())
+			each()
 			idx = end
 			s = ex.reset()
 			continue
 		case KindClosing:
-			t := base
-			t.Result, t.Why = Untested, "server closing the connection: "+mr.String()
-			rt.record(pt, s, t)
+			judged(pt, base)
 			if retries[pt.id] < maxConnRetries {
 				retries[pt.id]++
 			} else {
 				idx++
 			}
 			continue
-		case KindSequence, KindUnparseable:
-			each(Untested, fmt.Sprintf("MAIL answered %s: %s", k, mr.String()))
+		case KindSequence, KindUnparseable, KindClient, KindHelo, KindTemporary:
+			// Not about this sender: another sender would fare the
+			// same. The batch stays untested, with the reply.
+			each()
 			idx = end
 			s = ex.reset()
 			continue
 		default:
 			// Sender refused: its tests run again with another sender.
 			rt.bad[sender] = true
-			t := base
-			t.Result, t.Why = Untested, "sender refused: "+mr.String()
-			rt.record(pt, s, t)
+			judged(pt, base)
 			s = ex.reset()
 			continue
 		}
@@ -558,27 +747,19 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 				}
 				break
 			}
-			switch kind := Kind(rr); kind {
-			case KindOK:
-				t.Result, t.Why = Accepted, "relay recipient accepted: "+rr.String()
+			switch Kind(rr) {
 			case KindAuth:
-				t.Result, t.Why = Refused, "authentication required: "+rr.String()
-				rt.auth[sessionKey{s.n, s.tls}] = rr.String()
 				rt.res.AuthRequired = true
-			case KindDenied:
-				t.Result, t.Why = Refused, "relay refused: "+rr.String()
 			case KindNeedTLS:
-				t.Result, t.Why = Untested, "server requires STARTTLS first: "+rr.String()
 				rt.res.StartTLSRequired = true
 				if !s.tls {
-					rt.record(bt, s, t)
+					judged(bt, t)
 					rt.needTLS = true
 					rt.untestedFrom(idx+k+1, "not run in the clear: server requires STARTTLS first")
 					return ex.reset()
 				}
 			case KindClosing:
-				t.Result, t.Why = Untested, "server closing the connection: "+rr.String()
-				rt.record(bt, s, t)
+				judged(bt, t)
 				next = idx + k
 				if retries[bt.id] < maxConnRetries {
 					retries[bt.id]++
@@ -588,22 +769,11 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 				break recipients
 			case KindSender:
 				rt.bad[sender] = true
-				t.Result, t.Why = Untested, "sender refused at RCPT: "+rr.String()
-				rt.record(bt, s, t)
+				judged(bt, t)
 				next = idx + k // the rest again, with another sender
 				break recipients
-			case KindNoDomain:
-				t.Result, t.Why = Untested, "relay domain does not resolve for the server: "+rr.String()
-			case KindClient:
-				t.Result, t.Why = Untested, "the server refuses the scanner's address (relay status for other clients cannot be seen): "+rr.String()
-			case KindSequence:
-				t.Result, t.Why = Untested, "bad sequence: "+rr.String()
-			case KindTemporary:
-				t.Result, t.Why = Untested, "temporary failure: "+rr.String()
-			default:
-				t.Result, t.Why = Untested, "unparseable reply: "+rr.String()
 			}
-			rt.record(bt, s, t)
+			judged(bt, t)
 		}
 		idx = next
 		s = ex.reset()
@@ -646,7 +816,7 @@ func (ex *exchange) mail(cmd string) (*Reply, error) {
 	if ex.pipelined {
 		return ex.reply(0)
 	}
-	return ex.s.cmd(cmd)
+	return ex.s.ask(cmd)
 }
 
 // rcpt returns the reply to the k-th recipient.
@@ -654,7 +824,7 @@ func (ex *exchange) rcpt(k int, cmd string) (*Reply, error) {
 	if ex.pipelined {
 		return ex.reply(1 + k)
 	}
-	return ex.s.cmd(cmd)
+	return ex.s.ask(cmd)
 }
 
 // reset ends the transaction; it returns the session to go on with, or
@@ -719,15 +889,56 @@ func (rt *relayRunner) untestedFrom(idx int, why string) {
 	}
 }
 
-// finish applies the rule that an authentication-required answer makes
-// every test of its session refused, and counts the sessions.
-func (rt *relayRunner) finish() {
+// retryDeferred runs once more, in a new session, every test that no
+// attempt decided and whose last attempt was deferred with a temporary
+// reply. Postfix's postscreen answers every RCPT of a new client's first
+// session with 450 4.3.2 Service currently unavailable once its deep
+// protocol tests are on, and lets the client through when it comes
+// back; a greylisting server or a rate limit defers again, and those
+// tests stay untested. s is the session in progress: it is ended first,
+// as postscreen expects. withTLS starts the new session with STARTTLS
+// (the server demanded it before MAIL). It returns the live session, or
+// nil.
+func (rt *relayRunner) retryDeferred(s *session, withTLS bool) *session {
+	if rt.stopped || rt.p.ctx.Err() != nil {
+		return s
+	}
+	last := map[int]*RelayTest{}
+	decided := map[int]bool{}
 	for i := range rt.res.Tests {
 		t := &rt.res.Tests[i]
-		if reply, ok := rt.auth[sessionKey{t.Session, t.TLS}]; ok && t.Session != 0 && t.Result == Untested {
-			t.Result = Refused
-			t.Why = "session requires authentication (" + reply + "); was: " + t.Why
+		last[t.ID] = t
+		if t.Result != Untested {
+			decided[t.ID] = true
 		}
 	}
+	var again []plannedTest
+	for _, pt := range rt.plan {
+		if t := last[pt.id]; pt.unbuilt == "" && !decided[pt.id] && t != nil && t.Kind == KindTemporary {
+			again = append(again, pt)
+		}
+	}
+	if len(again) == 0 {
+		return s
+	}
+	if s != nil {
+		s.quit()
+	}
+	if rt.p.sessions >= rt.p.opts.MaxSessions {
+		return nil
+	}
+	rt.p.tr.Note("reconnecting once for %d tests deferred with a temporary reply", len(again))
+	plan := rt.plan
+	rt.plan = again
+	s = rt.run(nil, withTLS)
+	rt.plan = plan
+	return s
+}
+
+// finish counts the sessions. Each attempt was judged on its own
+// replies: an authentication-required answer refuses the tests it
+// answered (the recipient, or every recipient of its transaction), and
+// no others.
+func (rt *relayRunner) finish() {
 	rt.res.Sessions = rt.p.sessions
 }

@@ -176,25 +176,51 @@ type replyReader struct {
 	br       *bufio.Reader
 	src      *timedReader
 	maxLines int
-	// tooLong remembers that a line overflowed; the stream is then out
-	// of step and nothing more may be read.
+	// broken remembers that a line overflowed or did not parse; the
+	// stream is then out of step and nothing more may be read.
 	broken error
+	// arrived holds when each line of the last reply was read (a
+	// greeting's lines may be seconds apart: postscreen).
+	arrived []time.Time
 }
 
 // timedReader fails reads once the current reply's time limit has
 // passed, so that a server sending one byte at a time (each read within
 // the per-read timeout) cannot hold a reply open for ever.
+//
+// For a patient read it also asks the connection to wait longer for the
+// next read (await, wire.Conn.Await) and adds the time that read took
+// to the reply's limit: waiting for a line to begin is the server's
+// right, sending it slowly is not.
 type timedReader struct {
 	r     io.Reader
 	until time.Time
 	now   func() time.Time
+	// await, if set, lets the next read of the connection wait up to
+	// its argument (0 cancels); nil for readers of anything else.
+	await func(time.Duration)
+	// patience, when positive, is how long the next read may wait.
+	patience time.Duration
 }
 
 func (t *timedReader) Read(p []byte) (int, error) {
 	if !t.until.IsZero() && t.now().After(t.until) {
 		return 0, ErrReplySlow
 	}
-	return t.r.Read(p)
+	if t.patience <= 0 || t.await == nil {
+		return t.r.Read(p)
+	}
+	t.await(t.patience)
+	t.patience = 0
+	start := t.now()
+	n, err := t.r.Read(p)
+	// A wait the read did not use (data buffered in TLS) must not
+	// lengthen a later read.
+	t.await(0)
+	if !t.until.IsZero() {
+		t.until = t.until.Add(t.now().Sub(start))
+	}
+	return n, err
 }
 
 // maxReplyLines bounds a multi-line reply (an EHLO reply has a few
@@ -237,16 +263,31 @@ func (rr *replyReader) readLine() (string, error) {
 // read reads one complete reply, within limit (0: no reply-level time
 // limit). On a parse error it returns the lines read so far as a
 // Malformed reply together with the error.
-func (rr *replyReader) read(limit time.Duration) (*Reply, error) {
+//
+// A patient read (patience > 0) is for a reply a server may hold back on
+// purpose: whenever a new line has not begun to arrive, the connection
+// waits up to patience for it instead of the read timeout, and that wait
+// does not count against limit. This covers a greeting behind Sendmail's
+// greet_pause, Postfix postscreen's pause between the first line of its
+// greeting and the last, and an Exim ACL delay before a reply. Once a
+// line has begun, the rest of it must come within the read timeout and
+// the whole reply within limit, so a server dripping bytes is still cut
+// off.
+func (rr *replyReader) read(limit, patience time.Duration) (*Reply, error) {
 	if limit > 0 {
 		rr.src.until = rr.src.now().Add(limit)
 	} else {
 		rr.src.until = time.Time{}
 	}
-	defer func() { rr.src.until = time.Time{} }()
+	defer func() { rr.src.until, rr.src.patience = time.Time{}, 0 }()
 	var lines []string
+	rr.arrived = rr.arrived[:0]
 	for {
+		if patience > 0 && rr.br.Buffered() == 0 {
+			rr.src.patience = patience
+		}
 		line, err := rr.readLine()
+		rr.src.patience = 0
 		if err != nil {
 			if len(lines) > 0 {
 				return &Reply{Lines: lines, Malformed: true}, err
@@ -254,6 +295,7 @@ func (rr *replyReader) read(limit time.Duration) (*Reply, error) {
 			return nil, err
 		}
 		lines = append(lines, line)
+		rr.arrived = append(rr.arrived, rr.src.now())
 		_, sep, _, perr := ParseReplyLine(line)
 		if perr != nil {
 			rr.broken = perr

@@ -69,7 +69,7 @@ func TestParseEnhanced(t *testing.T) {
 func read(t *testing.T, input string, maxLine int) (*Reply, error) {
 	t.Helper()
 	rr := newReplyReader(strings.NewReader(input), maxLine, time.Now)
-	return rr.read(time.Minute)
+	return rr.read(time.Minute, 0)
 }
 
 func TestReadReply(t *testing.T) {
@@ -137,7 +137,7 @@ func (r *slowReader) Read(p []byte) (int, error) {
 func TestReadReplyTimeLimit(t *testing.T) {
 	rr := newReplyReader(&slowReader{s: strings.Repeat("220-drip\r\n", 100), pause: 5 * time.Millisecond}, 4096, time.Now)
 	start := time.Now()
-	_, err := rr.read(100 * time.Millisecond)
+	_, err := rr.read(100*time.Millisecond, 0)
 	if !errors.Is(err, ErrReplySlow) {
 		t.Fatalf("got %v, want ErrReplySlow", err)
 	}
@@ -176,7 +176,7 @@ func FuzzReadReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rr := newReplyReader(strings.NewReader(string(data)), 256, time.Now)
 		for range 8 {
-			r, err := rr.read(time.Minute)
+			r, err := rr.read(time.Minute, 0)
 			if err != nil {
 				if r != nil && !r.Malformed {
 					t.Fatalf("error %v with a well-formed reply %+v", err, r)

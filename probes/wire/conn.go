@@ -17,8 +17,9 @@ import (
 var ErrTooMuchData = errors.New("server sent more data than the probe's limit")
 
 // Conn is a connection whose deadlines belong to the probe. Every Read
-// and Write gets its own deadline (Limits.ReadTimeout), never later than
-// the hard deadline taken from the probe's context, and reads stop with
+// and Write gets its own deadline (Limits.ReadTimeout, or for one read
+// the longer wait asked for with Await), never later than the hard
+// deadline taken from the probe's context, and reads stop with
 // ErrTooMuchData after Limits.MaxBytes. Deadlines set by a protocol
 // library above are ignored: go-smtp and go-imap set and clear their own
 // on every command, which would otherwise lift the probe's bounds.
@@ -32,6 +33,7 @@ type Conn struct {
 
 	mu    sync.Mutex
 	read  int64
+	await time.Duration // the next Read's wait, if longer than ReadTimeout
 	tapR  *lineTap
 	tapW  *lineTap
 	trans *Transcript
@@ -56,12 +58,29 @@ func NewConn(ctx context.Context, c net.Conn, lim Limits, tr *Transcript) *Conn 
 	return cc
 }
 
-func (c *Conn) deadline() time.Time {
-	d := time.Now().Add(c.lim.ReadTimeout)
+func (c *Conn) deadline(wait time.Duration) time.Time {
+	if wait < c.lim.ReadTimeout {
+		wait = c.lim.ReadTimeout
+	}
+	d := time.Now().Add(wait)
 	if !c.hard.IsZero() && c.hard.Before(d) {
 		d = c.hard
 	}
 	return d
+}
+
+// Await lets the next Read wait up to d for data instead of the read
+// timeout: for an answer a server may hold back on purpose (an SMTP
+// greeting behind Sendmail's greet_pause or Postfix's postscreen, a reply
+// delayed by an Exim ACL). The wait is never later than the hard deadline
+// and lasts for one Read only: the reads after it, which carry the rest
+// of the answer, have the read timeout again, so a server dripping its
+// answer is still cut off. A d not longer than the read timeout, or a
+// call with d <= 0, cancels a wait that no Read has used yet.
+func (c *Conn) Await(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.await = d
 }
 
 // Read reads with a fresh deadline and within the byte budget.
@@ -69,6 +88,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	left := c.lim.MaxBytes - c.read
 	tap := c.tapR
+	wait := c.await
+	c.await = 0
 	c.mu.Unlock()
 	if left <= 0 {
 		return 0, ErrTooMuchData
@@ -76,7 +97,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if int64(len(p)) > left {
 		p = p[:left]
 	}
-	if err := c.Conn.SetReadDeadline(c.deadline()); err != nil {
+	if err := c.Conn.SetReadDeadline(c.deadline(wait)); err != nil {
 		return 0, err
 	}
 	n, err := c.Conn.Read(p)
@@ -91,7 +112,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 
 // Write writes with a fresh deadline.
 func (c *Conn) Write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(c.deadline()); err != nil {
+	if err := c.Conn.SetWriteDeadline(c.deadline(0)); err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
