@@ -5,8 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -26,27 +24,7 @@ import (
 func startMix(t *testing.T, n int, o fleet.MixOptions) (*fleet.Plan, *inventory.Inventory) {
 	t.Helper()
 	p := fleet.Mix(n, o)
-	if err := p.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := fleet.Serve(p, 0, len(p.Hosts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, r := range rs {
-			r.Close()
-		}
-	})
-	path := filepath.Join(t.TempDir(), "inventory.csv")
-	f, _ := os.Create(path)
-	p.WriteInventory(f)
-	f.Close()
-	inv, err := inventory.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, inv
+	return p, servePlan(t, p)
 }
 
 // fleetProbeTimeout is the probe budget of the fleet tests: a silent

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,27 +43,32 @@ func writeFleetFiles(p *fleet.Plan, planPath, invPath, truthPath string) error {
 	}
 	for _, f := range []struct {
 		path  string
-		write func(*os.File) error
+		write func(io.Writer) error
 	}{
-		{invPath, func(f *os.File) error { return p.WriteInventory(f) }},
-		{truthPath, func(f *os.File) error { return p.WriteTruth(f) }},
+		{invPath, p.WriteInventory},
+		{truthPath, p.WriteTruth},
 	} {
 		if f.path == "" {
 			continue
 		}
-		out, err := os.Create(f.path)
-		if err != nil {
-			return err
-		}
-		if err := f.write(out); err != nil {
-			out.Close()
-			return err
-		}
-		if err := out.Close(); err != nil {
+		if err := writeFile(f.path, f.write); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeFile creates path and fills it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(out); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // startFleet saves the plan next to the inventory and starts its workers.
@@ -110,15 +116,7 @@ func cmdFleet(e *env, args []string) error {
 	}
 	defer f.Stop()
 	if len(p.Names()) > 0 {
-		hf, err := os.Create(*hostsPath)
-		if err != nil {
-			return err
-		}
-		if err := p.WriteHosts(hf); err != nil {
-			hf.Close()
-			return err
-		}
-		if err := hf.Close(); err != nil {
+		if err := writeFile(*hostsPath, p.WriteHosts); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "kensa fleet: %d servers have two addresses: scan with --hosts %s\n", len(p.Names()), *hostsPath)

@@ -124,14 +124,18 @@ func (f *judgeFlags) policyOver(base rules.Policy) (rules.Policy, error) {
 	if f.policy != "" {
 		return f.rulesPolicy()
 	}
-	pol := base
+	return f.withPolicyFlags(base), nil
+}
+
+// withPolicyFlags applies the policy flags on top of pol.
+func (f *judgeFlags) withPolicyFlags(pol rules.Policy) rules.Policy {
 	if f.ntpMaxOffset > 0 {
 		pol.NTPMaxOffset = rules.Duration(f.ntpMaxOffset)
 	}
 	pol.SSHToleratePasswords = pol.SSHToleratePasswords || f.toleratePasswords
 	pol.SSHWeakAlgorithmsFail = pol.SSHWeakAlgorithmsFail || f.weakSSHFails
 	pol.TLSWeakFails = pol.TLSWeakFails || f.weakTLS
-	return pol, nil
+	return pol
 }
 
 // decodePolicy reads a recorded policy; fields it lacks keep their

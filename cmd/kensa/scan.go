@@ -117,13 +117,7 @@ func (f *judgeFlags) rulesPolicy() (rules.Policy, error) {
 		}
 		pol = p
 	}
-	if f.ntpMaxOffset > 0 {
-		pol.NTPMaxOffset = rules.Duration(f.ntpMaxOffset)
-	}
-	pol.SSHToleratePasswords = pol.SSHToleratePasswords || f.toleratePasswords
-	pol.SSHWeakAlgorithmsFail = pol.SSHWeakAlgorithmsFail || f.weakSSHFails
-	pol.TLSWeakFails = pol.TLSWeakFails || f.weakTLS
-	return pol, nil
+	return f.withPolicyFlags(pol), nil
 }
 
 func (f *engineFlags) logger(w io.Writer) (*slog.Logger, error) {
