@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kensa-inspect/kensa/internal/textable"
 	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
@@ -30,8 +31,11 @@ type recordServices struct {
 }
 
 // WriteRecordText shows one server's record for a person: services,
-// software, and every item's verdict with its reason and evidence.
+// software, and every item's verdict with its reason and evidence, with
+// headings, outcome words and item names in lang ("ja" or "en");
+// evidence lines stay verbatim.
 func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lang string) error {
+	l := labelsFor(lang)
 	var b strings.Builder
 	s := rec.Server
 	fmt.Fprintf(&b, "kensa probe %s", s.Host)
@@ -39,29 +43,29 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 		fmt.Fprintf(&b, " (%s)", strings.Join(s.Addresses, ", "))
 	}
 	fmt.Fprintf(&b, " — %s, %d ms\n", rec.Started.Format("2006-01-02 15:04:05 MST"), rec.DurationMS)
-	fmt.Fprintf(&b, "advisory data as of %s; evaluated as of %s\n", orDash(rec.Scan.AdvisoriesAsOf), orDash(rec.Scan.AsOf))
+	fmt.Fprintf(&b, l.ProbeAdvisories+"\n", orDash(rec.Scan.AdvisoriesAsOf), orDash(rec.Scan.AsOf))
 	var obs recordServices
 	_ = json.Unmarshal(rec.Observations, &obs)
 	for _, p := range obs.Problems {
-		fmt.Fprintf(&b, "problem: %s\n", p)
+		fmt.Fprintf(&b, l.ProbeProblem+"\n", p)
 	}
-	b.WriteString("\nservices\n")
+	b.WriteString("\n" + l.ProbeServices + "\n")
 	for _, sv := range obs.Services {
 		if sv.State != probes.StateAnswered && !sv.Listed {
 			continue
 		}
-		how := "listed"
+		how := l.ProbeListed
 		if !sv.Listed {
-			how = "discovered, not in the inventory"
+			how = l.ProbeDiscovered
 		}
 		fmt.Fprintf(&b, "  %-10s %s:%d  %s (%s)\n", sv.Service, sv.Address, sv.Port, sv.State, how)
 	}
 	if len(obs.Fingerprints) > 0 {
-		b.WriteString("\nsoftware\n")
+		b.WriteString("\n" + l.ProbeSoftware + "\n")
 		for _, f := range obs.Fingerprints {
 			what := f.Product
 			if what == "" {
-				what = "(not recognised)"
+				what = l.ProbeNotKnown
 			}
 			if f.Version != "" {
 				what += " " + f.Version
@@ -82,7 +86,7 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 			fmt.Fprintf(&b, "  %-10s %s:%d  %s\n", f.Service, f.Address, f.Port, what)
 		}
 	}
-	b.WriteString("\nverdicts\n")
+	b.WriteString("\n" + l.ProbeVerdicts + "\n")
 	for _, it := range cat.Items {
 		v, ok := rec.Items[it.Code]
 		if !ok {
@@ -90,25 +94,26 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 		}
 		tag := ""
 		if !it.Graded {
-			tag = " (supplementary)"
+			tag = l.ProbeSupplementaryTag
 		}
-		fmt.Fprintf(&b, "  %s %-7s %s%s\n", it.Code, v.Outcome, it.Name(lang), tag)
+		word := l.outcome(v.Outcome)
+		fmt.Fprintf(&b, "  %s %s%s %s%s\n", it.Code, word, strings.Repeat(" ", max(0, 7-textable.Width(word))), it.Name(lang), tag)
 		if v.Outcome == scoring.NA {
 			continue
 		}
-		fmt.Fprintf(&b, "     %s: %s\n", v.Source, v.Reason)
+		fmt.Fprintf(&b, "     %s: %s\n", l.source(v.Source), v.Reason)
 		if v.Discrepancy {
-			fmt.Fprintf(&b, "     discrepancy: probe %s, declared %s\n", v.Probed, v.Declared)
+			fmt.Fprintf(&b, "     "+l.ProbeDiscrepancy+"\n", l.outcome(v.Probed), l.outcome(v.Declared))
 		}
 		if v.Exception != "" {
-			fmt.Fprintf(&b, "     by exception: %s\n", v.Exception)
+			fmt.Fprintf(&b, "     "+l.ProbeByException+"\n", v.Exception)
 		}
 		for _, ev := range v.Evidence {
 			fmt.Fprintf(&b, "       | %s\n", ev)
 		}
 	}
 	if len(rec.Findings) > 0 {
-		b.WriteString("\nfindings (no verdict changed under this policy)\n")
+		b.WriteString("\n" + l.ProbeFindings + "\n")
 		for _, f := range rec.Findings {
 			fmt.Fprintf(&b, "  - %s\n", f)
 		}

@@ -207,7 +207,7 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory) (*engine, error) {
 		KensaVersion: kensaVersion(), ScanID: scan.NewScanID(time.Now()),
 		InventoryPath: inv.Path, InventoryDigest: inv.Digest, InventoryServers: len(inv.Servers),
 		PolicyDigest: pol.Digest(), AdvisoriesAsOf: judge.AdvisoriesAsOf(), AsOf: asOf.Format(time.DateOnly),
-		SourceAddress: f.sourceIP, Catalog: scoring.Mail.Name,
+		SourceAddress: f.sourceIP, Catalog: scoring.Mail.Name, Scope: f.scope,
 	}
 	return en, nil
 }
