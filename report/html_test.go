@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/kensa-inspect/kensa/internal/htmlcheck"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -62,82 +63,18 @@ func hostileInput(t *testing.T) Input {
 // parseHTML parses a page and returns its root.
 func parseHTML(t *testing.T, page []byte) *html.Node {
 	t.Helper()
-	doc, err := html.Parse(bytes.NewReader(page))
+	doc, err := htmlcheck.Parse(page)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return doc
 }
 
-// walk calls f on every element.
-func walk(n *html.Node, f func(*html.Node)) {
-	if n.Type == html.ElementNode {
-		f(n)
-	}
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, f)
-	}
-}
-
-// text returns the text content of n.
-func text(n *html.Node) string {
-	var b strings.Builder
-	var rec func(*html.Node)
-	rec = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			rec(c)
-		}
-	}
-	rec(n)
-	return b.String()
-}
-
-// checkInert fails unless the page has no script, no element that loads
-// anything, no event handler attribute, no link out of the page and a
-// Content-Security-Policy that forbids everything but inline style.
+// checkInert fails unless the page is inert (htmlcheck.Inert).
 func checkInert(t *testing.T, doc *html.Node) {
 	t.Helper()
-	csp := ""
-	walk(doc, func(n *html.Node) {
-		switch n.Data {
-		case "script", "img", "iframe", "object", "embed", "link", "base", "form", "audio", "video", "source", "svg", "frame":
-			t.Errorf("element <%s> in the report", n.Data)
-		}
-		for _, a := range n.Attr {
-			switch {
-			case strings.HasPrefix(strings.ToLower(a.Key), "on"):
-				t.Errorf("<%s %s=%q>: an event handler", n.Data, a.Key, a.Val)
-			case a.Key == "src" || a.Key == "srcset" || a.Key == "action" || a.Key == "formaction" || a.Key == "background":
-				t.Errorf("<%s %s=%q>: loads a resource", n.Data, a.Key, a.Val)
-			case a.Key == "href" && !strings.HasPrefix(a.Val, "#"):
-				t.Errorf("<%s href=%q>: a link out of the page", n.Data, a.Val)
-			case a.Key == "style" && strings.Contains(strings.ToLower(a.Val), "url("):
-				t.Errorf("<%s style=%q>: loads a resource", n.Data, a.Val)
-			}
-		}
-		if n.Data == "style" && strings.Contains(strings.ToLower(text(n)), "url(") {
-			t.Error("the style sheet loads a resource")
-		}
-		if n.Data == "meta" {
-			var equiv, content string
-			for _, a := range n.Attr {
-				switch strings.ToLower(a.Key) {
-				case "http-equiv":
-					equiv = a.Val
-				case "content":
-					content = a.Val
-				}
-			}
-			if strings.EqualFold(equiv, "Content-Security-Policy") {
-				csp = content
-			}
-		}
-	})
-	if csp != "default-src 'none'; style-src 'unsafe-inline'" {
-		t.Errorf("Content-Security-Policy %q", csp)
+	for _, p := range htmlcheck.Inert(doc) {
+		t.Error(p)
 	}
 }
 
@@ -149,7 +86,7 @@ func TestHTMLHostileInputIsInert(t *testing.T) {
 	doc := parseHTML(t, b.Bytes())
 	checkInert(t, doc)
 	// What the server wrote is shown as text, verbatim.
-	body := text(doc)
+	body := htmlcheck.Text(doc)
 	for _, want := range []string{"220 " + hostileScript + hostileImg, "250 " + hostileImg, "evil-01" + hostileImg, "悪意省" + hostileScript, "imap:143" + hostileImg} {
 		if !strings.Contains(body, want) {
 			t.Errorf("text %q not shown", want)
@@ -232,42 +169,10 @@ func TestDisplayRuleInReports(t *testing.T) {
 	if err := WriteHTML(&b, in, Options{}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	rows := gradeRows(parseHTML(t, b.Bytes()))
-	if len(rows) != 1 || rows[0][1] != "B" || rows[0][2] != "99.9" {
+	rows := htmlcheck.GradeRows(parseHTML(t, b.Bytes()))
+	if r := rows["省"]; len(rows) != 1 || len(r) < 3 || r[1] != "B" || r[2] != "99.9" {
 		t.Errorf("grade table %q, want 省 B 99.9", rows)
 	}
-}
-
-// gradeRows returns the cells of the grade table's body rows.
-func gradeRows(doc *html.Node) [][]string {
-	var rows [][]string
-	walk(doc, func(n *html.Node) {
-		if n.Data != "table" || attr(n, "id") != "grade-table" {
-			return
-		}
-		walk(n, func(tr *html.Node) {
-			if tr.Data != "tr" || attr(tr, "data-key") == "" {
-				return
-			}
-			var cells []string
-			for c := tr.FirstChild; c != nil; c = c.NextSibling {
-				if c.Type == html.ElementNode {
-					cells = append(cells, text(c))
-				}
-			}
-			rows = append(rows, cells)
-		})
-	})
-	return rows
-}
-
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
 }
 
 // nearlyPerfect is one organisation of 625 servers where one server

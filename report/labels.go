@@ -73,7 +73,7 @@ type labels struct {
 	FirstEvidence, FindingsSheet                    string
 	GradesSheet, ItemRatesSheet, QuestionnaireSheet string
 	ScanSheet, Field, Value, PrintHint, Legend      string
-	Generated                                       string
+	Generated, Software                             string
 }
 
 var labelsEN = labels{
@@ -139,6 +139,7 @@ var labelsEN = labels{
 	QuestionnaireSheet: "Questionnaire", ScanSheet: "Scan", Field: "field", Value: "value",
 	PrintHint: "Printing opens every collapsed section.", Legend: "Legend",
 	Generated: "Written by kensa %s from %s.",
+	Software:  "Software seen in the banners (banner lines verbatim)",
 }
 
 var labelsJA = labels{
@@ -204,6 +205,7 @@ var labelsJA = labels{
 	QuestionnaireSheet: "調査票", ScanSheet: "検査の概要", Field: "項目", Value: "内容",
 	PrintHint: "印刷すると折りたたんだ部分もすべて開く。", Legend: "凡例",
 	Generated: "kensa %s が %s から作成。",
+	Software:  "バナーから見たソフトウェア（バナーは受信したまま）",
 }
 
 // labelsFor returns the words of lang ("en"; anything else is Japanese,

@@ -18,16 +18,82 @@ type recordServices struct {
 	Services     []probes.Service `json:"services"`
 	Problems     []string         `json:"problems"`
 	Fingerprints []struct {
-		Service       string `json:"service"`
-		Address       string `json:"address"`
-		Port          int    `json:"port"`
-		Product       string `json:"product"`
-		Version       string `json:"version"`
-		Distro        string `json:"distro"`
-		DistroRelease string `json:"distro_release"`
-		Package       string `json:"package_version"`
-		OS            string `json:"os"`
+		Service       string   `json:"service"`
+		Address       string   `json:"address"`
+		Port          int      `json:"port"`
+		Product       string   `json:"product"`
+		Version       string   `json:"version"`
+		Distro        string   `json:"distro"`
+		DistroRelease string   `json:"distro_release"`
+		Package       string   `json:"package_version"`
+		OS            string   `json:"os"`
+		Evidence      []string `json:"evidence"`
 	} `json:"fingerprints"`
+}
+
+// software says what a fingerprint shows of a service's software:
+// "Postfix 3.7.10 (debian 12, package 3.7.10-0+deb12u1)".
+func (l *labels) software(product, version, distro, release, pkg, os string) string {
+	what := product
+	if what == "" {
+		what = l.ProbeNotKnown
+	}
+	if version != "" {
+		what += " " + version
+	}
+	var extra []string
+	if distro != "" {
+		extra = append(extra, strings.TrimSpace(distro+" "+release))
+	}
+	if pkg != "" {
+		extra = append(extra, "package "+pkg)
+	}
+	if os != "" && distro == "" {
+		extra = append(extra, os)
+	}
+	if len(extra) > 0 {
+		what += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return what
+}
+
+// softwareOf returns, per service, what a record's banners showed of
+// its software: the fingerprint, and the banner lines it was read from,
+// verbatim — or, when no product was recognised, the service's greeting
+// or identification itself. Nothing when the record was read without its
+// observations.
+func softwareOf(rec *results.Record, l *labels) []softwareView {
+	if len(rec.Observations) == 0 {
+		return nil
+	}
+	var obs probes.Observations
+	if json.Unmarshal(rec.Observations, &obs) != nil {
+		return nil
+	}
+	type key struct {
+		service, address string
+		port             int
+	}
+	said := map[key][]string{}
+	for _, b := range obs.Banners() {
+		switch b.Kind {
+		case "greeting", "identification", "id", "prompt":
+			k := key{b.Service, b.Address, b.Port}
+			for _, line := range strings.Split(b.Text, "\n") {
+				said[k] = append(said[k], b.Kind+": "+line)
+			}
+		}
+	}
+	var out []softwareView
+	for _, f := range obs.Fingerprints {
+		banners := f.Evidence
+		if len(banners) == 0 {
+			banners = said[key{f.Service, f.Address, f.Port}]
+		}
+		out = append(out, softwareView{Where: fmt.Sprintf("%s:%d %s", f.Address, f.Port, f.Service),
+			What: l.software(f.Product, f.Version, f.Distro, f.DistroRelease, f.PackageVersion, f.OS), Banners: banners})
+	}
+	return out
 }
 
 // WriteRecordText shows one server's record for a person: services,
@@ -63,27 +129,7 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 	if len(obs.Fingerprints) > 0 {
 		b.WriteString("\n" + l.ProbeSoftware + "\n")
 		for _, f := range obs.Fingerprints {
-			what := f.Product
-			if what == "" {
-				what = l.ProbeNotKnown
-			}
-			if f.Version != "" {
-				what += " " + f.Version
-			}
-			var extra []string
-			if f.Distro != "" {
-				extra = append(extra, strings.TrimSpace(f.Distro+" "+f.DistroRelease))
-			}
-			if f.Package != "" {
-				extra = append(extra, "package "+f.Package)
-			}
-			if f.OS != "" && f.Distro == "" {
-				extra = append(extra, f.OS)
-			}
-			if len(extra) > 0 {
-				what += " (" + strings.Join(extra, ", ") + ")"
-			}
-			fmt.Fprintf(&b, "  %-10s %s:%d  %s\n", f.Service, f.Address, f.Port, what)
+			fmt.Fprintf(&b, "  %-10s %s:%d  %s\n", f.Service, f.Address, f.Port, l.software(f.Product, f.Version, f.Distro, f.DistroRelease, f.Package, f.OS))
 		}
 	}
 	b.WriteString("\n" + l.ProbeVerdicts + "\n")

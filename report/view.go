@@ -73,6 +73,12 @@ type verdictView struct {
 	Discrepancy, Exception string
 }
 
+// softwareView is what one service's banners showed of its software.
+type softwareView struct {
+	Where, What string
+	Banners     []string
+}
+
 // serverView is one server with items that failed or stayed unknown.
 type serverView struct {
 	ID, Org, Unit, Host string
@@ -83,6 +89,9 @@ type serverView struct {
 	// Counts says how many items failed and stayed unknown.
 	Counts   string
 	Verdicts []verdictView
+	// Software lists what the banners showed (when the records were read
+	// with their observations).
+	Software []softwareView
 }
 
 // undeclaredView is one server's answering services the inventory
@@ -268,6 +277,9 @@ func (v *view) orgViews() []orgView {
 			sv.Verdicts = append(sv.Verdicts, vv)
 		}
 		sv.Counts = fmt.Sprintf(l.ServerCounts, sv.Fails, sv.Unknowns)
+		if len(sv.Verdicts) > 0 && rec != nil {
+			sv.Software = softwareOf(rec, l)
+		}
 		if len(sv.Verdicts) > 0 {
 			o.Servers = append(o.Servers, sv)
 		}

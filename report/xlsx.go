@@ -149,8 +149,10 @@ func writeSheet(f *excelize.File, s sheet, headStyle, rateStyle int) error {
 					err = f.SetCellStr(s.name, name, v.text)
 				}
 			default:
-				shown = xmlSafe(v.text)
-				err = f.SetCellStr(s.name, name, shown)
+				// Empty text is an empty cell.
+				if shown = xmlSafe(v.text); shown != "" {
+					err = f.SetCellStr(s.name, name, shown)
+				}
 			}
 			if err != nil {
 				return err

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/kensa-inspect/kensa/report"
+	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -42,6 +44,9 @@ func cmdReport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := withObservations(in.Results, pos[0]); err != nil {
+		return err
+	}
 	opts := report.Options{By: groupBy, Org: *org}
 	if *org != "" {
 		// Refuse an unknown organisation before writing anything.
@@ -64,6 +69,24 @@ func cmdReport(e *env, args []string) error {
 	}
 	if *xlsxPath != "" {
 		return writeWorkbook(e, *xlsxPath, in, opts, report.SheetGrades)
+	}
+	return nil
+}
+
+// withObservations gives the records read for grading (without their
+// observations) the observations of the file, from which the report shows
+// the software banners of the servers it lists.
+func withObservations(set *results.Set, path string) error {
+	full, err := results.ReadFile(path)
+	if err != nil {
+		return wrapBadInput(err)
+	}
+	obs := make(map[string]json.RawMessage, len(full.Records))
+	for _, r := range full.Records {
+		obs[r.Server.ID] = r.Observations
+	}
+	for _, r := range set.Records {
+		r.Observations = obs[r.Server.ID]
 	}
 	return nil
 }
