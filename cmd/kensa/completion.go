@@ -26,6 +26,16 @@ type commandInfo struct {
 	flags         []flagInfo
 }
 
+// knownValues are the values of flags that mean the same in every
+// command; other enumerations come from each command's usage line.
+var knownValues = map[string][]string{
+	"lang":       {"ja", "en"},
+	"unknown":    {"count", "exclude"},
+	"by":         {"org", "unit", "all"},
+	"fail-under": {"A", "B", "C", "D"},
+	"log-level":  {"debug", "info", "warn", "error"},
+}
+
 // subcommands of the commands that have them.
 var subcommands = map[string][]string{"inventory": {"check"}, "advisories": {"import"}}
 
@@ -65,6 +75,9 @@ func completionInfo() []commandInfo {
 		}
 		for i := range ci.flags {
 			ci.flags[i].enum = enums[ci.flags[i].name]
+			if ci.flags[i].enum == nil && ci.flags[i].value {
+				ci.flags[i].enum = knownValues[ci.flags[i].name]
+			}
 		}
 		sort.Slice(ci.flags, func(i, j int) bool { return ci.flags[i].name < ci.flags[j].name })
 		out = append(out, ci)
@@ -123,7 +136,7 @@ _kensa() {
 	for _, c := range info {
 		fmt.Fprintf(b, "    %s)\n", c.name)
 		if len(c.subcommands) > 0 {
-			fmt.Fprintf(b, "      if [ \"$COMP_CWORD\" -eq 2 ]; then COMPREPLY=( $(compgen -W %q -- \"$cur\") ); return 0; fi\n", strings.Join(c.subcommands, " "))
+			fmt.Fprintf(b, "      if [ \"$COMP_CWORD\" -eq 2 ] && [[ \"$cur\" != -* ]]; then COMPREPLY=( $(compgen -W %q -- \"$cur\") ); return 0; fi\n", strings.Join(c.subcommands, " "))
 		}
 		var enumCases, valueFlags, all []string
 		for _, f := range c.flags {
