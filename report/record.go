@@ -133,6 +133,10 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 		}
 	}
 	b.WriteString("\n" + l.ProbeVerdicts + "\n")
+	wordWidth := 0
+	for _, o := range []scoring.Outcome{scoring.Pass, scoring.Fail, scoring.Unknown, scoring.NA} {
+		wordWidth = max(wordWidth, textable.Width(l.outcome(o)))
+	}
 	for _, it := range cat.Items {
 		v, ok := rec.Items[it.Code]
 		if !ok {
@@ -143,7 +147,7 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 			tag = l.ProbeSupplementaryTag
 		}
 		word := l.outcome(v.Outcome)
-		fmt.Fprintf(&b, "  %s %s%s %s%s\n", it.Code, word, strings.Repeat(" ", max(0, 7-textable.Width(word))), it.Name(lang), tag)
+		fmt.Fprintf(&b, "  %s %s%s %s%s\n", it.Code, word, strings.Repeat(" ", max(0, wordWidth-textable.Width(word))), it.Name(lang), tag)
 		if v.Outcome == scoring.NA {
 			continue
 		}
