@@ -16,9 +16,7 @@ var htmlSource string
 // htmlTemplate is parsed with html/template, which escapes every value
 // for its context: evidence lines are written by the servers under test
 // and must come out as text, never as markup.
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"outcome": func(o scoring.Outcome) string { return "" },
-}).Parse(htmlSource))
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 
 // htmlGroup is one row of the grade table.
 type htmlGroup struct {
@@ -61,6 +59,9 @@ type htmlData struct {
 	Checklist                     []htmlCheck
 	Footer                        string
 }
+
+// Word translates an outcome for the template.
+func (d htmlData) Word(o scoring.Outcome) string { return d.L.outcome(o) }
 
 // htmlItem is an item or category column: its code and name.
 type htmlItem struct{ Code, Name string }
@@ -138,13 +139,8 @@ func WriteHTML(w io.Writer, in Input, opts Options, version string) error {
 			AppliesTo: v.appliesTo(it), Method: it.Describe(lang)})
 	}
 	d.Footer = fmt.Sprintf(l.Generated, version, v.in.Results.Name)
-	t, err := htmlTemplate.Clone()
-	if err != nil {
-		return err
-	}
-	t.Funcs(template.FuncMap{"outcome": l.outcome})
 	var b strings.Builder
-	if err := t.Execute(&b, d); err != nil {
+	if err := htmlTemplate.Execute(&b, d); err != nil {
 		return fmt.Errorf("html report: %w", err)
 	}
 	_, err = io.WriteString(w, b.String())

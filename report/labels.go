@@ -61,11 +61,10 @@ type labels struct {
 	InventoryFile, InventoryDigest, InventoryCount  string
 	ResultsFile, SourceAddress, Scope, ScopeDefault string
 	ScopeOrg, Partial, Yes, No, ServersCounted      string
-	GradeScale, GradeScaleA, GradeScaleB            string
-	GradeScaleC, GradeScaleD, CategoryRate          string
+	GradeScale                                      string
 	ProblemServers, NoProblemServers, Host          string
 	Addresses, Outcome, Source, Reason, Evidence    string
-	NoEvidence, NoRecord, Discrepancy, Exception    string
+	NoRecord, Discrepancy, Exception                string
 	Undeclared, NoUndeclared, ExceptionsApplied     string
 	NoExceptionsApplied, ExceptionsExpired          string
 	NoExceptionsExpired, Graded, AppliesTo, Method  string
@@ -124,12 +123,10 @@ var labelsEN = labels{
 	ScopeDefault: "the inventory's own addresses (default)",
 	ScopeOrg:     "this organisation's servers only (the scan's scope is not shown in a report for one organisation)",
 	Partial:      "PARTIAL", Yes: "yes", No: "no", ServersCounted: "servers with a record",
-	GradeScale:  "Grades: A = 100 %; B = 80 % ≤ x < 100 %; C = 60 % ≤ x < 80 %; D = x < 60 %. Overall = mean of the category rates; category rate = mean of its item rates; item rate = passing servers / servers the item applies to.",
-	GradeScaleA: "A", GradeScaleB: "B", GradeScaleC: "C", GradeScaleD: "D",
-	CategoryRate:   "category rates (%)",
+	GradeScale:     "Grades: A = 100 %; B = 80 % ≤ x < 100 %; C = 60 % ≤ x < 80 %; D = x < 60 %. Overall = mean of the category rates; category rate = mean of its item rates; item rate = passing servers / servers the item applies to.",
 	ProblemServers: "Servers with items that failed or could not be verified", NoProblemServers: "Every item passed or did not apply on every server.",
 	Host: "host", Addresses: "addresses", Outcome: "outcome", Source: "source", Reason: "reason", Evidence: "evidence",
-	NoEvidence: "(no evidence lines)", NoRecord: "no record: the server was not scanned", Discrepancy: "discrepancy", Exception: "exception",
+	NoRecord: "no record: the server was not scanned", Discrepancy: "discrepancy", Exception: "exception",
 	Undeclared: "Undeclared services (answering, not in the inventory)", NoUndeclared: "No undeclared service answered.",
 	ExceptionsApplied: "Exceptions applied", NoExceptionsApplied: "No exception was applied.",
 	ExceptionsExpired: "Expired exceptions (ignored)", NoExceptionsExpired: "No expired exception.",
@@ -190,12 +187,10 @@ var labelsJA = labels{
 	ScopeDefault: "インベントリ記載のアドレス（既定）",
 	ScopeOrg:     "この組織のサーバのみ（組織別の報告にはスキャン全体のスコープを記載しない）",
 	Partial:      "PARTIAL（一部）", Yes: "はい", No: "いいえ", ServersCounted: "記録のある台数",
-	GradeScale:  "評価：A = 100%、B = 80% ≤ x < 100%、C = 60% ≤ x < 80%、D = x < 60%。総合評価の実施率はカテゴリーの平均実施率の平均、カテゴリーの実施率は項目ごとの対策実施率の平均、対策実施率は実施している台数 ÷ 対象の台数。",
-	GradeScaleA: "A", GradeScaleB: "B", GradeScaleC: "C", GradeScaleD: "D",
-	CategoryRate:   "カテゴリー別実施率（%）",
+	GradeScale:     "評価：A = 100%、B = 80% ≤ x < 100%、C = 60% ≤ x < 80%、D = x < 60%。総合評価の実施率はカテゴリーの平均実施率の平均、カテゴリーの実施率は項目ごとの対策実施率の平均、対策実施率は実施している台数 ÷ 対象の台数。",
 	ProblemServers: "未実施または確認不能の項目があるサーバ", NoProblemServers: "すべてのサーバで、すべての項目が実施または対象外。",
 	Host: "ホスト", Addresses: "アドレス", Outcome: "判定", Source: "根拠", Reason: "理由", Evidence: "証跡",
-	NoEvidence: "（証跡なし）", NoRecord: "記録なし：スキャンされていない", Discrepancy: "相違", Exception: "例外",
+	NoRecord: "記録なし：スキャンされていない", Discrepancy: "相違", Exception: "例外",
 	Undeclared: "インベントリにないサービス（応答あり）", NoUndeclared: "インベントリにないサービスの応答はない。",
 	ExceptionsApplied: "適用した例外", NoExceptionsApplied: "適用した例外はない。",
 	ExceptionsExpired: "期限切れの例外（適用せず）", NoExceptionsExpired: "期限切れの例外はない。",

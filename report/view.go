@@ -190,6 +190,12 @@ func (v *view) metaRows() []metaRow {
 			recorded++
 		}
 	}
+	// Servers without a record whose group is unknown belong to the
+	// whole scan, not to one organisation's report.
+	inventoryCount := len(in.Servers)
+	if in.Org == "" {
+		inventoryCount += in.Unattributed
+	}
 	scope := m.Scope
 	switch {
 	case in.Org != "":
@@ -210,7 +216,7 @@ func (v *view) metaRows() []metaRow {
 		{l.CatalogName, in.Catalog.Name},
 		{l.UnknownPolicy, l.policy(in.Policy)},
 		{l.ServersCounted, strconv.Itoa(recorded)},
-		{l.InventoryCount, strconv.Itoa(len(in.Servers) + in.Unattributed)},
+		{l.InventoryCount, strconv.Itoa(inventoryCount)},
 		{l.Partial, partial},
 		{l.InventoryFile, orDash(m.InventoryPath)},
 		{l.InventoryDigest, orDash(m.InventoryDigest)},

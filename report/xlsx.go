@@ -25,13 +25,6 @@ const (
 	SheetScan
 )
 
-// SheetNames returns the names of the workbook's sheets in lang, in
-// order (SheetGrades first).
-func SheetNames(lang string) []string {
-	l := labelsFor(lang)
-	return []string{l.GradesSheet, l.ItemRatesSheet, l.QuestionnaireSheet, l.FindingsSheet, l.ScanSheet}
-}
-
 // cellKind is how a cell is written: text, whole number, rate (a shown
 // value of the display rule, one decimal) or boolean.
 type cellKind int

@@ -72,6 +72,10 @@ func chromium(t *testing.T, bin string, args ...string) []byte {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, all...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if os.Getenv("HOME") == "" {
+		// Chromium writes under $HOME; CI may run without one.
+		cmd.Env = append(os.Environ(), "HOME="+profile)
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
