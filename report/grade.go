@@ -41,23 +41,24 @@ func (g *GradeReport) Lowest() string {
 }
 
 func (g *GradeReport) header() []string {
+	l := labelsFor(g.In.Lang)
 	m := g.In.Results.Meta
 	var out []string
-	out = append(out, fmt.Sprintf("kensa grade — catalog %s, by %s; %s", g.In.Catalog.Name, g.Table.By, policyLine(g.Table.Policy)))
-	scan := fmt.Sprintf("results %s: %d servers", g.In.Results.Name, len(g.In.Results.Records))
+	out = append(out, fmt.Sprintf(l.HeaderTitle, g.In.Catalog.Name, l.by(g.Table.By), l.policy(g.Table.Policy)))
+	scan := fmt.Sprintf(l.HeaderResults, g.In.Results.Name, len(g.In.Results.Records))
 	if m.InventoryServers > 0 {
-		scan += fmt.Sprintf(" of %d in the inventory", m.InventoryServers)
+		scan += fmt.Sprintf(l.HeaderOfInv, m.InventoryServers)
 	}
 	if m.ScanID != "" {
-		scan += ", scan " + m.ScanID
+		scan += fmt.Sprintf(l.HeaderScan, m.ScanID)
 	}
 	if m.KensaVersion != "" {
-		scan += ", kensa " + m.KensaVersion
+		scan += fmt.Sprintf(l.HeaderKensa, m.KensaVersion)
 	}
 	out = append(out, scan)
-	adv := "advisory data as of " + orDash(m.AdvisoriesAsOf)
+	adv := fmt.Sprintf(l.HeaderAdvisories, orDash(m.AdvisoriesAsOf))
 	if m.AsOf != "" {
-		adv += "; evaluated as of " + m.AsOf
+		adv += fmt.Sprintf(l.HeaderAsOf, m.AsOf)
 	}
 	out = append(out, adv)
 	return out
@@ -112,9 +113,14 @@ func itemRate(gr *scoring.Group, code string) string {
 	return scoring.FormatRate(ir.Rate)
 }
 
-func groupLabel(gr *scoring.Group) string {
-	if gr.Unit != "" {
+// groupLabel names a group in the tables people read: the
+// organisation, "organisation / unit", or the whole ("全体", "all").
+func (l *labels) groupLabel(gr *scoring.Group) string {
+	switch {
+	case gr.Unit != "":
 		return gr.Org + " / " + gr.Unit
+	case gr.Org == "" && gr.Key == scoring.AllKey:
+		return l.ByAll
 	}
 	return gr.Key
 }
@@ -122,20 +128,21 @@ func groupLabel(gr *scoring.Group) string {
 // summaryColumns returns the header and one row per group of the main
 // table: grade, overall and category rates.
 func (g *GradeReport) summaryColumns() ([]string, [][]string) {
-	head := []string{"group", "grade", "overall"}
+	l := labelsFor(g.In.Lang)
+	head := []string{l.group(g.Table.By), l.Grade, l.Overall}
 	for _, c := range g.In.Catalog.Categories {
 		head = append(head, c.Code)
 	}
-	head = append(head, "servers", "unknown")
+	head = append(head, l.Servers, l.Unknown)
 	var rows [][]string
 	for _, gr := range g.Table.Groups {
-		row := []string{groupLabel(gr), gradeCell(gr), scoring.FormatRate(gr.Overall)}
+		row := []string{l.groupLabel(gr), gradeCell(gr), scoring.FormatRate(gr.Overall)}
 		for _, c := range g.In.Catalog.Categories {
 			row = append(row, categoryRate(gr, c.Code))
 		}
 		servers := strconv.Itoa(gr.Servers)
 		if gr.Missing > 0 {
-			servers += fmt.Sprintf(" (%d missing)", gr.Missing)
+			servers = fmt.Sprintf(l.ServersMissing, gr.Servers, gr.Missing)
 		}
 		row = append(row, servers, strconv.Itoa(gr.Unknowns))
 		rows = append(rows, row)
@@ -147,13 +154,14 @@ func (g *GradeReport) summaryColumns() ([]string, [][]string) {
 // rates, graded items first, then supplementary ones.
 func (g *GradeReport) itemColumns() ([]string, [][]string) {
 	items := append(g.graded(), g.supplementary()...)
-	head := []string{"group"}
+	l := labelsFor(g.In.Lang)
+	head := []string{l.group(g.Table.By)}
 	for _, it := range items {
 		head = append(head, it.Code)
 	}
 	var rows [][]string
 	for _, gr := range g.Table.Groups {
-		row := []string{groupLabel(gr)}
+		row := []string{l.groupLabel(gr)}
 		for _, it := range items {
 			row = append(row, itemRate(gr, it.Code))
 		}
@@ -162,14 +170,15 @@ func (g *GradeReport) itemColumns() ([]string, [][]string) {
 	return head, rows
 }
 
-func (g *GradeReport) footer() []string {
+// footer returns the notes under the table in the words of l.
+func (g *GradeReport) footer(l *labels) []string {
 	var out []string
 	for _, gr := range g.Table.Groups {
 		if gr.AWithheld {
-			out = append(out, fmt.Sprintf("%s: B* = every counted item passed, but A is withheld: %d unknown outcomes or servers without a record", groupLabel(gr), gr.Unknowns))
+			out = append(out, fmt.Sprintf(l.WithheldNote, l.groupLabel(gr), gr.Unknowns))
 		}
 		if gr.Exceptions > 0 {
-			out = append(out, fmt.Sprintf("%s: %d passes granted by exception", groupLabel(gr), gr.Exceptions))
+			out = append(out, fmt.Sprintf(l.ExceptionsNote, l.groupLabel(gr), gr.Exceptions))
 		}
 	}
 	out = append(out, g.In.Notes...)
@@ -193,7 +202,7 @@ func (g *GradeReport) legend() []string {
 		sup = append(sup, it.Code+" "+it.Name(lang))
 	}
 	if len(sup) > 0 {
-		out = append(out, "supplementary, not graded: "+strings.Join(sup, "; "))
+		out = append(out, labelsFor(lang).Supplementary+strings.Join(sup, "; "))
 	}
 	return out
 }
@@ -204,21 +213,22 @@ func (g *GradeReport) WriteText(w io.Writer) error {
 	for _, l := range g.header() {
 		b.WriteString(l + "\n")
 	}
-	if p := partialLine(g.Table); p != "" {
+	l := labelsFor(g.In.Lang)
+	if p := partialLine(l, g.Table); p != "" {
 		b.WriteString("*** " + p + " ***\n")
 	}
 	b.WriteString("\n")
 	writeText(&b, 2, g.summaryColumns)
-	b.WriteString("\nitem rates (%)\n")
+	b.WriteString("\n" + l.ItemRates + "\n")
 	writeText(&b, 1, g.itemColumns)
 	b.WriteString("\n")
-	for _, l := range g.legend() {
-		b.WriteString(l + "\n")
+	for _, line := range g.legend() {
+		b.WriteString(line + "\n")
 	}
-	for _, l := range g.footer() {
-		b.WriteString(l + "\n")
+	for _, line := range g.footer(l) {
+		b.WriteString(line + "\n")
 	}
-	writeDiscrepanciesText(&b, g.Discrepancies)
+	writeDiscrepanciesText(&b, l, g.Discrepancies)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -257,48 +267,50 @@ func writeMarkdown(b *strings.Builder, firstRight int, columns func() ([]string,
 	}
 }
 
-func writeDiscrepanciesText(b *strings.Builder, ds []Discrepancy) {
+func writeDiscrepanciesText(b *strings.Builder, l *labels, ds []Discrepancy) {
 	if len(ds) == 0 {
-		b.WriteString("discrepancies between probe and declaration: none\n")
+		b.WriteString(l.DiscrepanciesNone + "\n")
 		return
 	}
-	fmt.Fprintf(b, "discrepancies between probe and declaration: %d\n", len(ds))
+	fmt.Fprintf(b, l.DiscrepanciesN+"\n", len(ds))
 	t := textable.New()
-	t.Row("  server", "org", "unit", "item", "probe", "declared", "counted")
+	t.Row("  "+l.Server, l.Org, l.Unit, l.Item, l.Probe, l.Declared, l.Counted)
 	for _, d := range ds {
-		t.Row("  "+d.ID, d.Org, d.Unit, d.Item, string(d.Probed), string(d.Declared), string(d.Counted))
+		t.Row("  "+d.ID, d.Org, d.Unit, d.Item, l.outcome(d.Probed), l.outcome(d.Declared), l.outcome(d.Counted))
 	}
 	t.Write(b)
 }
 
 // WriteMarkdown writes the table as GitHub-flavoured Markdown.
 func (g *GradeReport) WriteMarkdown(w io.Writer) error {
+	l := labelsFor(g.In.Lang)
 	var b strings.Builder
-	b.WriteString("# kensa grade\n\n")
-	for _, l := range g.header() {
-		b.WriteString("- " + l + "\n")
+	b.WriteString("# " + l.MarkdownTitle + "\n\n")
+	for _, line := range g.header() {
+		b.WriteString("- " + line + "\n")
 	}
-	if p := partialLine(g.Table); p != "" {
+	if p := partialLine(l, g.Table); p != "" {
 		b.WriteString("\n**" + p + "**\n")
 	}
 	b.WriteString("\n")
 	writeMarkdown(&b, 2, g.summaryColumns)
-	b.WriteString("\n### Item rates (%)\n\n")
+	b.WriteString("\n### " + l.ItemRatesSection + "\n\n")
 	writeMarkdown(&b, 1, g.itemColumns)
 	b.WriteString("\n")
-	for _, l := range g.legend() {
-		b.WriteString("- " + l + "\n")
+	for _, line := range g.legend() {
+		b.WriteString("- " + line + "\n")
 	}
-	for _, l := range g.footer() {
-		b.WriteString("- " + l + "\n")
+	for _, line := range g.footer(l) {
+		b.WriteString("- " + line + "\n")
 	}
-	b.WriteString("\n## Discrepancies between probe and declaration\n\n")
+	b.WriteString("\n## " + l.DiscrepanciesTitle + "\n\n")
 	if len(g.Discrepancies) == 0 {
-		b.WriteString("None.\n")
+		b.WriteString(l.None + "\n")
 	} else {
-		b.WriteString("| server | org | unit | item | probe | declared | counted |\n|---|---|---|---|---|---|---|\n")
+		head := []string{l.Server, l.Org, l.Unit, l.Item, l.Probe, l.Declared, l.Counted}
+		b.WriteString("| " + strings.Join(head, " | ") + " |\n|---|---|---|---|---|---|---|\n")
 		for _, d := range g.Discrepancies {
-			fmt.Fprintf(&b, "| %s |\n", strings.Join(escapeMD([]string{d.ID, d.Org, d.Unit, d.Item, string(d.Probed), string(d.Declared), string(d.Counted)}), " | "))
+			fmt.Fprintf(&b, "| %s |\n", strings.Join(escapeMD([]string{d.ID, d.Org, d.Unit, d.Item, l.outcome(d.Probed), l.outcome(d.Declared), l.outcome(d.Counted)}), " | "))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -407,7 +419,7 @@ func (g *GradeReport) WriteJSON(w io.Writer) error {
 		Partial: g.Table.Partial(), Missing: g.Table.Missing, Unattributed: g.Table.Unattributed,
 		Results: g.In.Results.Name, Scan: g.In.Results.Meta,
 		Groups: []jsonGroup{}, Discrepancies: g.Discrepancies, Undeclared: Undeclared(g.In.Results),
-		Notes: g.footer(),
+		Notes: g.footer(&labelsEN),
 	}
 	if out.Discrepancies == nil {
 		out.Discrepancies = []Discrepancy{}

@@ -48,7 +48,7 @@ func Questionnaire(in Input) []QuestionnaireRow {
 			if c, ok := in.Catalog.Category(cat); ok {
 				cat = c.Name(in.Lang)
 			} else if !ir.Item.Graded {
-				cat = map[string]string{"ja": "補完調査", "en": "supplementary"}[langOr(in.Lang)]
+				cat = labelsFor(in.Lang).SupplementaryCategory
 			}
 			rows = append(rows, QuestionnaireRow{
 				Org: g.Org, Category: cat, Item: ir.Item.Code, ItemName: ir.Item.Name(in.Lang), Graded: ir.Item.Graded,
@@ -61,31 +61,39 @@ func Questionnaire(in Input) []QuestionnaireRow {
 	return rows
 }
 
-func langOr(l string) string {
-	if l == "en" {
-		return "en"
-	}
-	return "ja"
-}
-
 // UTF8BOM starts files meant for Excel in Japan, which otherwise reads
 // CSV as Shift_JIS.
 const UTF8BOM = "\ufeff"
 
-// WriteQuestionnaireCSV writes the rows as CSV; excel prefixes a UTF-8
-// byte order mark.
-func WriteQuestionnaireCSV(w io.Writer, rows []QuestionnaireRow, excel bool) error {
+// questionnaireKeys are the column names of plain CSV, the same as the
+// JSON keys of QuestionnaireRow: fixed, for programs.
+var questionnaireKeys = []string{"org", "category", "item", "item_name", "graded", "applicable", "implemented", "rate",
+	"verified", "declared", "fail", "unknown", "na", "discrepancies", "exceptions"}
+
+// questionnaireColumns are the column headings of the questionnaire for
+// people, in the words of l.
+func questionnaireColumns(l *labels) []string {
+	return []string{l.Org, l.QCategory, l.Item, l.QItemName, l.QGraded, l.QApplicable, l.QImplemented, l.QRate,
+		l.QVerified, l.QDeclared, l.QFail, l.QUnknown, l.QNA, l.QDiscrepancies, l.QExceptions}
+}
+
+// WriteQuestionnaireCSV writes the rows as CSV. Plain CSV is for
+// programs: English column names, whatever the language. With excel it
+// is for people opening it in Excel in Japan: a UTF-8 byte order mark,
+// CRLF lines and the column headings of lang.
+func WriteQuestionnaireCSV(w io.Writer, rows []QuestionnaireRow, excel bool, lang string) error {
+	head := questionnaireKeys
 	if excel {
 		if _, err := io.WriteString(w, UTF8BOM); err != nil {
 			return err
 		}
+		head = questionnaireColumns(labelsFor(lang))
 	}
 	cw := csv.NewWriter(w)
 	if excel {
 		cw.UseCRLF = true
 	}
-	cw.Write([]string{"org", "category", "item", "item_name", "graded", "applicable", "implemented", "rate",
-		"verified", "declared", "fail", "unknown", "na", "discrepancies", "exceptions"})
+	cw.Write(head)
 	for _, r := range rows {
 		rate := ""
 		if r.Rate != nil {
@@ -101,13 +109,9 @@ func WriteQuestionnaireCSV(w io.Writer, rows []QuestionnaireRow, excel bool) err
 }
 
 // WriteQuestionnaireJSON writes the rows with the discrepancies behind
-// them and the table's policy.
-func WriteQuestionnaireJSON(w io.Writer, in Input, rows []QuestionnaireRow, excel bool) error {
-	if excel {
-		if _, err := io.WriteString(w, UTF8BOM); err != nil {
-			return err
-		}
-	}
+// them and the table's policy. JSON is for programs: never a byte order
+// mark, English keys.
+func WriteQuestionnaireJSON(w io.Writer, in Input, rows []QuestionnaireRow) error {
 	ds := Discrepancies(in.Results, in.Catalog)
 	if ds == nil {
 		ds = []Discrepancy{}

@@ -29,6 +29,8 @@ type Input struct {
 	// Notes are extra lines shown under the table (warnings of the
 	// reader, expired exceptions, inventory not found).
 	Notes []string
+	// Org is set when the input holds one organisation only (ForOrg).
+	Org string
 }
 
 // Partial reports whether servers of the inventory have no record.
@@ -134,30 +136,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// policyLine says which unknown policy a table used.
-func policyLine(p scoring.UnknownPolicy) string {
-	if p == scoring.ExcludeUnknown {
-		return "unknown outcomes excluded from the denominators (--unknown exclude); no group with an unknown outcome is graded A"
-	}
-	return "unknown outcomes counted in the denominators (--unknown count, the default)"
-}
-
-func partialLine(t *scoring.Table) string {
+// partialLine returns the PARTIAL banner of a table, "" when it is
+// complete.
+func partialLine(l *labels, t *scoring.Table) string {
 	switch {
 	case t.Missing > 0 && t.Unattributed > 0:
-		return fmt.Sprintf("PARTIAL: no record for %s of the inventory (counted unknown) nor for %d more whose group is unknown (no group graded A)", servers(t.Missing), t.Unattributed)
+		return fmt.Sprintf(l.PartialBoth, l.servers(t.Missing), t.Unattributed)
 	case t.Missing > 0:
-		return fmt.Sprintf("PARTIAL: no record for %s of the inventory; their items count as unknown", servers(t.Missing))
+		return fmt.Sprintf(l.PartialMissing, l.servers(t.Missing))
 	case t.Unattributed > 0:
-		return fmt.Sprintf("PARTIAL: no record for %s of the inventory, and the inventory could not be read to place them; no group is graded A", servers(t.Unattributed))
+		return fmt.Sprintf(l.PartialUnattributed, l.servers(t.Unattributed))
 	}
 	return ""
-}
-
-// servers says "1 server" or "N servers".
-func servers(n int) string {
-	if n == 1 {
-		return "1 server"
-	}
-	return fmt.Sprintf("%d servers", n)
 }

@@ -47,6 +47,9 @@ type ScanMeta struct {
 	// SourceAddress is the scanner's source address ("" when the system
 	// chose it).
 	SourceAddress string `json:"source_address"`
+	// Scope is the --scope the scan was given (CIDRs and addresses); ""
+	// when it was the default, the inventory's own addresses.
+	Scope string `json:"scope,omitempty"`
 	// Catalog names the catalog the items come from.
 	Catalog string `json:"catalog,omitempty"`
 }

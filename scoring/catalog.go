@@ -31,8 +31,19 @@ type Item struct {
 	// AppliesTo lists the services that make the item apply to a server;
 	// an empty list means the item applies to every server.
 	AppliesTo []string `yaml:"applies_to" json:"applies_to,omitempty"`
-	// Method says in one line how the item is decided.
-	Method string `yaml:"method" json:"method"`
+	// Method says in one line how the item is decided; MethodJA says it
+	// in Japanese (optional: Describe falls back to Method).
+	Method   string `yaml:"method" json:"method"`
+	MethodJA string `yaml:"method_ja" json:"method_ja,omitempty"`
+}
+
+// Describe returns how the item is decided in the language lang ("ja"
+// or "en"), in English when the catalog has no Japanese text.
+func (it Item) Describe(lang string) string {
+	if lang != "en" && it.MethodJA != "" {
+		return it.MethodJA
+	}
+	return it.Method
 }
 
 // Name returns the item's name in the language lang ("ja" or "en").

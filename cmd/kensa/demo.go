@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 
 func cmdDemo(e *env, args []string) error {
 	fs := newFlags("demo", "kensa demo [--servers 1900] [--dir kensa-demo] [--format text|json] [--by org|unit|all]",
-		"The embedded default: play a simulated fleet of mail servers for the 19 organisations of the source document\n(each on its own 127.x.y.z address, in child processes), scan it with the normal engine and default bounds,\nand print the grade table. The fleet is composed so that the grades reproduce the source's September 2007\nmail-server column from genuine probe verdicts. The results, the inventory, the fleet's plan and truth, and the\ndemo's advisory data are left in --dir.")
+		"The embedded default: play a simulated fleet of mail servers for the 19 organisations of the source document\n(each on its own 127.x.y.z address, in child processes), scan it with the normal engine and default bounds,\nand print the grade table. The fleet is composed so that the grades reproduce the source's September 2007\nmail-server column from genuine probe verdicts. The results, the inventory, the fleet's plan and truth, the\ndemo's advisory data, the HTML report (report.html) and the Excel workbook (report.xlsx) are left in --dir.")
 	n := fs.Int("servers", 1900, "number of simulated servers")
 	dir := fs.String("dir", "kensa-demo", "directory for the results, inventory, truth and advisory data")
 	format := fs.String("format", "text", "grade table format: text, json, csv or md")
@@ -99,10 +100,28 @@ func cmdDemo(e *env, args []string) error {
 	if err := writeGrade(e, g, *format); err != nil {
 		return err
 	}
+	// The reports people read: the HTML page and the Excel workbook.
+	htmlPath := filepath.Join(*dir, "report.html")
+	xlsxPath := filepath.Join(*dir, "report.xlsx")
+	if err := withObservations(in.Results, resPath); err != nil {
+		return err
+	}
+	opts := report.Options{By: groupBy}
+	var page bytes.Buffer
+	if err := report.WriteHTML(&page, in, opts, kensaVersion()); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(htmlPath, page.Bytes()); err != nil {
+		return err
+	}
+	if err := writeWorkbook(e, xlsxPath, in, opts, report.SheetGrades); err != nil {
+		return err
+	}
 	if !*quiet {
 		fmt.Fprintf(e.stderr, "\nkensa demo: %d servers scanned and graded in %s in all.\n", res.Done, time.Since(start).Round(time.Millisecond))
 		fmt.Fprintf(e.stderr, "  results     %s\n  inventory   %s\n  truth       %s\n  advisories  %s (the shipped selection, no feed imported, with Postfix and Cyrus vouched complete by the demo; evaluated as of %s)\n",
 			resPath, invPath, truthPath, advPath, fleet.DemoAsOf)
+		fmt.Fprintf(e.stderr, "  report      %s (open it in a browser; prints on A4)\n  workbook    %s\n", htmlPath, xlsxPath)
 		fmt.Fprintf(e.stderr, "Regrade:  kensa grade %s --by unit\nRescan:   kensa fleet --profile %s --inventory %s --truth %s   (leave it running), then\n          kensa scan -i %s -o rescan.jsonl --advisories %s --as-of %s\n",
 			resPath, filepath.Join(*dir, "fleet-plan.json"), invPath, truthPath, invPath, advPath, fleet.DemoAsOf)
 	}

@@ -30,7 +30,7 @@ func (r *reportFlags) register(fs *flagSet) {
 // shares.
 func (r *reportFlags) registerTable(fs *flagSet) {
 	fs.StringVar(&r.unknown, "unknown", "count", "unknown outcomes: count (in the denominator) or exclude")
-	fs.StringVar(&r.lang, "lang", "ja", "language of item names: ja or en")
+	fs.StringVar(&r.lang, "lang", "ja", "language of headings and item names: ja or en (plain CSV column names and JSON keys stay English)")
 }
 
 // load reads the results and builds the report input.
@@ -180,18 +180,22 @@ func checkFailUnder(g *report.GradeReport, min string) error {
 }
 
 func cmdQuestionnaire(e *env, args []string) error {
-	fs := newFlags("questionnaire", "kensa questionnaire RESULTS [--format csv|json] [--excel] [--lang ja|en]",
-		"Per organisation and item: 対象数 (applicable), 実施数 (implemented), rate, verified and declared counts, unknowns, discrepancies.")
+	fs := newFlags("questionnaire", "kensa questionnaire RESULTS [--format csv|json] [--excel] [--xlsx FILE] [--lang ja|en]",
+		"Per organisation and item: 対象数 (applicable), 実施数 (implemented), rate, verified and declared counts, unknowns, discrepancies.\n--xlsx writes an Excel workbook instead (questionnaire, grades, item rates, findings per server).")
 	var rf reportFlags
 	rf.register(fs)
 	format := fs.String("format", "csv", "output format: csv or json")
-	excel := fs.Bool("excel", false, "write UTF-8 with a byte order mark (and CRLF lines in CSV) so that Excel in Japan opens it")
+	excel := fs.Bool("excel", false, "CSV for Excel in Japan: UTF-8 with a byte order mark, CRLF lines, column headings in --lang (JSON never gets a byte order mark)")
+	xlsx := fs.String("xlsx", "", "write an Excel workbook to this file instead of CSV or JSON on stdout")
 	pos, err := fs.parse(e, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	if err := oneOf("format", *format, "csv", "json"); err != nil {
 		return err
+	}
+	if *excel && *format == "json" {
+		return badInput("questionnaire: --excel is for CSV: JSON is for programs and never gets a byte order mark")
 	}
 	in, err := rf.load(e, pos[0])
 	if err != nil {
@@ -200,11 +204,14 @@ func cmdQuestionnaire(e *env, args []string) error {
 	if in.Partial() {
 		fmt.Fprintln(e.stderr, "kensa: warning: PARTIAL: servers of the inventory have no record; their items count as unknown")
 	}
+	if *xlsx != "" {
+		return writeWorkbook(e, *xlsx, in, report.Options{By: scoring.ByOrg}, report.SheetQuestionnaire)
+	}
 	rows := report.Questionnaire(in)
 	if *format == "json" {
-		return report.WriteQuestionnaireJSON(e.stdout, in, rows, *excel)
+		return report.WriteQuestionnaireJSON(e.stdout, in, rows)
 	}
-	return report.WriteQuestionnaireCSV(e.stdout, rows, *excel)
+	return report.WriteQuestionnaireCSV(e.stdout, rows, *excel, in.Lang)
 }
 
 // regradeSet re-derives every record's verdicts and findings from its

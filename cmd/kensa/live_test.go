@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/fleet"
+	"github.com/kensa-inspect/kensa/internal/htmlcheck"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -73,6 +74,28 @@ func TestDemoSmall(t *testing.T) {
 		}
 	}
 	compareTruth(t, filepath.Join(dir, "results.jsonl"), filepath.Join(dir, "truth.csv"))
+	// The demo leaves the reports people read: the HTML page shows every
+	// organisation's grade, and the workbook opens.
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := htmlcheck.Parse(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := htmlcheck.Inert(doc); len(p) > 0 {
+		t.Errorf("report.html: %v", p)
+	}
+	rows := htmlcheck.GradeRows(doc)
+	for _, gr := range g.Groups {
+		if r := rows[gr.Key]; len(r) < 2 || strings.TrimSuffix(r[1], "*") != gr.Grade {
+			t.Errorf("report.html: %s %q, grade %s", gr.Key, r, gr.Grade)
+		}
+	}
+	if cells := workbookStrings(t, filepath.Join(dir, "report.xlsx")); len(cells) < 19*11 {
+		t.Errorf("report.xlsx: %d cells", len(cells))
+	}
 }
 
 // compareTruth requires every verdict of a results file to equal the

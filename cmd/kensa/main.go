@@ -84,11 +84,13 @@ func commands() []command {
 		{"probe", "probe one host on demand and show every verdict with its evidence", cmdProbe},
 		{"grade", "grade results by organisation, unit or all", cmdGrade},
 		{"questionnaire", "per organisation and item: applicable, implemented, rate, verified vs declared", cmdQuestionnaire},
+		{"report", "write the results for people: an HTML report and an Excel workbook", cmdReport},
 		{"inventory", "inventory tools: kensa inventory check FILE", cmdInventory},
 		{"advisories", "advisory data tools: kensa advisories import --nvd … --osv …, kensa advisories show [FILE]", cmdAdvisories},
 		{"fleet", "play a simulated fleet of mail servers on loopback", cmdFleet},
 		{"demo", "the embedded default: a simulated fleet on loopback, scanned and graded", cmdDemo},
-		{"version", "print kensa's version", cmdVersion},
+		{"version", "print kensa's version (also: kensa --version)", cmdVersion},
+		{"completion", "print a shell completion script: kensa completion bash|zsh|fish", cmdCompletion},
 	}
 }
 
@@ -110,6 +112,9 @@ func run(e *env, args []string) int {
 	if name == "-h" || name == "--help" || name == "help" {
 		usage(e.stdout)
 		return exitOK
+	}
+	if name == "--version" || name == "-version" {
+		return exitCode(e, cmdVersion(e, args[1:]))
 	}
 	for _, c := range commands() {
 		if c.name == name {

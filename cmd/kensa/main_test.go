@@ -67,6 +67,12 @@ func TestGoldenOutputs(t *testing.T) {
 		{"questionnaire.csv", []string{"questionnaire", sampleResults, "--inventory", sampleInventory}, 0},
 		{"questionnaire-en.json", []string{"questionnaire", sampleResults, "--format", "json", "--lang", "en", "--inventory", sampleInventory}, 0},
 		{"questionnaire-excel.csv", []string{"questionnaire", "--excel", sampleResults, "--inventory", sampleInventory}, 0},
+		// Japanese headings are the default; --lang en keeps English ones.
+		{"grade-org-en.txt", []string{"grade", sampleResults, "--lang", "en", "--inventory", sampleInventory}, 0},
+		{"grade-org-en.md", []string{"grade", sampleResults, "--format", "md", "--lang", "en", "--inventory", sampleInventory}, 0},
+		{"questionnaire-excel-en.csv", []string{"questionnaire", "--excel", "--lang", "en", sampleResults, "--inventory", sampleInventory}, 0},
+		{"report-org.html", []string{"report", sampleResults, "--html", "-", "--inventory", sampleInventory}, 0},
+		{"report-unit-en.html", []string{"report", sampleResults, "--html", "-", "--by", "unit", "--lang", "en", "--inventory", sampleInventory}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,15 +80,35 @@ func TestGoldenOutputs(t *testing.T) {
 			if code != c.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, c.code, errs)
 			}
+			// The version of the kensa under test is not part of the
+			// golden file.
+			out = strings.ReplaceAll(out, "kensa "+kensaVersion(), "kensa VERSION")
 			golden(t, c.name, out)
 		})
 	}
 }
 
+// TestExcelBOM: --excel CSV starts with a byte order mark and has CRLF
+// lines and the headings of --lang; plain CSV keeps English column names
+// and JSON never gets a byte order mark.
 func TestExcelBOM(t *testing.T) {
-	_, out, _ := runKensa(t, "questionnaire", sampleResults, "--excel", "--inventory", sampleInventory)
-	if !strings.HasPrefix(out, "\ufefforg,category,item,") || !strings.Contains(out, "\r\n") {
-		t.Fatalf("no BOM or CRLF: %q", out[:40])
+	for _, c := range []struct{ lang, head string }{{"ja", "\ufeff組織,カテゴリー,項目,項目名,評価対象,対象数,実施数,実施率,"}, {"en", "\ufefforg,category,item,"}} {
+		_, out, _ := runKensa(t, "questionnaire", sampleResults, "--excel", "--lang", c.lang, "--inventory", sampleInventory)
+		if !strings.HasPrefix(out, c.head) || !strings.Contains(out, "\r\n") {
+			t.Fatalf("%s: no BOM, CRLF or headings: %q", c.lang, out[:40])
+		}
+	}
+	_, out, _ := runKensa(t, "questionnaire", sampleResults, "--inventory", sampleInventory)
+	if !strings.HasPrefix(out, "org,category,item,item_name,graded,applicable,implemented,rate,") {
+		t.Fatalf("plain CSV: %q", out[:40])
+	}
+	_, out, _ = runKensa(t, "questionnaire", sampleResults, "--format", "json", "--inventory", sampleInventory)
+	if !strings.HasPrefix(out, "{") {
+		t.Fatalf("JSON starts with %q", out[:4])
+	}
+	code, _, errs := runKensa(t, "questionnaire", sampleResults, "--format", "json", "--excel")
+	if code != 2 || !strings.Contains(errs, "never gets a byte order mark") {
+		t.Fatalf("--format json --excel: exit %d: %s", code, errs)
 	}
 }
 
@@ -127,7 +153,7 @@ func TestGradeCutResults(t *testing.T) {
 	data, _ := os.ReadFile(sampleResults)
 	path := filepath.Join(t.TempDir(), "cut.jsonl")
 	os.WriteFile(path, data[:len(data)-100], 0o644)
-	code, out, errs := runKensa(t, "grade", path, "--inventory", sampleInventory)
+	code, out, errs := runKensa(t, "grade", path, "--inventory", sampleInventory, "--lang", "en")
 	if code != 0 || !strings.Contains(errs, "last line is cut") || !strings.Contains(out, "PARTIAL: no record for 2 servers") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}

@@ -208,7 +208,7 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory, prior *results.Set
 	en.cfg.Meta = results.ScanMeta{
 		KensaVersion: kensaVersion(), ScanID: scan.NewScanID(time.Now()),
 		InventoryPath: inv.Path, InventoryDigest: inv.Digest, InventoryServers: len(inv.Servers),
-		SourceAddress: f.sourceIP, Catalog: scoring.Mail.Name,
+		SourceAddress: f.sourceIP, Catalog: scoring.Mail.Name, Scope: f.scope,
 	}
 	judge.Stamp(&en.cfg.Meta)
 	if prior != nil && len(prior.Records) > 0 {
