@@ -37,7 +37,7 @@ var knownValues = map[string][]string{
 }
 
 // subcommands of the commands that have them.
-var subcommands = map[string][]string{"inventory": {"check"}, "advisories": {"import"}}
+var subcommands = map[string][]string{"inventory": {"check"}, "advisories": {"import", "show"}}
 
 var (
 	flagLine = regexp.MustCompile(`^  -([A-Za-z0-9][A-Za-z0-9-]*)(?: (\S+))?`)
@@ -50,10 +50,17 @@ func completionInfo() []commandInfo {
 	var out []commandInfo
 	for _, c := range commands() {
 		ci := commandInfo{name: c.name, summary: c.summary, subcommands: subcommands[c.name]}
+		// A command with subcommands offers the flags of all of them.
 		var help bytes.Buffer
 		e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &help, stderr: io.Discard}
-		_ = c.run(e, []string{"--help"})
+		if len(ci.subcommands) == 0 {
+			_ = c.run(e, []string{"--help"})
+		}
+		for _, sub := range ci.subcommands {
+			_ = c.run(e, []string{sub, "--help"})
+		}
 		enums := map[string][]string{}
+		seen := map[string]bool{}
 		sc := bufio.NewScanner(&help)
 		var last *flagInfo
 		for sc.Scan() {
@@ -65,6 +72,11 @@ func completionInfo() []commandInfo {
 				continue
 			}
 			if m := flagLine.FindStringSubmatch(line); m != nil {
+				if seen[m[1]] {
+					last = nil
+					continue
+				}
+				seen[m[1]] = true
 				ci.flags = append(ci.flags, flagInfo{name: m[1], value: m[2] != ""})
 				last = &ci.flags[len(ci.flags)-1]
 				continue
