@@ -14,7 +14,7 @@ package fingerprint
 import (
 	"strings"
 
-	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 // Fingerprint is what the banners of one service show about its software.
@@ -63,7 +63,7 @@ const maxText = 4096
 // (service, address and port), in the order services first appear. A
 // service whose banners name no known product still gets a fingerprint,
 // with an empty product, so that rules know it was seen.
-func Identify(banners []wire.Banner) []Fingerprint {
+func Identify(banners []observe.Banner) []Fingerprint {
 	var out []Fingerprint
 	idx := map[string]int{}
 	for _, b := range banners {
@@ -84,7 +84,7 @@ func Identify(banners []wire.Banner) []Fingerprint {
 }
 
 // Parse reads one banner.
-func Parse(b wire.Banner) Fingerprint {
+func Parse(b observe.Banner) Fingerprint {
 	fp := Fingerprint{Service: b.Service, Address: b.Address, Port: b.Port}
 	text := b.Text
 	if len(text) > maxText {

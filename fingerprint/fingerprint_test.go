@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 type fixture struct {
@@ -49,9 +49,9 @@ func TestFixtures(t *testing.T) {
 	for _, f := range fs {
 		t.Run(f.Name, func(t *testing.T) {
 			port := map[string]int{"smtp": 25, "imap": 143, "pop3": 110, "ssh": 22, "telnet": 23}[f.Service]
-			var bs []wire.Banner
+			var bs []observe.Banner
 			for _, b := range f.Banners {
-				bs = append(bs, wire.Banner{Service: f.Service, Address: "192.0.2.10", Port: port, Kind: b.Kind, Text: b.Text})
+				bs = append(bs, observe.Banner{Service: f.Service, Address: "192.0.2.10", Port: port, Kind: b.Kind, Text: b.Text})
 			}
 			fps := Identify(bs)
 			if len(fps) != 1 {
@@ -92,7 +92,7 @@ func TestFixtures(t *testing.T) {
 }
 
 func TestIdentifyGroupsServices(t *testing.T) {
-	bs := []wire.Banner{
+	bs := []observe.Banner{
 		{Service: "smtp", Address: "192.0.2.1", Port: 25, Kind: "greeting", Text: "220 mx ESMTP Postfix (Debian/GNU)"},
 		{Service: "ssh", Address: "192.0.2.1", Port: 22, Kind: "identification", Text: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"},
 		{Service: "submission", Address: "192.0.2.1", Port: 587, Kind: "greeting", Text: "220 mx ESMTP Postfix (Debian/GNU)"},
@@ -126,7 +126,7 @@ func TestIdentifyGroupsServices(t *testing.T) {
 func TestParseEdgeCases(t *testing.T) {
 	for _, text := range []string{"", "   ", "\x00\xff\xfe", strings.Repeat("A", 100000), "SSH-", "SSH-2.0-", "220 Sendmail 8/8/Debian-", "* OK Cyrus IMAP v server ready", "220 Exim 4.", "name=version= os="} {
 		for _, svc := range []string{"smtp", "imap", "pop3", "ssh", "telnet", "unknown"} {
-			fp := Parse(wire.Banner{Service: svc, Kind: "greeting", Text: text})
+			fp := Parse(observe.Banner{Service: svc, Kind: "greeting", Text: text})
 			if fp.Service != svc {
 				t.Errorf("service lost")
 			}
@@ -144,14 +144,14 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, service, kind, text string) {
-		fp := Parse(wire.Banner{Service: service, Kind: kind, Text: text})
+		fp := Parse(observe.Banner{Service: service, Kind: kind, Text: text})
 		if fp.Service != service {
 			t.Fatalf("service changed")
 		}
 		if len(fp.Version) > maxText || len(fp.PackageVersion) > maxText {
 			t.Fatalf("field longer than the parsed text")
 		}
-		fps := Identify([]wire.Banner{{Service: service, Kind: kind, Text: text}, {Service: service, Kind: "ehlo", Text: text}})
+		fps := Identify([]observe.Banner{{Service: service, Kind: kind, Text: text}, {Service: service, Kind: "ehlo", Text: text}})
 		if len(fps) != 1 {
 			t.Fatalf("Identify gave %d fingerprints for one service", len(fps))
 		}

@@ -10,6 +10,7 @@ import (
 	"context"
 
 	"github.com/kensa-inspect/kensa/fingerprint"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/admin"
 	"github.com/kensa-inspect/kensa/probes/imap"
 	"github.com/kensa-inspect/kensa/probes/ntp"
@@ -74,7 +75,7 @@ type Observations struct {
 	// Problems concern the whole server (resolution, scope, budget).
 	Problems []string `json:"problems,omitempty"`
 
-	SMTP  []*smtp.Observation  `json:"smtp,omitempty"`
+	SMTP  []*observe.SMTP      `json:"smtp,omitempty"`
 	IMAP  []*imap.Observation  `json:"imap,omitempty"`
 	POP3  []*pop3.Observation  `json:"pop3,omitempty"`
 	SSH   []*ssh.Observation   `json:"ssh,omitempty"`
@@ -88,7 +89,7 @@ type Observations struct {
 // Probe runs the probe of t's service and returns its observation (nil
 // for a service without a probe). listed says whether the inventory lists
 // the service.
-func Probe(ctx context.Context, env wire.Env, t wire.Target, listed bool, opts Options) any {
+func Probe(ctx context.Context, env wire.Env, t observe.Target, listed bool, opts Options) any {
 	switch t.Service {
 	case "smtp", "submission", "smtps":
 		return smtp.Probe(ctx, env, t, opts.SMTP)
@@ -121,7 +122,7 @@ func Answered(obs any) bool {
 // Add files an observation under its protocol.
 func (o *Observations) Add(obs any) {
 	switch x := obs.(type) {
-	case *smtp.Observation:
+	case *observe.SMTP:
 		o.SMTP = append(o.SMTP, x)
 	case *imap.Observation:
 		o.IMAP = append(o.IMAP, x)
@@ -137,8 +138,8 @@ func (o *Observations) Add(obs any) {
 }
 
 // Banners returns every banner of every observation.
-func (o *Observations) Banners() []wire.Banner {
-	var out []wire.Banner
+func (o *Observations) Banners() []observe.Banner {
+	var out []observe.Banner
 	for _, x := range o.SMTP {
 		out = append(out, x.Banners()...)
 	}
@@ -158,8 +159,8 @@ func (o *Observations) Banners() []wire.Banner {
 }
 
 // TimeSamples returns the clock readings of SMTP greetings.
-func (o *Observations) TimeSamples() []wire.TimeSample {
-	var out []wire.TimeSample
+func (o *Observations) TimeSamples() []observe.TimeSample {
+	var out []observe.TimeSample
 	for _, x := range o.SMTP {
 		if x.GreetingTime != nil {
 			out = append(out, *x.GreetingTime)

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kensa-inspect/kensa/probes/smtp"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -20,7 +20,7 @@ const maxRelayEvidence = 5
 // every service; otherwise it is unknown, with the reason (greeting
 // refused with 554, temporary answers, the recipient's domain refused,
 // the scanner's address refused, unreachable, untested forms). Each
-// attempt is judged on its own replies (smtp.RelayTest.Judge), so that
+// attempt is judged on its own replies (observe.RelayTest.Outcome), so that
 // verdicts re-derived from stored observations judge by the rules of
 // today. An empty slice means the item does not apply.
 //
@@ -33,7 +33,7 @@ const maxRelayEvidence = 5
 // says that a server singling out the scanner's address could not be
 // told apart. On smtp, or as a 4xx, or for a blocklist or a hostname
 // check, such a refusal only says that the scanner is refused.
-func A1(obs []*smtp.Observation, pol Policy) scoring.Verdict {
+func A1(obs []*observe.SMTP, pol Policy) scoring.Verdict {
 	if len(obs) == 0 {
 		return smtpVerdict(scoring.NA, "no smtp, submission or smtps service", nil)
 	}
@@ -91,13 +91,13 @@ func A1(obs []*smtp.Observation, pol Policy) scoring.Verdict {
 
 // relayStatus is one observation's relay test, summed up per test.
 type relayStatus struct {
-	accepted []smtp.RelayTest // accepted attempts
-	refused  int              // tests refused (and never accepted)
+	accepted []observe.RelayTest // accepted attempts
+	refused  int                 // tests refused (and never accepted)
 	// problem says why the relay status cannot be decided from this
 	// observation ("" when every test was refused).
 	problem  string
-	evidence []string        // lines supporting the problem
-	example  *smtp.RelayTest // a refused attempt
+	evidence []string           // lines supporting the problem
+	example  *observe.RelayTest // a refused attempt
 	// note qualifies the refusal: set when the tests count as refused
 	// because the service refuses every unauthenticated client.
 	note string
@@ -108,25 +108,25 @@ type relayStatus struct {
 // refused when one of its attempts was refused and none accepted,
 // untested otherwise — except that on a service refusing every
 // unauthenticated client (see A1) every test is refused.
-func relayOf(o *smtp.Observation) relayStatus {
+func relayOf(o *observe.SMTP) relayStatus {
 	var st relayStatus
 	if o == nil {
 		st.problem = "no observation"
 		return st
 	}
 	type judged struct {
-		t      *smtp.RelayTest
-		result smtp.RelayOutcome
-		kind   smtp.ReplyKind
+		t      *observe.RelayTest
+		result observe.RelayOutcome
+		kind   observe.ReplyKind
 		why    string
 	}
 	var attempts []judged
 	if o.Relay != nil {
 		for i := range o.Relay.Tests {
 			t := &o.Relay.Tests[i]
-			r, k, why := t.Judge(o.Relay.Domain)
+			r, k, why := t.Outcome(o.Relay.Domain)
 			attempts = append(attempts, judged{t, r, k, why})
-			if r == smtp.Accepted {
+			if r == observe.RelayAccepted {
 				st.accepted = append(st.accepted, *t)
 			}
 		}
@@ -147,23 +147,23 @@ func relayOf(o *smtp.Observation) relayStatus {
 		return st
 	}
 	planned := o.Relay.Planned
-	if planned < smtp.ClassicTests {
-		planned = smtp.ClassicTests
+	if planned < observe.ClassicRelayTests {
+		planned = observe.ClassicRelayTests
 	}
 	// A service that refuses every unauthenticated client.
-	var denial *smtp.RelayTest
+	var denial *observe.RelayTest
 	if authOffered(o) {
 		for _, a := range attempts {
-			if a.kind == smtp.KindClient && smtp.ClientAccessDenied(a.t.DecidingReply()) {
+			if a.kind == observe.ReplyClient && (a.t.DecidingReply()).ClientAccessDenied() {
 				denial = a.t
 				break
 			}
 		}
 	}
 	type agg struct {
-		refused *smtp.RelayTest
+		refused *observe.RelayTest
 		why     string
-		kind    smtp.ReplyKind
+		kind    observe.ReplyKind
 	}
 	byID := make(map[int]*agg, planned)
 	for _, a := range attempts {
@@ -173,17 +173,17 @@ func relayOf(o *smtp.Observation) relayStatus {
 			byID[a.t.ID] = g
 		}
 		switch a.result {
-		case smtp.Refused:
+		case observe.RelayRefused:
 			if g.refused == nil {
 				g.refused = a.t
 			}
-		case smtp.Untested:
+		case observe.RelayUntested:
 			g.why, g.kind = a.why, a.kind
 		}
 	}
 	var untested []string
 	var untestedEv []string
-	kinds := map[smtp.ReplyKind]bool{}
+	kinds := map[observe.ReplyKind]bool{}
 	for id := 1; id <= planned; id++ {
 		g := byID[id]
 		switch {
@@ -231,13 +231,13 @@ func relayOf(o *smtp.Observation) relayStatus {
 // because of the test's own names: the relay-test domain, which the
 // server does not resolve (kensa's default is a reserved name, which
 // resolves nowhere), or the scanner's EHLO name.
-func relayHint(domain string, kinds map[smtp.ReplyKind]bool) string {
+func relayHint(domain string, kinds map[observe.ReplyKind]bool) string {
 	var h []string
-	if kinds[smtp.KindNoDomain] || kinds[smtp.KindUnknownUser] {
+	if kinds[observe.ReplyNoDomain] || kinds[observe.ReplyUnknownUser] {
 		h = append(h, fmt.Sprintf("the server checks the recipient's domain or mailbox before relaying, and the relay-test domain %s has none for it: "+
 			"scan with --relay-domain set to a domain the office controls that has an MX, and --helo set to the scanner's own DNS name", domain))
 	}
-	if kinds[smtp.KindHelo] {
+	if kinds[observe.ReplyHelo] {
 		h = append(h, "the server refuses the scanner's EHLO name: scan with --helo set to the scanner's own DNS name")
 	}
 	if len(h) == 0 {
@@ -248,7 +248,7 @@ func relayHint(domain string, kinds map[smtp.ReplyKind]bool) string {
 
 // authOffered reports whether the service offers AUTH where X1 wants
 // it: inside TLS, after STARTTLS on submission, from the start on smtps.
-func authOffered(o *smtp.Observation) bool {
+func authOffered(o *observe.SMTP) bool {
 	switch o.Service {
 	case "submission":
 		h := o.HelloTLS
@@ -262,7 +262,7 @@ func authOffered(o *smtp.Observation) bool {
 
 // smtpGreetingProblem says why nothing past the greeting can be seen: the
 // service unreachable or refusing the scanner.
-func smtpGreetingProblem(o *smtp.Observation) (string, []string) {
+func smtpGreetingProblem(o *observe.SMTP) (string, []string) {
 	g := o.Greeting
 	switch {
 	case g != nil && g.Code == 554:
@@ -278,7 +278,7 @@ func smtpGreetingProblem(o *smtp.Observation) (string, []string) {
 	return "", nil
 }
 
-func smtpGreetingLines(g *smtp.Reply) []string {
+func smtpGreetingLines(g *observe.SMTPReply) []string {
 	out := make([]string, 0, len(g.Lines))
 	for _, l := range g.Lines {
 		out = append(out, "S: "+l)
@@ -286,7 +286,7 @@ func smtpGreetingLines(g *smtp.Reply) []string {
 	return out
 }
 
-func relayFormOf(o *smtp.Observation, id int) string {
+func relayFormOf(o *observe.SMTP, id int) string {
 	for _, t := range o.Relay.Tests {
 		if t.ID == id {
 			return t.Form
@@ -296,7 +296,7 @@ func relayFormOf(o *smtp.Observation, id int) string {
 }
 
 // smtpWhere names the service: "192.0.2.1:25 smtp".
-func smtpWhere(o *smtp.Observation) string {
+func smtpWhere(o *observe.SMTP) string {
 	if a, err := netip.ParseAddr(o.Address); err == nil {
 		return netip.AddrPortFrom(a, uint16(o.Port)).String() + " " + o.Service
 	}
@@ -304,7 +304,7 @@ func smtpWhere(o *smtp.Observation) string {
 }
 
 // smtpPrefixed puts the service in front of each evidence line.
-func smtpPrefixed(o *smtp.Observation, lines []string) []string {
+func smtpPrefixed(o *observe.SMTP, lines []string) []string {
 	w := smtpWhere(o)
 	out := make([]string, len(lines))
 	for i, l := range lines {

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/smtp"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/rules"
@@ -19,7 +20,7 @@ var smtpHost atomic.Uint32
 
 // scanFleet starts a fleet server for cfg on its own loopback address
 // and probes it as service.
-func scanFleet(t *testing.T, cfg smtpd.Config, service string) *smtp.Observation {
+func scanFleet(t *testing.T, cfg smtpd.Config, service string) *observe.SMTP {
 	t.Helper()
 	n := smtpHost.Add(1)
 	srv, err := smtpd.Start(fmt.Sprintf("127.0.%d.%d:0", 60+n/250, 1+n%250), cfg)
@@ -38,7 +39,7 @@ func scanFleet(t *testing.T, cfg smtpd.Config, service string) *smtp.Observation
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	o := smtp.Probe(ctx, env, wire.Target{Service: service, Addr: srv.AddrPort()}, opts)
+	o := smtp.Probe(ctx, env, observe.Target{Service: service, Addr: srv.AddrPort()}, opts)
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("%s as %s took %v", cfg.Profile, service, d)
 	}
@@ -58,7 +59,7 @@ func TestA1Truth(t *testing.T) {
 				cfg.GreetingDelay = 5 * time.Second
 			}
 			o := scanFleet(t, cfg, "smtp")
-			v := rules.A1([]*smtp.Observation{o}, pol)
+			v := rules.A1([]*observe.SMTP{o}, pol)
 			want := smtpd.Truth(p).A1
 			if v.Outcome != want {
 				t.Fatalf("A1 %s (%s), truth %s (%s)", v.Outcome, v.Reason, want, smtpd.Truth(p).Why)
@@ -70,7 +71,7 @@ func TestA1Truth(t *testing.T) {
 
 // checkVerdict checks the verdict's form: one-line reason, source
 // probe, evidence prefixed with the service, never DATA.
-func checkVerdict(t *testing.T, v scoring.Verdict, obs ...*smtp.Observation) {
+func checkVerdict(t *testing.T, v scoring.Verdict, obs ...*observe.SMTP) {
 	t.Helper()
 	if v.Source != scoring.FromProbe || v.Reason == "" || strings.Contains(v.Reason, "\n") {
 		t.Errorf("verdict %+v", v)
@@ -97,7 +98,7 @@ func checkVerdict(t *testing.T, v scoring.Verdict, obs ...*smtp.Observation) {
 
 func TestA1FailEvidence(t *testing.T) {
 	o := scanFleet(t, smtpd.Config{Profile: smtpd.AddressTrick}, "smtp")
-	v := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if v.Outcome != scoring.Fail {
 		t.Fatalf("%+v", v)
 	}
@@ -119,14 +120,14 @@ func TestA1Services(t *testing.T) {
 	sub := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, TLS: true}, "submission")
 	open := scanFleet(t, smtpd.Config{Profile: smtpd.OpenRelay}, "smtps")
 	grey := scanFleet(t, smtpd.Config{Profile: smtpd.Greylist}, "smtp")
-	if v := rules.A1([]*smtp.Observation{closed, sub}, pol); v.Outcome != scoring.Pass {
+	if v := rules.A1([]*observe.SMTP{closed, sub}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("closed + submission: %+v", v)
 	}
-	if v := rules.A1([]*smtp.Observation{closed, grey}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary failure") {
+	if v := rules.A1([]*observe.SMTP{closed, grey}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary failure") {
 		t.Errorf("closed + greylist: %+v", v)
 	}
 	// smtps on a plain server: the handshake fails, nothing seen.
-	if v := rules.A1([]*smtp.Observation{closed, open}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1([]*observe.SMTP{closed, open}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("closed + broken smtps: %+v", v)
 	}
 	if v := rules.A1(nil, pol); v.Outcome != scoring.NA {
@@ -136,67 +137,67 @@ func TestA1Services(t *testing.T) {
 
 func TestA1Synthetic(t *testing.T) {
 	pol := rules.DefaultPolicy()
-	refused := func(id int) smtp.RelayTest {
-		return smtp.RelayTest{ID: id, Result: smtp.Refused, MailCommand: "MAIL FROM:<>", RcptCommand: "RCPT TO:<x@d>",
-			RcptReply: &smtp.Reply{Code: 554, Lines: []string{"554 5.7.1 Relay access denied"}}}
+	refused := func(id int) observe.RelayTest {
+		return observe.RelayTest{ID: id, Result: observe.RelayRefused, MailCommand: "MAIL FROM:<>", RcptCommand: "RCPT TO:<x@d>",
+			RcptReply: &observe.SMTPReply{Code: 554, Lines: []string{"554 5.7.1 Relay access denied"}}}
 	}
-	base := func() *smtp.Observation {
-		o := &smtp.Observation{Endpoint: wire.Endpoint{Service: "smtp", Address: "192.0.2.1", Port: 25, Reachable: true},
-			Greeting: &smtp.Reply{Code: 220, Lines: []string{"220 mx ESMTP"}},
-			Relay:    &smtp.Relay{Planned: 16}}
+	base := func() *observe.SMTP {
+		o := &observe.SMTP{Endpoint: observe.Endpoint{Service: "smtp", Address: "192.0.2.1", Port: 25, Reachable: true},
+			Greeting: &observe.SMTPReply{Code: 220, Lines: []string{"220 mx ESMTP"}},
+			Relay:    &observe.Relay{Planned: 16}}
 		for id := 1; id <= 16; id++ {
 			o.Relay.Tests = append(o.Relay.Tests, refused(id))
 		}
 		return o
 	}
-	if v := rules.A1([]*smtp.Observation{base()}, pol); v.Outcome != scoring.Pass {
+	if v := rules.A1([]*observe.SMTP{base()}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("all refused: %+v", v)
 	}
 	// A missing test is not a pass.
 	o := base()
 	o.Relay.Tests = o.Relay.Tests[:15]
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "test 16 not attempted") {
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "test 16 not attempted") {
 		t.Errorf("missing test: %+v", v)
 	}
 	// Planned beyond 16 counts too.
 	o = base()
 	o.Relay.Planned = 17
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("missing local test: %+v", v)
 	}
 	// An untested attempt followed by a refused one (another sender)
 	// is refused; an accepted attempt anywhere fails.
 	o = base()
-	o.Relay.Tests = append([]smtp.RelayTest{{ID: 5, Result: smtp.Untested, Why: "sender refused"}}, o.Relay.Tests...)
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Pass {
+	o.Relay.Tests = append([]observe.RelayTest{{ID: 5, Result: observe.RelayUntested, Why: "sender refused"}}, o.Relay.Tests...)
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("retried test: %+v", v)
 	}
-	o.Relay.Tests = append(o.Relay.Tests, smtp.RelayTest{ID: 9, Result: smtp.Accepted, Sender: "a@[192.0.2.1]", Recipient: "relaytest@d@[192.0.2.1]",
+	o.Relay.Tests = append(o.Relay.Tests, observe.RelayTest{ID: 9, Result: observe.RelayAccepted, Sender: "a@[192.0.2.1]", Recipient: "relaytest@d@[192.0.2.1]",
 		MailCommand: "MAIL FROM:<a@[192.0.2.1]>", RcptCommand: "RCPT TO:<relaytest@d@[192.0.2.1]>",
-		RcptReply: &smtp.Reply{Code: 250, Lines: []string{"250 2.1.5 Ok"}}})
-	v := rules.A1([]*smtp.Observation{o}, pol)
+		RcptReply: &observe.SMTPReply{Code: 250, Lines: []string{"250 2.1.5 Ok"}}})
+	v := rules.A1([]*observe.SMTP{o}, pol)
 	if v.Outcome != scoring.Fail || len(v.Evidence) != 3 || v.Evidence[2] != "192.0.2.1:25 smtp S: 250 2.1.5 Ok" {
 		t.Errorf("accepted: %+v", v)
 	}
 	// Greeting 554, 421, unreachable, relay not run.
 	o = base()
-	o.Greeting = &smtp.Reply{Code: 554, Lines: []string{"554 5.7.1 go away"}}
+	o.Greeting = &observe.SMTPReply{Code: 554, Lines: []string{"554 5.7.1 go away"}}
 	o.Relay = nil
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "554") ||
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "554") ||
 		len(v.Evidence) != 1 {
 		t.Errorf("554: %+v", v)
 	}
-	o.Greeting = &smtp.Reply{Code: 421, Lines: []string{"421 4.3.2 busy"}}
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary") {
+	o.Greeting = &observe.SMTPReply{Code: 421, Lines: []string{"421 4.3.2 busy"}}
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary") {
 		t.Errorf("421: %+v", v)
 	}
-	o = &smtp.Observation{Endpoint: wire.Endpoint{Service: "smtp", Address: "2001:db8::1", Port: 25, Error: "connect: timeout"}}
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "[2001:db8::1]:25 smtp: unreachable: connect: timeout") {
+	o = &observe.SMTP{Endpoint: observe.Endpoint{Service: "smtp", Address: "2001:db8::1", Port: 25, Error: "connect: timeout"}}
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "[2001:db8::1]:25 smtp: unreachable: connect: timeout") {
 		t.Errorf("unreachable: %+v", v)
 	}
 	o = base()
 	o.Relay = nil
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("relay not run: %+v", v)
 	}
 }
@@ -208,7 +209,7 @@ func TestA1RecipientDomain(t *testing.T) {
 	pol := rules.DefaultPolicy()
 	for _, p := range []smtpd.Profile{smtpd.UnknownDomain, smtpd.NullMX, smtpd.Unrouteable} {
 		o := scanFleet(t, smtpd.Config{Profile: p, TLS: true}, "smtp")
-		v := rules.A1([]*smtp.Observation{o}, pol)
+		v := rules.A1([]*observe.SMTP{o}, pol)
 		if v.Outcome != scoring.Unknown {
 			t.Errorf("%s: A1 %s: %s", p, v.Outcome, v.Reason)
 			continue
@@ -222,7 +223,7 @@ func TestA1RecipientDomain(t *testing.T) {
 	}
 	// A closed server's reason has no such advice.
 	o := scanFleet(t, smtpd.Config{Profile: smtpd.Greylist}, "smtp")
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown || strings.Contains(v.Reason, "--relay-domain") {
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || strings.Contains(v.Reason, "--relay-domain") {
 		t.Errorf("greylist: %+v", v)
 	}
 }
@@ -233,57 +234,57 @@ func TestA1RecipientDomain(t *testing.T) {
 func TestA1ClientRejected(t *testing.T) {
 	pol := rules.DefaultPolicy()
 	sub := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, TLS: true}, "submission")
-	v := rules.A1([]*smtp.Observation{sub}, pol)
+	v := rules.A1([]*observe.SMTP{sub}, pol)
 	if v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "Client host rejected: Access denied") ||
 		!strings.Contains(v.Reason, "could not be told apart") {
 		t.Errorf("submission A1: %+v", v)
 	}
 	checkVerdict(t, v, sub)
-	if x := rules.X1([]*smtp.Observation{sub}, pol); x.Outcome != scoring.Pass || !strings.Contains(x.Reason, "could not be told apart") {
+	if x := rules.X1([]*observe.SMTP{sub}, pol); x.Outcome != scoring.Pass || !strings.Contains(x.Reason, "could not be told apart") {
 		t.Errorf("submission X1: %+v", x)
 	}
 	smtps := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, ImplicitTLS: true}, "smtps")
-	if v := rules.A1([]*smtp.Observation{smtps}, pol); v.Outcome != scoring.Pass {
+	if v := rules.A1([]*observe.SMTP{smtps}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("smtps A1: %+v", v)
 	}
 	port25 := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, TLS: true}, "smtp")
-	if v := rules.A1([]*smtp.Observation{port25}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "refuses the scanner's address") {
+	if v := rules.A1([]*observe.SMTP{port25}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "refuses the scanner's address") {
 		t.Errorf("port 25 A1: %+v", v)
 	}
 	// Without TLS no AUTH is offered: nothing says the refusal is
 	// about authentication.
 	noTLS := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected}, "submission")
-	if v := rules.A1([]*smtp.Observation{noTLS}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1([]*observe.SMTP{noTLS}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("submission without TLS A1: %+v", v)
 	}
 	host := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionHostnameRejected, TLS: true}, "submission")
-	if v := rules.A1([]*smtp.Observation{host}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "450 4.7.25") {
+	if v := rules.A1([]*observe.SMTP{host}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "450 4.7.25") {
 		t.Errorf("hostname check A1: %+v", v)
 	}
-	if x := rules.X1([]*smtp.Observation{host}, pol); x.Outcome != scoring.Unknown {
+	if x := rules.X1([]*observe.SMTP{host}, pol); x.Outcome != scoring.Unknown {
 		t.Errorf("hostname check X1: %+v", x)
 	}
 }
 
 // submissionWith is a submission observation offering AUTH after
 // STARTTLS whose 16 tests got reply rcpt at RCPT.
-func submissionWith(rcpt string, auth bool) *smtp.Observation {
-	r, _ := smtp.ParseReply([]string{rcpt})
-	ok, _ := smtp.ParseReply([]string{"250 2.1.0 Ok"})
-	o := &smtp.Observation{Endpoint: wire.Endpoint{Service: "submission", Address: "192.0.2.1", Port: 587, Reachable: true},
-		Greeting: &smtp.Reply{Code: 220, Lines: []string{"220 mx ESMTP"}},
-		Hello:    &smtp.Hello{Command: "EHLO", Reply: &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 STARTTLS"}}, StartTLS: true},
-		StartTLS: &smtp.StartTLS{OK: true},
-		TLS:      &wire.TLSInfo{Version: "TLS 1.3"},
-		HelloTLS: &smtp.Hello{Command: "EHLO", Reply: &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 AUTH PLAIN"}}, Auth: auth, TLS: true},
-		Relay:    &smtp.Relay{Domain: "kensa-relay-test.example", Planned: 16}}
+func submissionWith(rcpt string, auth bool) *observe.SMTP {
+	r, _ := observe.ParseSMTPReply([]string{rcpt})
+	ok, _ := observe.ParseSMTPReply([]string{"250 2.1.0 Ok"})
+	o := &observe.SMTP{Endpoint: observe.Endpoint{Service: "submission", Address: "192.0.2.1", Port: 587, Reachable: true},
+		Greeting: &observe.SMTPReply{Code: 220, Lines: []string{"220 mx ESMTP"}},
+		Hello:    &observe.SMTPHello{Command: "EHLO", Reply: &observe.SMTPReply{Code: 250, Lines: []string{"250-mx", "250 STARTTLS"}}, StartTLS: true},
+		StartTLS: &observe.SMTPStartTLS{OK: true},
+		TLS:      &observe.TLS{Version: "TLS 1.3"},
+		HelloTLS: &observe.SMTPHello{Command: "EHLO", Reply: &observe.SMTPReply{Code: 250, Lines: []string{"250-mx", "250 AUTH PLAIN"}}, Auth: auth, TLS: true},
+		Relay:    &observe.Relay{Domain: "kensa-relay-test.example", Planned: 16}}
 	if !auth {
-		o.HelloTLS.Reply = &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 8BITMIME"}}
+		o.HelloTLS.Reply = &observe.SMTPReply{Code: 250, Lines: []string{"250-mx", "250 8BITMIME"}}
 	}
 	for id := 1; id <= 16; id++ {
-		o.Relay.Tests = append(o.Relay.Tests, smtp.RelayTest{ID: id, Recipient: "relaytest@kensa-relay-test.example",
+		o.Relay.Tests = append(o.Relay.Tests, observe.RelayTest{ID: id, Recipient: "relaytest@kensa-relay-test.example",
 			MailCommand: "MAIL FROM:<>", MailReply: ok, RcptCommand: "RCPT TO:<relaytest@kensa-relay-test.example>", RcptReply: r,
-			Result: smtp.Untested, TLS: true, Session: 1})
+			Result: observe.RelayUntested, TLS: true, Session: 1})
 	}
 	return o
 }
@@ -292,7 +293,7 @@ func TestA1ClientRejectedSynthetic(t *testing.T) {
 	pol := rules.DefaultPolicy()
 	cases := []struct {
 		name  string
-		o     *smtp.Observation
+		o     *observe.SMTP
 		want  scoring.Outcome
 		smtps bool
 	}{
@@ -303,20 +304,20 @@ func TestA1ClientRejectedSynthetic(t *testing.T) {
 		{"hostname", submissionWith("550 5.7.25 Client host rejected: cannot find your hostname, [192.0.2.9]", true), scoring.Unknown, false},
 	}
 	for _, c := range cases {
-		if v := rules.A1([]*smtp.Observation{c.o}, pol); v.Outcome != c.want {
+		if v := rules.A1([]*observe.SMTP{c.o}, pol); v.Outcome != c.want {
 			t.Errorf("%s: A1 %s: %s", c.name, v.Outcome, v.Reason)
 		}
 	}
 	// On port 25 the same reply proves nothing.
 	o := submissionWith("554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", true)
 	o.Service, o.Port = "smtp", 25
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("smtp: A1 %s: %s", v.Outcome, v.Reason)
 	}
 	// An accepted attempt still fails.
 	o = submissionWith("554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", true)
-	o.Relay.Tests[3].RcptReply = &smtp.Reply{Code: 250, Lines: []string{"250 2.1.5 Ok"}}
-	if v := rules.A1([]*smtp.Observation{o}, pol); v.Outcome != scoring.Fail {
+	o.Relay.Tests[3].RcptReply = &observe.SMTPReply{Code: 250, Lines: []string{"250 2.1.5 Ok"}}
+	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Fail {
 		t.Errorf("accepted: A1 %s: %s", v.Outcome, v.Reason)
 	}
 }
@@ -327,13 +328,13 @@ func TestA1ClientRejectedSynthetic(t *testing.T) {
 func TestA1RejudgesStoredAttempts(t *testing.T) {
 	o := submissionWith("451 4.3.5 Server configuration problem", true)
 	o.Service, o.Port = "smtp", 25
-	auth, _ := smtp.ParseReply([]string{"530 5.7.0 Authentication required"})
+	auth, _ := observe.ParseSMTPReply([]string{"530 5.7.0 Authentication required"})
 	o.Relay.Tests[0].RcptReply = auth
 	for i := range o.Relay.Tests {
-		o.Relay.Tests[i].Result = smtp.Refused
+		o.Relay.Tests[i].Result = observe.RelayRefused
 		o.Relay.Tests[i].Why = "session requires authentication (530 5.7.0 Authentication required); was: temporary failure"
 	}
-	v := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "15 of 16 relay tests untested") || !strings.Contains(v.Reason, "451 4.3.5") {
 		t.Errorf("A1 %s: %s", v.Outcome, v.Reason)
 	}
@@ -341,9 +342,9 @@ func TestA1RejudgesStoredAttempts(t *testing.T) {
 	o = submissionWith("451 4.7.1 Rate limit exceeded, try in 60 seconds", true)
 	o.Service, o.Port = "smtp", 25
 	for i := range o.Relay.Tests {
-		o.Relay.Tests[i].Result = smtp.Refused
+		o.Relay.Tests[i].Result = observe.RelayRefused
 	}
-	if v := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy()); v.Outcome != scoring.Unknown {
+	if v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy()); v.Outcome != scoring.Unknown {
 		t.Errorf("rate limit: A1 %s: %s", v.Outcome, v.Reason)
 	}
 }

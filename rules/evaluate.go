@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/advisory"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/ntp"
-	"github.com/kensa-inspect/kensa/probes/smtp"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -187,8 +187,8 @@ func unknown(reason string) scoring.Verdict {
 
 // submissions returns the submission and smtps observations, those X1
 // judges.
-func submissions(obs []*smtp.Observation) []*smtp.Observation {
-	var out []*smtp.Observation
+func submissions(obs []*observe.SMTP) []*observe.SMTP {
+	var out []*observe.SMTP
 	for _, o := range obs {
 		if o.Service == "submission" || o.Service == "smtps" {
 			out = append(out, o)

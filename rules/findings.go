@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes"
-	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
 // Findings lists what an inspector wants to see of a server besides its
@@ -34,7 +34,7 @@ func Findings(c Context, id, host string, obs *probes.Observations, undeclared [
 			}
 		}
 	}
-	tls := func(addr string, port int, service string, info *wire.TLSInfo) {
+	tls := func(addr string, port int, service string, info *observe.TLS) {
 		for _, w := range TLSWeaknesses(info, c.AsOf) {
 			add(fmt.Sprintf("%s:%d %s: TLS: %s", addr, port, service, w))
 		}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/fingerprint"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes"
-	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -16,12 +16,12 @@ var asOf = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 // fps identifies banners given as "service port kind|text".
 func fps(lines ...string) []fingerprint.Fingerprint {
-	var bs []wire.Banner
+	var bs []observe.Banner
 	for _, l := range lines {
 		head, text, _ := strings.Cut(l, "|")
 		f := strings.Fields(head)
 		port := map[string]int{"smtp": 25, "submission": 587, "imap": 143, "pop3": 110, "ssh": 22, "telnet": 23}[f[0]]
-		bs = append(bs, wire.Banner{Service: f[0], Address: "192.0.2.10", Port: port, Kind: f[1], Text: text})
+		bs = append(bs, observe.Banner{Service: f[0], Address: "192.0.2.10", Port: port, Kind: f[1], Text: text})
 	}
 	return fingerprint.Identify(bs)
 }

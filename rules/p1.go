@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/imap"
 	"github.com/kensa-inspect/kensa/probes/pop3"
-	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -87,7 +87,7 @@ type recvService struct {
 	cleartextOffered []string
 	offer            string
 	offerUnknownWhy  string
-	tls              *wire.TLSInfo
+	tls              *observe.TLS
 	anonAdvertised   []string // lines advertising anonymous login
 	loginTested      bool
 	attempts         []recvAttempt

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/internal/daemon"
 	"github.com/kensa-inspect/kensa/internal/itest"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/imap"
 	"github.com/kensa-inspect/kensa/probes/pop3"
 	"github.com/kensa-inspect/kensa/probes/wire"
@@ -66,8 +67,8 @@ func scanDovecot(t *testing.T, d *dovecot) ([]*imap.Observation, []*pop3.Observa
 	pass := fmt.Sprintf("kp-test-%d", time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	tg := func(service string, port uint16) wire.Target {
-		return wire.Target{Service: service, Addr: netip.AddrPortFrom(d.addr, port)}
+	tg := func(service string, port uint16) observe.Target {
+		return observe.Target{Service: service, Addr: netip.AddrPortFrom(d.addr, port)}
 	}
 	im := []*imap.Observation{imap.Probe(ctx, env, tg("imap", d.imap), imap.Options{Password: pass})}
 	if d.imaps != 0 {

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/imapd"
-	"github.com/kensa-inspect/kensa/fleet/pop3d"
+	"github.com/kensa-inspect/kensa/internal/fleet/imapd"
+	"github.com/kensa-inspect/kensa/internal/fleet/pop3d"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/imap"
 	"github.com/kensa-inspect/kensa/probes/pop3"
 	"github.com/kensa-inspect/kensa/probes/wire"
@@ -19,9 +20,9 @@ func p1Env() wire.Env {
 	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 500 * time.Millisecond, MaxLine: 4096, MaxBytes: 256 << 10}}
 }
 
-func target(t *testing.T, service, addr string) wire.Target {
+func target(t *testing.T, service, addr string) observe.Target {
 	t.Helper()
-	return wire.Target{Service: service, Addr: netip.MustParseAddrPort(addr)}
+	return observe.Target{Service: service, Addr: netip.MustParseAddrPort(addr)}
 }
 
 func probeIMAP(t *testing.T, p imapd.Profile, implicit bool) *imap.Observation {
@@ -162,13 +163,13 @@ func TestP1NotApplicable(t *testing.T) {
 func TestP1Observations(t *testing.T) {
 	base := func() *imap.Observation {
 		return &imap.Observation{
-			Endpoint:       wire.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
+			Endpoint:       observe.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
 			Greeting:       "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
 			GreetingStatus: "OK",
 			Capabilities:   []string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
 			CapabilityLine: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
 			StartTLS:       &imap.StartTLS{Result: "ok", Reply: "K1 OK go"},
-			TLS:            &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+			TLS:            &observe.TLS{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
 			LoginTested:    true,
 			Attempts: []imap.Attempt{
 				{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO [PRIVACYREQUIRED] no"},
@@ -233,7 +234,7 @@ func TestP1NoTLSObservations(t *testing.T) {
 	imapObs := func(caps string) *imap.Observation {
 		line := "* OK [CAPABILITY " + caps + "] ready"
 		return &imap.Observation{
-			Endpoint:       wire.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
+			Endpoint:       observe.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
 			Greeting:       line,
 			GreetingStatus: "OK",
 			Capabilities:   imap.ParseCapabilities(caps),
@@ -248,7 +249,7 @@ func TestP1NoTLSObservations(t *testing.T) {
 	}
 	pop3Obs := func(capa ...string) *pop3.Observation {
 		return &pop3.Observation{
-			Endpoint:    wire.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
+			Endpoint:    observe.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
 			Greeting:    "+OK ready",
 			Capa:        capa,
 			LoginTested: true,
@@ -377,13 +378,13 @@ func TestP1Refusals(t *testing.T) {
 // again, while a refusal that says why still counts.
 func TestP1RegradesOldReadings(t *testing.T) {
 	im := &imap.Observation{
-		Endpoint:       wire.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
+		Endpoint:       observe.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
 		Greeting:       "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
 		GreetingStatus: "OK",
 		Capabilities:   []string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
 		CapabilityLine: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
 		StartTLS:       &imap.StartTLS{Result: "ok", Reply: "K1 OK go"},
-		TLS:            &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+		TLS:            &observe.TLS{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
 		LoginTested:    true,
 		Attempts: []imap.Attempt{
 			{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO", Why: "LOGINDISABLED advertised and LOGIN not accepted"},
@@ -393,11 +394,11 @@ func TestP1RegradesOldReadings(t *testing.T) {
 		},
 	}
 	po := &pop3.Observation{
-		Endpoint:    wire.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
+		Endpoint:    observe.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
 		Greeting:    "+OK ready",
 		Capa:        []string{"STLS", "SASL"},
 		STLS:        &pop3.STLS{Result: "ok", Reply: "+OK go"},
-		TLS:         &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+		TLS:         &observe.TLS{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
 		LoginTested: true,
 		Attempts: []pop3.Attempt{
 			{Method: "USER/PASS", Result: pop3.Refused, Step: "USER", Reply: "-ERR", Why: "refused before any password was sent"},

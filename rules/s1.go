@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/admin"
 	"github.com/kensa-inspect/kensa/probes/ssh"
-	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -222,7 +222,7 @@ func s1Verdict(o scoring.Outcome, reason string, evidence []string) scoring.Verd
 }
 
 // s1Where names an endpoint as "address:port service".
-func s1Where(e wire.Endpoint) string {
+func s1Where(e observe.Endpoint) string {
 	if a, err := netip.ParseAddr(e.Address); err == nil {
 		return netip.AddrPortFrom(a, uint16(e.Port)).String() + " " + e.Service
 	}

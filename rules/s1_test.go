@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/sshd"
-	"github.com/kensa-inspect/kensa/fleet/telnetd"
+	"github.com/kensa-inspect/kensa/internal/fleet/sshd"
+	"github.com/kensa-inspect/kensa/internal/fleet/telnetd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/admin"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/probes/wire"
@@ -32,17 +33,17 @@ func adminEnv() wire.Env {
 	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second}}
 }
 
-func addrOf(t *testing.T, service string, a net.Addr) wire.Target {
+func addrOf(t *testing.T, service string, a net.Addr) observe.Target {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wire.Target{Service: service, Addr: ap}
+	return observe.Target{Service: service, Addr: ap}
 }
 
 // closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T, service string) wire.Target {
+func closedPort(t *testing.T, service string) observe.Target {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -147,7 +148,7 @@ func TestS1AdminStates(t *testing.T) {
 	env := adminEnv()
 	env.Limits.DialTimeout = 100 * time.Millisecond
 	env.Dialer = blackhole{}
-	tg := wire.Target{Service: "telnet", Addr: netip.MustParseAddrPort("127.0.0.1:23")}
+	tg := observe.Target{Service: "telnet", Addr: netip.MustParseAddrPort("127.0.0.1:23")}
 	filteredListed := admin.Probe(context.Background(), env, tg, admin.Options{Listed: true})
 	filteredStd := admin.Probe(context.Background(), env, tg, admin.Options{})
 	if filteredListed.State != admin.StateTimeout {

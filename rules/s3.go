@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ntp"
-	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -54,7 +54,7 @@ var s3SilentCodes = map[string]bool{
 // it looks unsynchronised the verdict carries a warning in its reason
 // and evidence; the outcome is not changed (a fleet-wide pattern of
 // offset failures then points at the scanner).
-func S3(addresses []string, ntpObs []*ntp.Observation, greetings []wire.TimeSample, clock *ntp.ClockStatus, pol Policy) scoring.Verdict {
+func S3(addresses []string, ntpObs []*ntp.Observation, greetings []observe.TimeSample, clock *ntp.ClockStatus, pol Policy) scoring.Verdict {
 	limit := pol.NTPMaxOffset.D()
 	if limit <= 0 {
 		limit = DefaultPolicy().NTPMaxOffset.D()
@@ -69,7 +69,7 @@ func S3(addresses []string, ntpObs []*ntp.Observation, greetings []wire.TimeSamp
 
 // s3Addresses returns addresses, or when it is empty the addresses the
 // observations name, in order of appearance.
-func s3Addresses(addresses []string, ntpObs []*ntp.Observation, greetings []wire.TimeSample) []string {
+func s3Addresses(addresses []string, ntpObs []*ntp.Observation, greetings []observe.TimeSample) []string {
 	if len(addresses) > 0 {
 		return addresses
 	}
@@ -87,7 +87,7 @@ func s3Addresses(addresses []string, ntpObs []*ntp.Observation, greetings []wire
 	return out
 }
 
-func s3Decide(addresses []string, ntpObs []*ntp.Observation, greetings []wire.TimeSample, limit time.Duration) scoring.Verdict {
+func s3Decide(addresses []string, ntpObs []*ntp.Observation, greetings []observe.TimeSample, limit time.Duration) scoring.Verdict {
 	addrs := s3Addresses(addresses, ntpObs, greetings)
 	if len(addrs) == 0 {
 		return s1Verdict(scoring.Unknown, "no time source observable: no NTP service probed; no SMTP greeting carried a timestamp", nil)
@@ -120,7 +120,7 @@ func s3Decide(addresses []string, ntpObs []*ntp.Observation, greetings []wire.Ti
 
 // s3Address judges the time sources of one address: its NTP answers,
 // and when they decide nothing, its SMTP greetings' timestamps.
-func s3Address(addr string, ntpObs []*ntp.Observation, greetings []wire.TimeSample, limit time.Duration) (scoring.Outcome, string, []string) {
+func s3Address(addr string, ntpObs []*ntp.Observation, greetings []observe.TimeSample, limit time.Duration) (scoring.Outcome, string, []string) {
 	var fail, pass, unknown []string
 	var failEv, passEv, otherEv []string
 	probed := false
@@ -238,8 +238,8 @@ func s3NTP(o *ntp.Observation, limit time.Duration) (scoring.Outcome, string, []
 }
 
 // s3Greeting judges one SMTP greeting timestamp.
-func s3Greeting(g wire.TimeSample, limit time.Duration) (scoring.Outcome, string, string) {
-	w := s1Where(wire.Endpoint{Service: g.Service, Address: g.Address, Port: g.Port})
+func s3Greeting(g observe.TimeSample, limit time.Duration) (scoring.Outcome, string, string) {
+	w := s1Where(observe.Endpoint{Service: g.Service, Address: g.Address, Port: g.Port})
 	res := time.Duration(g.ResolutionMS) * time.Millisecond
 	if res <= 0 {
 		res = time.Second

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/ntpd"
+	"github.com/kensa-inspect/kensa/internal/fleet/ntpd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ntp"
-	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/rules"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -64,26 +64,26 @@ func TestS3FleetTruth(t *testing.T) {
 	}
 }
 
-func greeting(offset, rtt time.Duration) wire.TimeSample {
+func greeting(offset, rtt time.Duration) observe.TimeSample {
 	recv := time.Date(2026, 11, 30, 1, 2, 3, 400_000_000, time.UTC)
 	// The server stamped (whole seconds) a moment before the line arrived.
 	server := recv.Add(offset).Add(-rtt / 2).Truncate(time.Second)
-	return wire.TimeSample{Service: "smtp", Address: "192.0.2.1", Port: 25, Text: server.Format(time.RFC1123Z),
+	return observe.TimeSample{Service: "smtp", Address: "192.0.2.1", Port: 25, Text: server.Format(time.RFC1123Z),
 		Server: server, Received: recv, RTTMS: rtt.Milliseconds(), ResolutionMS: 1000}
 }
 
 // at moves a greeting sample to another address.
-func at(addr string, g wire.TimeSample) wire.TimeSample {
+func at(addr string, g observe.TimeSample) observe.TimeSample {
 	g.Address = addr
 	return g
 }
 
 func TestS3Greeting(t *testing.T) {
 	pol := rules.DefaultPolicy()
-	noNTP := &ntp.Observation{Endpoint: wire.Endpoint{Service: "ntp", Address: "192.0.2.1", Port: 123, Error: "query: timeout"}}
+	noNTP := &ntp.Observation{Endpoint: observe.Endpoint{Service: "ntp", Address: "192.0.2.1", Port: 123, Error: "query: timeout"}}
 	for _, tc := range []struct {
 		name string
-		g    wire.TimeSample
+		g    observe.TimeSample
 		want scoring.Outcome
 	}{
 		// Offsets in [lo, lo+1s+rtt]: only clearly-inside and
@@ -93,7 +93,7 @@ func TestS3Greeting(t *testing.T) {
 		{"behind 5s", greeting(-5*time.Second, 10*time.Millisecond), scoring.Fail},
 		{"ahead 1.2s", greeting(1200*time.Millisecond, 10*time.Millisecond), scoring.Unknown},
 	} {
-		v := rules.S3(nil, []*ntp.Observation{noNTP}, []wire.TimeSample{tc.g}, nil, pol)
+		v := rules.S3(nil, []*ntp.Observation{noNTP}, []observe.TimeSample{tc.g}, nil, pol)
 		if v.Outcome != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, v.Outcome, v.Reason, tc.want)
 		}
@@ -102,7 +102,7 @@ func TestS3Greeting(t *testing.T) {
 		}
 	}
 	// A slow round trip widens the interval past the limit: unknown.
-	if v := rules.S3(nil, nil, []wire.TimeSample{greeting(300*time.Millisecond, 900*time.Millisecond)}, nil, pol); v.Outcome != scoring.Unknown {
+	if v := rules.S3(nil, nil, []observe.TimeSample{greeting(300*time.Millisecond, 900*time.Millisecond)}, nil, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("slow round trip: %s (%s)", v.Outcome, v.Reason)
 	}
 }
@@ -114,12 +114,12 @@ func TestS3Sources(t *testing.T) {
 	}
 	synced := ntpScan(t, ntpd.Config{Profile: ntpd.Synced})
 	// NTP decides before the greeting fallback of the same address.
-	if v := rules.S3(nil, []*ntp.Observation{synced}, []wire.TimeSample{at(synced.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Pass {
+	if v := rules.S3(nil, []*ntp.Observation{synced}, []observe.TimeSample{at(synced.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Pass {
 		t.Fatalf("NTP first: %s (%s)", v.Outcome, v.Reason)
 	}
 	// RATE says nothing; the greeting decides.
 	rate := ntpScan(t, ntpd.Config{Profile: ntpd.Rate})
-	if v := rules.S3(nil, []*ntp.Observation{rate}, []wire.TimeSample{at(rate.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "RATE") {
+	if v := rules.S3(nil, []*ntp.Observation{rate}, []observe.TimeSample{at(rate.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "RATE") {
 		t.Fatalf("RATE then greeting: %s (%s)", v.Outcome, v.Reason)
 	}
 	// The scanner's clock: a warning, same outcome.
@@ -144,20 +144,20 @@ func TestS3EveryAddress(t *testing.T) {
 	synced := ntpScan(t, ntpd.Config{Profile: ntpd.Synced})
 	a1 := synced.Address
 	const a2 = "127.0.0.2"
-	silent := &ntp.Observation{Endpoint: wire.Endpoint{Service: "ntp", Address: a2, Port: 123, Error: "query: timeout"}}
+	silent := &ntp.Observation{Endpoint: observe.Endpoint{Service: "ntp", Address: a2, Port: 123, Error: "query: timeout"}}
 	addrs := []string{a1, a2}
 	for _, tc := range []struct {
 		name      string
 		ntp       []*ntp.Observation
-		greetings []wire.TimeSample
+		greetings []observe.TimeSample
 		want      scoring.Outcome
 		why       string
 	}{
 		{"second address never answered NTP", []*ntp.Observation{synced, silent}, nil, scoring.Unknown, a2},
 		{"second address without NTP planned", []*ntp.Observation{synced}, nil, scoring.Unknown, "no time source observable on " + a2},
-		{"another address's greeting does not count", []*ntp.Observation{synced, silent}, []wire.TimeSample{at(a1, greeting(0, 10*time.Millisecond))}, scoring.Unknown, a2},
-		{"its own greeting in time", []*ntp.Observation{synced, silent}, []wire.TimeSample{at(a2, greeting(0, 10*time.Millisecond))}, scoring.Pass, "SMTP greeting time"},
-		{"its own greeting off", []*ntp.Observation{synced, silent}, []wire.TimeSample{at(a2, greeting(5*time.Second, 10*time.Millisecond))}, scoring.Fail, "clock off"},
+		{"another address's greeting does not count", []*ntp.Observation{synced, silent}, []observe.TimeSample{at(a1, greeting(0, 10*time.Millisecond))}, scoring.Unknown, a2},
+		{"its own greeting in time", []*ntp.Observation{synced, silent}, []observe.TimeSample{at(a2, greeting(0, 10*time.Millisecond))}, scoring.Pass, "SMTP greeting time"},
+		{"its own greeting off", []*ntp.Observation{synced, silent}, []observe.TimeSample{at(a2, greeting(5*time.Second, 10*time.Millisecond))}, scoring.Fail, "clock off"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := rules.S3(addrs, tc.ntp, tc.greetings, nil, pol)

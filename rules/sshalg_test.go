@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kensa-inspect/kensa/fleet/sshd"
+	"github.com/kensa-inspect/kensa/internal/fleet/sshd"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/rules"
 )

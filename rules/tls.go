@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kensa-inspect/kensa/probes/wire"
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 // TLSWeaknesses lists what is weak in a TLS session a probe recorded,
@@ -23,7 +23,7 @@ import (
 // weaknesses found then (info.Weak); those that do not depend on the
 // date are kept, and those about the certificate's dates (judged at the
 // scan's clock) are replaced by the judgement at at.
-func TLSWeaknesses(info *wire.TLSInfo, at time.Time) []string {
+func TLSWeaknesses(info *observe.TLS, at time.Time) []string {
 	if info == nil || info.Error != "" {
 		return nil
 	}
@@ -95,7 +95,7 @@ func tlsObsolete(version string) bool {
 // tlsEvidence is the evidence line of a TLS session's weaknesses: the
 // protocol, the cipher suite and the certificate's validity, key and
 // signature as recorded, after "*: TLS ".
-func tlsEvidence(info *wire.TLSInfo) string {
+func tlsEvidence(info *observe.TLS) string {
 	s := "*: TLS " + info.Version + " " + info.Cipher
 	if !info.NotAfter.IsZero() {
 		s += ", certificate valid " + info.NotBefore.UTC().Format(time.RFC3339) + " to " + info.NotAfter.UTC().Format(time.RFC3339)

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/imapd"
+	"github.com/kensa-inspect/kensa/internal/fleet/imapd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/imap"
 	"github.com/kensa-inspect/kensa/probes/wire"
@@ -29,7 +30,7 @@ func day(s string) time.Time {
 // evaluation day: expired before it, expiring during it (flagged), not
 // valid before its end (flagged), valid throughout (not).
 func TestTLSWeaknessesAtDate(t *testing.T) {
-	info := &wire.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256", KeyType: "ECDSA", KeyBits: 256, SigAlg: "ECDSA-SHA256",
+	info := &observe.TLS{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256", KeyType: "ECDSA", KeyBits: 256, SigAlg: "ECDSA-SHA256",
 		NotBefore: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), NotAfter: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	for at, want := range map[string]string{
 		"2026-02-28": "certificate not valid before 2026-03-01",
@@ -46,14 +47,14 @@ func TestTLSWeaknessesAtDate(t *testing.T) {
 	if w := rules.TLSWeaknesses(info, time.Time{}); len(w) != 0 {
 		t.Errorf("no date: %v", w)
 	}
-	weak := &wire.TLSInfo{Version: "TLS 1.0", Cipher: "TLS_RSA_WITH_RC4_128_SHA", KeyType: "RSA", KeyBits: 1024, SigAlg: "SHA1-RSA"}
+	weak := &observe.TLS{Version: "TLS 1.0", Cipher: "TLS_RSA_WITH_RC4_128_SHA", KeyType: "RSA", KeyBits: 1024, SigAlg: "SHA1-RSA"}
 	got := strings.Join(rules.TLSWeaknesses(weak, day("2026-04-15")), "; ")
 	for _, w := range []string{"protocol TLS 1.0 is obsolete", "cipher TLS_RSA_WITH_RC4_128_SHA is insecure", "RSA key of 1024 bits", "certificate signed with SHA1-RSA"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("%q lacks %q", got, w)
 		}
 	}
-	if w := rules.TLSWeaknesses(&wire.TLSInfo{Version: "TLS 1.2", NoCertificate: true}, day("2026-04-15")); len(w) != 1 || w[0] != "no certificate" {
+	if w := rules.TLSWeaknesses(&observe.TLS{Version: "TLS 1.2", NoCertificate: true}, day("2026-04-15")); len(w) != 1 || w[0] != "no certificate" {
 		t.Errorf("no certificate: %v", w)
 	}
 	if w := rules.TLSWeaknesses(wire.TLSFailure(errors.New("handshake failure")), day("2026-04-15")); w != nil {
@@ -65,7 +66,7 @@ func TestTLSWeaknessesAtDate(t *testing.T) {
 // except those about the certificate's dates, which the scan's clock
 // decided: they are judged again at the evaluation date.
 func TestTLSWeaknessesLegacyRecord(t *testing.T) {
-	info := &wire.TLSInfo{Version: "TLS 1.2", Cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+	info := &observe.TLS{Version: "TLS 1.2", Cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
 		NotBefore: day("2020-01-01"), NotAfter: day("2021-01-01"), Expired: true,
 		Weak: []string{"certificate expired 2021-01-01", "RSA key of 1024 bits"}}
 	got := rules.TLSWeaknesses(info, day("2020-06-01"))

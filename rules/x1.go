@@ -3,7 +3,7 @@ package rules
 import (
 	"strings"
 
-	"github.com/kensa-inspect/kensa/probes/smtp"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -15,7 +15,7 @@ import (
 // seen (unreachable, TLS failed, relay untested); an empty slice means
 // the item does not apply. With pol.TLSWeakFails, weak TLS (obsolete
 // protocol, insecure cipher, expired certificate, small key) fails too.
-func X1(obs []*smtp.Observation, pol Policy) scoring.Verdict {
+func X1(obs []*observe.SMTP, pol Policy) scoring.Verdict {
 	if len(obs) == 0 {
 		return smtpVerdict(scoring.NA, "no submission or smtps service", nil)
 	}
@@ -46,7 +46,7 @@ func X1(obs []*smtp.Observation, pol Policy) scoring.Verdict {
 }
 
 // x1One grades one submission or smtps service.
-func x1One(o *smtp.Observation, pol Policy) (scoring.Outcome, string, []string) {
+func x1One(o *observe.SMTP, pol Policy) (scoring.Outcome, string, []string) {
 	if o == nil {
 		return scoring.Unknown, "no observation", nil
 	}
@@ -119,7 +119,7 @@ func x1One(o *smtp.Observation, pol Policy) (scoring.Outcome, string, []string) 
 
 // x1Hello checks that an EHLO reply offers AUTH; it returns an empty
 // outcome when it does.
-func x1Hello(o *smtp.Observation, h *smtp.Hello, when string) (scoring.Outcome, string, []string) {
+func x1Hello(o *observe.SMTP, h *observe.SMTPHello, when string) (scoring.Outcome, string, []string) {
 	if !h.OK() || h.Command != "EHLO" {
 		r := h.Reply
 		if h.EHLOReply != nil {
@@ -136,7 +136,7 @@ func x1Hello(o *smtp.Observation, h *smtp.Hello, when string) (scoring.Outcome, 
 	return "", "", nil
 }
 
-func replyLines(r *smtp.Reply) []string {
+func replyLines(r *observe.SMTPReply) []string {
 	if r == nil {
 		return nil
 	}
@@ -148,7 +148,7 @@ func replyLines(r *smtp.Reply) []string {
 }
 
 // authLines returns the AUTH keyword lines of an EHLO reply.
-func authLines(r *smtp.Reply) []string {
+func authLines(r *observe.SMTPReply) []string {
 	var out []string
 	for i, l := range r.Lines {
 		if i == 0 {

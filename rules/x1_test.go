@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/smtpd"
-	"github.com/kensa-inspect/kensa/probes/smtp"
+	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/rules"
 	"github.com/kensa-inspect/kensa/scoring"
@@ -49,12 +49,12 @@ func TestX1Truth(t *testing.T) {
 			if r.service == "submission" && r.cfg.TLS && !r.cfg.ImplicitTLS && want.X1 != smtpd.Truth(r.cfg.Profile).X1 {
 				t.Fatalf("Config.Truth %+v differs from Truth %+v for the canonical setting", want, smtpd.Truth(r.cfg.Profile))
 			}
-			v := rules.X1([]*smtp.Observation{o}, pol)
+			v := rules.X1([]*observe.SMTP{o}, pol)
 			if v.Outcome != want.X1 {
 				t.Errorf("X1 %s (%s), truth %s (%s)", v.Outcome, v.Reason, want.X1, want.Why)
 			}
 			checkVerdict(t, v, o)
-			if a := rules.A1([]*smtp.Observation{o}, pol); a.Outcome != want.A1 {
+			if a := rules.A1([]*observe.SMTP{o}, pol); a.Outcome != want.A1 {
 				t.Errorf("A1 %s (%s), truth %s (%s)", a.Outcome, a.Reason, want.A1, want.Why)
 			}
 		})
@@ -66,11 +66,11 @@ func TestX1Services(t *testing.T) {
 	good := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, TLS: true}, "submission")
 	smtps := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, ImplicitTLS: true}, "smtps")
 	bad := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthBeforeTLS, TLS: true}, "submission")
-	v := rules.X1([]*smtp.Observation{good, smtps}, pol)
+	v := rules.X1([]*observe.SMTP{good, smtps}, pol)
 	if v.Outcome != scoring.Pass || len(v.Evidence) < 2 {
 		t.Errorf("both proper: %+v", v)
 	}
-	v = rules.X1([]*smtp.Observation{good, bad}, pol)
+	v = rules.X1([]*observe.SMTP{good, bad}, pol)
 	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "AUTH offered before STARTTLS") {
 		t.Errorf("one offers AUTH in the clear: %+v", v)
 	}
@@ -84,24 +84,24 @@ func TestX1Services(t *testing.T) {
 
 func TestX1Synthetic(t *testing.T) {
 	pol := rules.DefaultPolicy()
-	authEHLO := &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 AUTH PLAIN"}}
-	plainEHLO := &smtp.Reply{Code: 250, Lines: []string{"250-mx", "250 STARTTLS"}}
-	base := func() *smtp.Observation {
-		o := &smtp.Observation{Endpoint: wire.Endpoint{Service: "submission", Address: "192.0.2.1", Port: 587, Reachable: true},
-			Greeting: &smtp.Reply{Code: 220, Lines: []string{"220 mx ESMTP"}},
-			Hello:    &smtp.Hello{Command: "EHLO", Reply: plainEHLO, StartTLS: true},
-			StartTLS: &smtp.StartTLS{OK: true},
-			TLS:      &wire.TLSInfo{Version: "TLS 1.3"},
-			HelloTLS: &smtp.Hello{Command: "EHLO", Reply: authEHLO, Auth: true, AuthMechanisms: []string{"PLAIN"}, TLS: true},
-			Relay:    &smtp.Relay{Planned: 16}}
+	authEHLO := &observe.SMTPReply{Code: 250, Lines: []string{"250-mx", "250 AUTH PLAIN"}}
+	plainEHLO := &observe.SMTPReply{Code: 250, Lines: []string{"250-mx", "250 STARTTLS"}}
+	base := func() *observe.SMTP {
+		o := &observe.SMTP{Endpoint: observe.Endpoint{Service: "submission", Address: "192.0.2.1", Port: 587, Reachable: true},
+			Greeting: &observe.SMTPReply{Code: 220, Lines: []string{"220 mx ESMTP"}},
+			Hello:    &observe.SMTPHello{Command: "EHLO", Reply: plainEHLO, StartTLS: true},
+			StartTLS: &observe.SMTPStartTLS{OK: true},
+			TLS:      &observe.TLS{Version: "TLS 1.3"},
+			HelloTLS: &observe.SMTPHello{Command: "EHLO", Reply: authEHLO, Auth: true, AuthMechanisms: []string{"PLAIN"}, TLS: true},
+			Relay:    &observe.Relay{Planned: 16}}
 		for id := 1; id <= 16; id++ {
-			o.Relay.Tests = append(o.Relay.Tests, smtp.RelayTest{ID: id, Result: smtp.Refused})
+			o.Relay.Tests = append(o.Relay.Tests, observe.RelayTest{ID: id, Result: observe.RelayRefused})
 		}
 		return o
 	}
-	check := func(name string, o *smtp.Observation, p rules.Policy, want scoring.Outcome, reason string) {
+	check := func(name string, o *observe.SMTP, p rules.Policy, want scoring.Outcome, reason string) {
 		t.Helper()
-		v := rules.X1([]*smtp.Observation{o}, p)
+		v := rules.X1([]*observe.SMTP{o}, p)
 		if v.Outcome != want || !strings.Contains(v.Reason, reason) {
 			t.Errorf("%s: %s %q, want %s %q", name, v.Outcome, v.Reason, want, reason)
 		}
@@ -116,7 +116,7 @@ func TestX1Synthetic(t *testing.T) {
 	check("weak TLS, strict policy", o, strict, scoring.Fail, "weak TLS: protocol TLS 1.0 is obsolete")
 
 	o = base()
-	o.StartTLS = &smtp.StartTLS{Reply: &smtp.Reply{Code: 220}, Error: "starttls: TLS handshake failed"}
+	o.StartTLS = &observe.SMTPStartTLS{Reply: &observe.SMTPReply{Code: 220}, Error: "starttls: TLS handshake failed"}
 	o.TLS = wire.TLSFailure(errString("remote error: tls: handshake failure"))
 	o.HelloTLS = nil
 	check("handshake failed", o, pol, scoring.Unknown, "AUTH after STARTTLS not seen")
@@ -131,22 +131,22 @@ func TestX1Synthetic(t *testing.T) {
 	check("no AUTH after TLS", o, pol, scoring.Fail, "no AUTH offered after STARTTLS")
 
 	o = base()
-	o.Hello = &smtp.Hello{Command: "HELO", Reply: &smtp.Reply{Code: 250, Lines: []string{"250 mx"}},
-		EHLOReply: &smtp.Reply{Code: 502, Lines: []string{"502 5.5.1 no"}}}
+	o.Hello = &observe.SMTPHello{Command: "HELO", Reply: &observe.SMTPReply{Code: 250, Lines: []string{"250 mx"}},
+		EHLOReply: &observe.SMTPReply{Code: 502, Lines: []string{"502 5.5.1 no"}}}
 	check("EHLO refused", o, pol, scoring.Fail, "EHLO refused")
-	o.Hello.EHLOReply = &smtp.Reply{Code: 421, Lines: []string{"421 4.3.2 busy"}}
+	o.Hello.EHLOReply = &observe.SMTPReply{Code: 421, Lines: []string{"421 4.3.2 busy"}}
 	check("EHLO deferred", o, pol, scoring.Unknown, "EHLO not answered")
 
 	o = base()
-	o.Relay.Tests[3].Result = smtp.Untested
+	o.Relay.Tests[3].Result = observe.RelayUntested
 	o.Relay.Tests[3].Why = "temporary failure: 451"
 	check("relay untested", o, pol, scoring.Unknown, "not fully tested")
-	o.Relay.Tests[5].Result = smtp.Accepted
+	o.Relay.Tests[5].Result = observe.RelayAccepted
 	check("relay accepted", o, pol, scoring.Fail, "accepts relay")
 
 	o = base()
 	o.Service, o.ImplicitTLS = "smtps", true
-	o.Hello = &smtp.Hello{Command: "EHLO", Reply: authEHLO, Auth: true, TLS: true}
+	o.Hello = &observe.SMTPHello{Command: "EHLO", Reply: authEHLO, Auth: true, TLS: true}
 	o.StartTLS, o.HelloTLS = nil, nil
 	check("smtps", o, pol, scoring.Pass, "AUTH offered, unauthenticated")
 	o.Hello = nil

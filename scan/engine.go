@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/results"
@@ -84,7 +85,7 @@ func (b Bounds) withDefaults() Bounds {
 
 // Target is one planned probe of one server.
 type Target struct {
-	wire.Target
+	observe.Target
 	// Listed is set when the inventory lists the service; otherwise the
 	// target is a standard port checked by discovery.
 	Listed bool
@@ -390,7 +391,7 @@ func (cfg *Config) planned(s *inventory.Server, addrs []netip.Addr) []Target {
 	for _, a := range addrs {
 		listed := map[string]bool{}
 		for _, svc := range s.Services {
-			out = append(out, Target{Target: wire.Target{Service: svc.Name, Addr: netip.AddrPortFrom(a, uint16(svc.Port)), Host: host}, Listed: true})
+			out = append(out, Target{Target: observe.Target{Service: svc.Name, Addr: netip.AddrPortFrom(a, uint16(svc.Port)), Host: host}, Listed: true})
 			listed[svc.Name] = true
 		}
 		if !cfg.Discover {
@@ -400,7 +401,7 @@ func (cfg *Config) planned(s *inventory.Server, addrs []netip.Addr) []Target {
 			if listed[def.Name] {
 				continue
 			}
-			out = append(out, Target{Target: wire.Target{Service: def.Name, Addr: netip.AddrPortFrom(a, uint16(def.Port)), Host: host}})
+			out = append(out, Target{Target: observe.Target{Service: def.Name, Addr: netip.AddrPortFrom(a, uint16(def.Port)), Host: host}})
 		}
 	}
 	return out

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
 	"github.com/kensa-inspect/kensa/internal/itest"
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/probes/wire"

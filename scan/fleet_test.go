@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet"
+	"github.com/kensa-inspect/kensa/internal/fleet"
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/results"

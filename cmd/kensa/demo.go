@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/advisory"
-	"github.com/kensa-inspect/kensa/fleet"
+	"github.com/kensa-inspect/kensa/internal/fleet"
 	"github.com/kensa-inspect/kensa/report"
 	"github.com/kensa-inspect/kensa/scoring"
 )

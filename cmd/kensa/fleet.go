@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet"
+	"github.com/kensa-inspect/kensa/internal/fleet"
 )
 
 // planFor builds the plan a --profile names: "mix" (every behaviour,

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/advisory"
-	"github.com/kensa-inspect/kensa/fleet/imapd"
-	"github.com/kensa-inspect/kensa/fleet/smtpd"
-	"github.com/kensa-inspect/kensa/fleet/sshd"
+	"github.com/kensa-inspect/kensa/internal/fleet/imapd"
+	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/internal/fleet/sshd"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
 )

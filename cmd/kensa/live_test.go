@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet"
+	"github.com/kensa-inspect/kensa/internal/fleet"
 	"github.com/kensa-inspect/kensa/internal/htmlcheck"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"

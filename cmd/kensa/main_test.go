@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
 	"github.com/kensa-inspect/kensa/internal/htmlcheck"
 	"github.com/kensa-inspect/kensa/internal/itest"
 	"github.com/kensa-inspect/kensa/probes"

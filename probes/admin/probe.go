@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -61,7 +62,7 @@ type Options struct {
 // the connection: for these protocols that alone is the finding, and
 // rlogin and rsh servers say nothing until the client speaks.
 type Observation struct {
-	wire.Endpoint
+	observe.Endpoint
 	// Listed is set when the inventory lists the service on this port.
 	Listed bool `json:"listed"`
 	// State is how the connection attempt went: answered, refused,
@@ -83,10 +84,10 @@ type Observation struct {
 
 // Banners returns the text before the prompt (kind "greeting") and the
 // prompt (kind "prompt").
-func (o *Observation) Banners() []wire.Banner {
-	var out []wire.Banner
+func (o *Observation) Banners() []observe.Banner {
+	var out []observe.Banner
 	b := func(kind, text string) {
-		out = append(out, wire.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
+		out = append(out, observe.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
 	}
 	greeting := o.Text
 	if o.Prompt != "" {
@@ -108,7 +109,7 @@ func (o *Observation) Banners() []wire.Banner {
 
 // Probe connects to the telnet, rlogin or rsh service t (by t.Service)
 // and records what happens. It never returns nil.
-func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
 	if opts.User == "" {
 		opts.User = FakeUser
 	}
@@ -119,9 +120,9 @@ func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Obse
 	if opts.Quiet > lim.ReadTimeout {
 		opts.Quiet = lim.ReadTimeout
 	}
-	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), Listed: opts.Listed}
+	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock()), Listed: opts.Listed}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
-	defer func() { obs.Finish(env.Clock(), tr) }()
+	defer func() { obs.Finish(env.Clock(), tr.Take()) }()
 
 	conn, err := env.Dial(ctx, "tcp", t, nil)
 	if err != nil {

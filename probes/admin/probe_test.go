@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/telnetd"
+	"github.com/kensa-inspect/kensa/internal/fleet/telnetd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/admin"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -22,16 +23,16 @@ func testEnv() wire.Env {
 	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, MaxBytes: 64 << 10}}
 }
 
-func tgt(t *testing.T, service string, a net.Addr) wire.Target {
+func tgt(t *testing.T, service string, a net.Addr) observe.Target {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wire.Target{Service: service, Addr: ap}
+	return observe.Target{Service: service, Addr: ap}
 }
 
-func run(t *testing.T, env wire.Env, tg wire.Target, opts admin.Options) *admin.Observation {
+func run(t *testing.T, env wire.Env, tg observe.Target, opts admin.Options) *admin.Observation {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -117,7 +118,7 @@ func TestFiltered(t *testing.T) {
 	env := testEnv()
 	env.Limits.DialTimeout = 200 * time.Millisecond
 	env.Dialer = blackhole{}
-	tg := wire.Target{Service: "telnet", Addr: netip.MustParseAddrPort("127.0.0.1:23")}
+	tg := observe.Target{Service: "telnet", Addr: netip.MustParseAddrPort("127.0.0.1:23")}
 	obs := run(t, env, tg, admin.Options{Listed: true})
 	if obs.State != admin.StateTimeout || obs.Reachable {
 		t.Fatalf("state %q error %q", obs.State, obs.Error)

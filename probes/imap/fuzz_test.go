@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/internal/probetest"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -48,7 +49,7 @@ func FuzzProbe(f *testing.F) {
 	f.Add([]byte("* PREAUTH ready\r\n"))
 	f.Add([]byte("* OK hi\r\n* LIST () \"/\" {99999}\r\nabc"))
 	f.Add([]byte("* OK hi\r\n* CAPABILITY IMAP4rev1 AUTH=LOGIN ID\r\nT1 OK\r\n* ID (\"name\" {3}\r\nabc)\r\nT2 OK\r\n"))
-	probetest.FuzzProbe(f, "imap", 143, func(ctx context.Context, env wire.Env, tg wire.Target, password string) *wire.Endpoint {
+	probetest.FuzzProbe(f, "imap", 143, func(ctx context.Context, env wire.Env, tg observe.Target, password string) *observe.Endpoint {
 		if obs := Probe(ctx, env, tg, Options{Password: password}); obs != nil {
 			return &obs.Endpoint
 		}

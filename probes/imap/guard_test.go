@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/internal/probetest"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -65,7 +66,7 @@ func TestCapabilityParenthesis(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		done := make(chan *Observation, 1)
 		go func() {
-			done <- Probe(ctx, env, wire.Target{Service: "imap", Addr: netip.MustParseAddrPort("127.0.0.1:143")}, Options{})
+			done <- Probe(ctx, env, observe.Target{Service: "imap", Addr: netip.MustParseAddrPort("127.0.0.1:143")}, Options{})
 		}()
 		select {
 		case obs := <-done:

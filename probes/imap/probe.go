@@ -35,6 +35,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/internal/login"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -47,7 +48,7 @@ type Options = login.Options
 
 // Observation is what the probe saw of one IMAP service.
 type Observation struct {
-	wire.Endpoint
+	observe.Endpoint
 	// ImplicitTLS is set for imaps: TLS from the first byte.
 	ImplicitTLS bool `json:"implicit_tls"`
 	// Greeting is the server's first line ("* OK [CAPABILITY …] Dovecot
@@ -69,7 +70,7 @@ type Observation struct {
 	// when the server does not advertise STARTTLS or on imaps.
 	StartTLS *StartTLS `json:"starttls,omitempty"`
 	// TLS describes the TLS session (imaps, or after STARTTLS).
-	TLS *wire.TLSInfo `json:"tls,omitempty"`
+	TLS *observe.TLS `json:"tls,omitempty"`
 	// CapabilitiesAfterTLS are the capabilities after STARTTLS.
 	CapabilitiesAfterTLS   []string `json:"capabilities_after_tls,omitempty"`
 	CapabilityLineAfterTLS string   `json:"capability_line_after_tls,omitempty"`
@@ -92,10 +93,10 @@ type StartTLS struct {
 }
 
 // Banners returns the greeting and the ID answer.
-func (o *Observation) Banners() []wire.Banner {
-	var out []wire.Banner
+func (o *Observation) Banners() []observe.Banner {
+	var out []observe.Banner
 	b := func(kind, text string) {
-		out = append(out, wire.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
+		out = append(out, observe.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
 	}
 	if o.Greeting != "" {
 		b("greeting", o.Greeting)
@@ -136,7 +137,7 @@ const maxConns = 6
 type prober struct {
 	ctx   context.Context
 	env   wire.Env
-	t     wire.Target
+	t     observe.Target
 	opts  Options
 	tr    *wire.Transcript
 	obs   *Observation
@@ -147,15 +148,15 @@ type prober struct {
 // Probe examines the IMAP service t: t.Service "imaps" means implicit
 // TLS, anything else STARTTLS. It never returns nil; Error is set when it
 // could not finish.
-func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
-	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "imaps"}
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
+	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "imaps"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
 	p := &prober{ctx: ctx, env: env, t: t, opts: opts, tr: tr, obs: obs}
 	if err := p.run(ctx); err != nil {
 		obs.Error = err.Error()
 		env.Logger().Debug("imap probe", "target", t.String(), "error", obs.Error)
 	}
-	obs.Finish(env.Clock(), tr)
+	obs.Finish(env.Clock(), tr.Take())
 	return obs
 }
 

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/imapd"
+	"github.com/kensa-inspect/kensa/internal/fleet/imapd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/internal/probetest"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -19,7 +20,7 @@ func testEnv() wire.Env {
 	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 500 * time.Millisecond, MaxLine: 4096, MaxBytes: 256 << 10}}
 }
 
-func start(t *testing.T, cfg imapd.Config) wire.Target {
+func start(t *testing.T, cfg imapd.Config) observe.Target {
 	t.Helper()
 	srv, err := imapd.Start("127.0.0.1:0", cfg)
 	if err != nil {
@@ -30,7 +31,7 @@ func start(t *testing.T, cfg imapd.Config) wire.Target {
 	if cfg.ImplicitTLS {
 		service = "imaps"
 	}
-	return wire.Target{Service: service, Addr: netip.MustParseAddrPort(srv.Addr().String())}
+	return observe.Target{Service: service, Addr: netip.MustParseAddrPort(srv.Addr().String())}
 }
 
 func probe(t *testing.T, cfg imapd.Config) *Observation {
@@ -225,7 +226,7 @@ func TestHostile(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				tg := start(t, imapd.Config{Profile: p, ImplicitTLS: implicit, IdleTimeout: 30 * time.Second})
-				probetest.Bounded(t, func(ctx context.Context) *wire.Endpoint { return &Probe(ctx, testEnv(), tg, Options{}).Endpoint })
+				probetest.Bounded(t, func(ctx context.Context) *observe.Endpoint { return &Probe(ctx, testEnv(), tg, Options{}).Endpoint })
 			})
 		}
 	}

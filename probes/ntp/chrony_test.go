@@ -9,6 +9,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/internal/daemon"
 	"github.com/kensa-inspect/kensa/internal/itest"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ntp"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -18,7 +19,7 @@ import (
 // when the test ends; extra is added to its configuration ("local
 // stratum 8" makes it serve as synchronised). It returns once chronyd
 // answers.
-func startChrony(t *testing.T, extra string) wire.Target {
+func startChrony(t *testing.T, extra string) observe.Target {
 	t.Helper()
 	itest.Need(t, daemon.ChronyMissing())
 	d, err := daemon.StartChrony(t.TempDir(), "127.0.0.1", extra)
@@ -31,7 +32,7 @@ func startChrony(t *testing.T, extra string) wire.Target {
 			t.Logf("chronyd log:\n%s", d.Log())
 		}
 	})
-	tg := wire.Target{Service: "ntp", Addr: d.Addr}
+	tg := observe.Target{Service: "ntp", Addr: d.Addr}
 	env := testEnv()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {

@@ -23,6 +23,7 @@ import (
 
 	bntp "github.com/beevik/ntp"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -103,7 +104,7 @@ type Sample struct {
 
 // Observation is what the probe saw of one NTP service.
 type Observation struct {
-	wire.Endpoint
+	observe.Endpoint
 	Samples []Sample `json:"samples"`
 	// Answered counts the well-formed replies to the probe's queries.
 	Answered int `json:"answered"`
@@ -132,7 +133,7 @@ type Observation struct {
 }
 
 // Banners returns nothing: NTP has no banner.
-func (o *Observation) Banners() []wire.Banner { return nil }
+func (o *Observation) Banners() []observe.Banner { return nil }
 
 // IsKissOfDeathCode reports whether a kiss code tells a client to stop
 // or slow down (RFC 5905 section 7.4): RATE, DENY, RSTR.
@@ -141,11 +142,11 @@ func IsKissOfDeathCode(code string) bool {
 }
 
 // Probe queries the NTP service t over UDP. It never returns nil.
-func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
 	opts = opts.withDefaults(env.Lim())
-	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), Samples: []Sample{}}
+	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock()), Samples: []Sample{}}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
-	defer func() { obs.Finish(env.Clock(), tr) }()
+	defer func() { obs.Finish(env.Clock(), tr.Take()) }()
 
 	timeouts := 0
 	for i := 0; i < opts.Samples; i++ {
@@ -266,7 +267,7 @@ func (c *capture) ProcessResponse(buf []byte) error {
 // query sends one query on its own socket and reads one reply. The
 // socket is opened first (a scan engine may make it wait for its
 // bounds); the reply timeout starts once it is open.
-func query(ctx context.Context, env wire.Env, t wire.Target, opts Options) Sample {
+func query(ctx context.Context, env wire.Env, t observe.Target, opts Options) Sample {
 	conn, err := env.Dial(ctx, "udp", t, nil)
 	if err != nil {
 		s := Sample{Sent: env.Clock()}

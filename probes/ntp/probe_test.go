@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/ntpd"
+	"github.com/kensa-inspect/kensa/internal/fleet/ntpd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ntp"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -33,13 +34,13 @@ func start(t *testing.T, cfg ntpd.Config) *ntpd.Server {
 	return s
 }
 
-func tgt(t *testing.T, a net.Addr) wire.Target {
+func tgt(t *testing.T, a net.Addr) observe.Target {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wire.Target{Service: "ntp", Addr: ap}
+	return observe.Target{Service: "ntp", Addr: ap}
 }
 
 func run(t *testing.T, s *ntpd.Server, opts ntp.Options) *ntp.Observation {

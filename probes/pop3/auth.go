@@ -3,7 +3,7 @@ package pop3
 import (
 	"strings"
 
-	"github.com/kensa-inspect/kensa/pop3"
+	"github.com/kensa-inspect/kensa/internal/pop3client"
 	"github.com/kensa-inspect/kensa/probes/internal/login"
 )
 
@@ -107,8 +107,8 @@ func classifyErr(code, text string, beforeCredentials bool) (AuthResult, string)
 // reason before the password as a refusal, are judged by today's reading
 // when they are graded again. ok is false when reply is not a -ERR line.
 func Reclassify(reply, step string) (r AuthResult, why string, ok bool) {
-	rep, err := pop3.ParseReply(reply)
-	if err != nil || rep.Status != pop3.StatusErr {
+	rep, err := pop3client.ParseReply(reply)
+	if err != nil || rep.Status != pop3client.StatusErr {
 		return "", "", false
 	}
 	r, why = classifyErr(rep.Code, rep.Text, step == "USER" || step == "AUTH")

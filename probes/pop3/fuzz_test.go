@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/internal/probetest"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -17,7 +18,7 @@ func FuzzProbe(f *testing.F) {
 	f.Add([]byte("+OK\r\n-ERR no capa\r\n+OK\r\n+OK logged in\r\n"))
 	f.Add([]byte("+OK\r\n+OK\r\n" + strings.Repeat("X\r\n", 300)))
 	f.Add([]byte("-ERR [SYS/TEMP] busy\r\n"))
-	probetest.FuzzProbe(f, "pop3", 110, func(ctx context.Context, env wire.Env, tg wire.Target, password string) *wire.Endpoint {
+	probetest.FuzzProbe(f, "pop3", 110, func(ctx context.Context, env wire.Env, tg observe.Target, password string) *observe.Endpoint {
 		if obs := Probe(ctx, env, tg, Options{Password: password}); obs != nil {
 			return &obs.Endpoint
 		}

@@ -21,7 +21,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 
-	"github.com/kensa-inspect/kensa/pop3"
+	"github.com/kensa-inspect/kensa/internal/pop3client"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/internal/login"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -34,7 +35,7 @@ type Options = login.Options
 
 // Observation is what the probe saw of one POP3 service.
 type Observation struct {
-	wire.Endpoint
+	observe.Endpoint
 	// ImplicitTLS is set for pop3s: TLS from the first byte.
 	ImplicitTLS bool `json:"implicit_tls"`
 	// Greeting is the server's first line ("+OK Dovecot ready.").
@@ -50,7 +51,7 @@ type Observation struct {
 	// server does not advertise STLS or on pop3s.
 	STLS *STLS `json:"stls,omitempty"`
 	// TLS describes the TLS session (pop3s, or after STLS).
-	TLS *wire.TLSInfo `json:"tls,omitempty"`
+	TLS *observe.TLS `json:"tls,omitempty"`
 	// CapaAfterTLS are the CAPA lines after STLS.
 	CapaAfterTLS []string `json:"capa_after_tls,omitempty"`
 	// LoginTested is set when the login attempts ran (Options.SkipLogin
@@ -72,10 +73,10 @@ type STLS struct {
 }
 
 // Banners returns the greeting and the CAPA IMPLEMENTATION line.
-func (o *Observation) Banners() []wire.Banner {
-	var out []wire.Banner
+func (o *Observation) Banners() []observe.Banner {
+	var out []observe.Banner
 	b := func(kind, text string) {
-		out = append(out, wire.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
+		out = append(out, observe.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
 	}
 	if o.Greeting != "" {
 		b("greeting", o.Greeting)
@@ -142,7 +143,7 @@ const maxConns = 6
 
 type prober struct {
 	env   wire.Env
-	t     wire.Target
+	t     observe.Target
 	opts  Options
 	tr    *wire.Transcript
 	obs   *Observation
@@ -155,15 +156,15 @@ type prober struct {
 // Probe examines the POP3 service t: t.Service "pop3s" means implicit
 // TLS, anything else STLS. It never returns nil; Error is set when it
 // could not finish.
-func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
-	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "pop3s"}
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
+	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "pop3s"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
 	p := &prober{env: env, t: t, opts: opts, tr: tr, obs: obs}
 	if err := p.run(ctx); err != nil {
 		obs.Error = err.Error()
 		env.Logger().Debug("pop3 probe", "target", t.String(), "error", obs.Error)
 	}
-	obs.Finish(env.Clock(), tr)
+	obs.Finish(env.Clock(), tr.Take())
 	return obs
 }
 
@@ -174,7 +175,7 @@ func (p *prober) run(ctx context.Context) error {
 	}
 	defer s.close()
 	capa, err := s.cl.Capa()
-	var rerr *pop3.ReplyError
+	var rerr *pop3client.ReplyError
 	switch {
 	case errors.As(err, &rerr):
 		p.obs.CapaError = p.clean(rerr.Line)
@@ -209,7 +210,7 @@ func (p *prober) run(ctx context.Context) error {
 type session struct {
 	p      *prober
 	raw    *wire.Conn
-	cl     *pop3.Client
+	cl     *pop3client.Client
 	tls    bool
 	closed bool
 }
@@ -256,8 +257,8 @@ func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
 	return c, nil
 }
 
-func (p *prober) clientOptions() *pop3.Options {
-	return &pop3.Options{MaxLine: p.env.Lim().MaxLine, MaxLines: 200, Trace: p.trace}
+func (p *prober) clientOptions() *pop3client.Options {
+	return &pop3client.Options{MaxLine: p.env.Lim().MaxLine, MaxLines: 200, Trace: p.trace}
 }
 
 func (p *prober) tlsConfig() *tls.Config { return wire.TLSConfig(p.t.Host) }
@@ -281,10 +282,10 @@ func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
 		p.tr.Note("TLS established: %s %s", p.obs.TLS.Version, p.obs.TLS.Cipher)
 		conn, s.tls = tc, true
 	}
-	cl, err := pop3.NewClient(conn, p.clientOptions())
+	cl, err := pop3client.NewClient(conn, p.clientOptions())
 	if err != nil {
 		err = s.fail(err)
-		var rerr *pop3.ReplyError
+		var rerr *pop3client.ReplyError
 		if errors.As(err, &rerr) {
 			p.keepGreeting(rerr.Line)
 			return nil, errors.New("greeting: the server refused the connection: " + p.clean(rerr.Line))
@@ -300,14 +301,14 @@ func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
 func (p *prober) keepGreeting(line string) {
 	if p.obs.Greeting == "" {
 		p.obs.Greeting = p.clean(line)
-		p.obs.APOPTimestamp = wire.Sanitize(pop3.Timestamp(line), 200)
+		p.obs.APOPTimestamp = wire.Sanitize(pop3client.Timestamp(line), 200)
 	}
 }
 
 // attempt is one planned login attempt.
 type attempt struct {
 	method string
-	run    func(cl *pop3.Client) (step string, err error)
+	run    func(cl *pop3client.Client) (step string, err error)
 }
 
 // Method names the attempt.
@@ -344,7 +345,7 @@ func (p *prober) tlsPlan(capa []string, anon bool) []attempt {
 }
 
 func (p *prober) userPass() attempt {
-	return attempt{"USER/PASS", func(cl *pop3.Client) (string, error) {
+	return attempt{"USER/PASS", func(cl *pop3client.Client) (string, error) {
 		if err := cl.User(FakeUser); err != nil {
 			return "USER", err
 		}
@@ -358,7 +359,7 @@ func anonymousAttempt() attempt { return saslAttempt(login.Anonymous{}) }
 // before any credential was sent.
 func saslAttempt(mech sasl.Client) attempt {
 	name, _, _ := mech.Start()
-	return attempt{"AUTH " + name, func(cl *pop3.Client) (string, error) {
+	return attempt{"AUTH " + name, func(cl *pop3client.Client) (string, error) {
 		tm := &trackedMech{Client: mech}
 		err := cl.Auth(tm)
 		if tm.sent {
@@ -438,7 +439,7 @@ func (p *prober) try(s *session, a attempt) (res Attempt, terr error) {
 	res = Attempt{Method: a.method, TLS: s.tls}
 	step, err := a.run(s.cl)
 	res.Step = step
-	var rerr *pop3.ReplyError
+	var rerr *pop3client.ReplyError
 	switch {
 	case err == nil:
 		res.Result, res.Why = LoggedIn, "the server answered +OK"
@@ -464,7 +465,7 @@ func (p *prober) afterTLS(ctx context.Context) error {
 	}
 	defer s.close()
 	capa, err := s.cl.Capa()
-	var rerr *pop3.ReplyError
+	var rerr *pop3client.ReplyError
 	switch {
 	case errors.As(err, &rerr):
 		// No CAPA after TLS: the login attempts still tell.
@@ -511,8 +512,8 @@ func (p *prober) openSTLS(ctx context.Context) (*session, error) {
 		return err
 	})
 	var (
-		rerr *pop3.ReplyError
-		terr *pop3.TLSError
+		rerr *pop3client.ReplyError
+		terr *pop3client.TLSError
 	)
 	switch {
 	case errors.As(err, &rerr):
@@ -547,11 +548,11 @@ func (p *prober) anonymousLoggedIn() bool {
 
 // describe words a failed step for a reason.
 func describe(step string, err error) string {
-	var perr *pop3.ProtocolError
+	var perr *pop3client.ProtocolError
 	switch {
-	case errors.Is(err, pop3.ErrLineTooLong):
+	case errors.Is(err, pop3client.ErrLineTooLong):
 		return step + ": line too long"
-	case errors.Is(err, pop3.ErrTooManyLines):
+	case errors.Is(err, pop3client.ErrTooManyLines):
 		return step + ": too many lines"
 	case errors.As(err, &perr):
 		if perr.Line == "" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -55,7 +56,7 @@ func (p *prober) dial(n int) (*session, error) {
 // handshake runs a TLS client handshake over the session's connection
 // and switches the session to it. It returns what the probe saw of the
 // TLS session, or its failure.
-func (s *session) handshake() (*wire.TLSInfo, error) {
+func (s *session) handshake() (*observe.TLS, error) {
 	p := s.p
 	s.conn.StopTranscript()
 	check := p.t.Host
@@ -78,7 +79,7 @@ func (s *session) handshake() (*wire.TLSInfo, error) {
 
 // read reads one reply within the reply time limit, waiting up to
 // patience (0: the read timeout) for each line to begin.
-func (s *session) read(patience time.Duration) (*Reply, error) {
+func (s *session) read(patience time.Duration) (*observe.SMTPReply, error) {
 	if s.dead != nil {
 		return nil, s.dead
 	}
@@ -97,16 +98,16 @@ func (s *session) read(patience time.Duration) (*Reply, error) {
 
 // cmd sends one command line and reads its reply within the read
 // timeout.
-func (s *session) cmd(line string) (*Reply, error) { return s.send(line, 0) }
+func (s *session) cmd(line string) (*observe.SMTPReply, error) { return s.send(line, 0) }
 
 // ask sends a command whose reply a server may delay on purpose (EHLO,
 // HELO, MAIL, RCPT) and waits for it as a patient client does.
-func (s *session) ask(line string) (*Reply, error) {
+func (s *session) ask(line string) (*observe.SMTPReply, error) {
 	return s.send(line, s.p.wait(s.p.opts.CommandTimeout))
 }
 
 // send sends one command line and reads its reply.
-func (s *session) send(line string, patience time.Duration) (*Reply, error) {
+func (s *session) send(line string, patience time.Duration) (*observe.SMTPReply, error) {
 	if s.dead != nil {
 		return nil, s.dead
 	}
@@ -132,7 +133,7 @@ var errClosing = errors.New("server closing the connection (421)")
 // and reads their replies in order (RFC 2920), as patiently as ask. It
 // returns the replies read; on an error the replies after the failing
 // one are missing.
-func (s *session) pipeline(lines ...string) ([]*Reply, error) {
+func (s *session) pipeline(lines ...string) ([]*observe.SMTPReply, error) {
 	if s.dead != nil {
 		return nil, s.dead
 	}
@@ -148,7 +149,7 @@ func (s *session) pipeline(lines ...string) ([]*Reply, error) {
 		s.dead = err
 		return nil, err
 	}
-	var out []*Reply
+	var out []*observe.SMTPReply
 	patience := s.p.wait(s.p.opts.CommandTimeout)
 	for range lines {
 		r, err := s.read(patience)
@@ -166,9 +167,9 @@ func (s *session) pipeline(lines ...string) ([]*Reply, error) {
 
 // hello sends EHLO, and HELO when EHLO is refused with a permanent or
 // temporary error (not when the connection fails).
-func (s *session) hello() (*Hello, error) {
+func (s *session) hello() (*observe.SMTPHello, error) {
 	name := s.p.opts.HeloName
-	h := &Hello{Command: "EHLO", TLS: s.tls}
+	h := &observe.SMTPHello{Command: "EHLO", TLS: s.tls}
 	r, err := s.ask("EHLO " + name)
 	h.Reply = r
 	if err != nil {
@@ -200,7 +201,7 @@ func (s *session) hello() (*Hello, error) {
 
 // startTLS sends STARTTLS and, on 220, runs the handshake. reply is
 // the server's answer to STARTTLS.
-func (s *session) startTLS() (reply *Reply, info *wire.TLSInfo, err error) {
+func (s *session) startTLS() (reply *observe.SMTPReply, info *observe.TLS, err error) {
 	r, err := s.cmd("STARTTLS")
 	if err != nil {
 		return r, nil, err
@@ -241,8 +242,8 @@ func describe(step string, err error) string {
 	switch {
 	case errors.Is(err, ErrLineTooLong), errors.Is(err, ErrTooManyLines), errors.Is(err, ErrReplySlow):
 		return step + ": " + err.Error()
-	case errors.Is(err, ErrMalformed):
-		return step + ": " + strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": ")
+	case errors.Is(err, observe.ErrMalformedSMTP):
+		return step + ": " + strings.TrimPrefix(err.Error(), observe.ErrMalformedSMTP.Error()+": ")
 	case errors.Is(err, errClosing):
 		return step + ": server closing the connection (421)"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -274,7 +275,7 @@ var (
 type stepError struct {
 	step  string
 	err   error
-	reply *Reply
+	reply *observe.SMTPReply
 }
 
 func (e *stepError) Error() string {

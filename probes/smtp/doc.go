@@ -4,7 +4,7 @@
 // open-relay test from an unauthenticated client that stops at RCPT and
 // never sends DATA.
 //
-// It observes and decides nothing: package rules turns an Observation
+// It observes and decides nothing: package rules turns an observe.SMTP
 // into the verdicts of items A1 (open-relay prevention) and X1 (sender
 // authentication on submission).
 //
@@ -18,6 +18,6 @@
 // minutes; Options.GreetingTimeout, Options.CommandTimeout), within the
 // context's deadline: servers hold them back on purpose (Sendmail's
 // greet_pause, Postfix's postscreen, Exim's ACL delay). Each relay
-// attempt is judged on its own replies (RelayTest.Judge), which the
+// attempt is judged on its own replies (observe.RelayTest.Outcome), which the
 // rules judge again from stored observations.
 package smtp

@@ -3,41 +3,14 @@ package smtp
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
-
-// Hello is what the server answered to the client's introduction.
-type Hello struct {
-	// Command is "EHLO", or "HELO" when EHLO was refused and the probe
-	// fell back.
-	Command string `json:"command"`
-	// Reply is the reply to Command.
-	Reply *Reply `json:"reply,omitempty"`
-	// EHLOReply is the refused EHLO reply when the probe fell back to
-	// HELO.
-	EHLOReply *Reply `json:"ehlo_reply,omitempty"`
-	// Extensions are the EHLO keyword lines (every line after the
-	// first of a 250 EHLO reply), keyword upper-cased, parameters as
-	// sent. Empty after HELO.
-	Extensions []string `json:"extensions,omitempty"`
-	// Auth is set when an AUTH keyword (or the old "AUTH=" form) was
-	// among the extensions; AuthMechanisms lists its mechanisms.
-	Auth           bool     `json:"auth"`
-	AuthMechanisms []string `json:"auth_mechanisms,omitempty"`
-	// StartTLS is set when the STARTTLS keyword was among the
-	// extensions.
-	StartTLS bool `json:"starttls"`
-	// TLS is set when this introduction happened inside TLS (after
-	// STARTTLS or on an implicit-TLS service).
-	TLS bool `json:"tls"`
-}
-
-// OK reports whether the introduction was accepted (2xx).
-func (h *Hello) OK() bool { return h != nil && h.Reply != nil && h.Reply.Class() == 2 }
 
 // ParseEHLO reads the extensions of a 250 reply to EHLO: only keyword
 // lines count (RFC 5321 section 4.1.1.1), never free text such as HELP
 // output. The first line is the server's greeting of the client.
-func ParseEHLO(r *Reply) (exts []string, auth bool, mechs []string, starttls bool) {
+func ParseEHLO(r *observe.SMTPReply) (exts []string, auth bool, mechs []string, starttls bool) {
 	if r == nil || r.Class() != 2 {
 		return nil, false, nil, false
 	}
@@ -46,7 +19,7 @@ func ParseEHLO(r *Reply) (exts []string, auth bool, mechs []string, starttls boo
 		if i == 0 {
 			continue
 		}
-		_, _, text, err := ParseReplyLine(l)
+		_, _, text, err := observe.ParseSMTPReplyLine(l)
 		if err != nil {
 			continue
 		}
@@ -108,15 +81,15 @@ func isKeyword(s string) bool {
 // announces: the first word after the code when it looks like a domain
 // name with at least one dot (not an address literal, not a bare
 // keyword such as "ESMTP"). It returns "" otherwise.
-func ServerName(r *Reply) string {
+func ServerName(r *observe.SMTPReply) string {
 	if r == nil || len(r.Lines) == 0 {
 		return ""
 	}
-	_, _, text, err := ParseReplyLine(r.Lines[0])
+	_, _, text, err := observe.ParseSMTPReplyLine(r.Lines[0])
 	if err != nil {
 		return ""
 	}
-	if e := ParseEnhanced(text, 0); e != "" {
+	if e := observe.ParseEnhancedCode(text, 0); e != "" {
 		text = strings.TrimPrefix(strings.TrimLeft(text, " "), e)
 	}
 	word, _, _ := strings.Cut(strings.TrimSpace(text), " ")

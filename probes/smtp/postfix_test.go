@@ -12,6 +12,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/internal/daemon"
 	"github.com/kensa-inspect/kensa/internal/itest"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/smtp"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/rules"
@@ -48,7 +49,7 @@ func startPostfix(t *testing.T, listen, mynetworks string, extra ...string) *pos
 
 func (p *postfix) log() string { return p.Log() }
 
-func (p *postfix) probe(t *testing.T) *smtp.Observation {
+func (p *postfix) probe(t *testing.T) *observe.SMTP {
 	t.Helper()
 	e := wire.Env{
 		Dialer: &wire.NetDialer{Source: netip.MustParseAddr(scannerAddr)},
@@ -58,7 +59,7 @@ func (p *postfix) probe(t *testing.T) *smtp.Observation {
 	defer cancel()
 	var trace bytes.Buffer
 	e.Tracer = wire.NewTracer(&trace)
-	o := smtp.Probe(ctx, e, wire.Target{Service: "smtp", Addr: p.addr}, smtp.Options{})
+	o := smtp.Probe(ctx, e, observe.Target{Service: "smtp", Addr: p.addr}, smtp.Options{})
 	traces.Store(o, traceLines(trace.String()))
 	return o
 }
@@ -77,7 +78,7 @@ func TestPostfixRefusesRelay(t *testing.T) {
 		t.Errorf("STARTTLS %+v TLS %+v", o.StartTLS, o.TLS)
 	}
 	neverData(t, o)
-	v := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if v.Outcome != scoring.Pass {
 		for _, tt := range o.Relay.Tests {
 			t.Logf("%d %s %s | %s | %s", tt.ID, tt.Result, tt.MailCommand, tt.RcptCommand, tt.Why)
@@ -101,7 +102,7 @@ func TestPostfixOpenRelay(t *testing.T) {
 		t.Fatalf("error %q%s", o.Error, p.log())
 	}
 	neverData(t, o)
-	v := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if v.Outcome != scoring.Fail {
 		t.Fatalf("A1 %s: %s%s", v.Outcome, v.Reason, p.log())
 	}
@@ -130,7 +131,7 @@ func TestPostfixOpenRelay(t *testing.T) {
 
 // probeAt probes one service of a real daemon from the scanner's
 // address, reads timing out after readTimeout.
-func probeAt(t *testing.T, service string, ap netip.AddrPort, readTimeout time.Duration) *smtp.Observation {
+func probeAt(t *testing.T, service string, ap netip.AddrPort, readTimeout time.Duration) *observe.SMTP {
 	t.Helper()
 	e := wire.Env{
 		Dialer: &wire.NetDialer{Source: netip.MustParseAddr(scannerAddr)},
@@ -140,13 +141,13 @@ func probeAt(t *testing.T, service string, ap netip.AddrPort, readTimeout time.D
 	defer cancel()
 	var trace bytes.Buffer
 	e.Tracer = wire.NewTracer(&trace)
-	o := smtp.Probe(ctx, e, wire.Target{Service: service, Addr: ap}, smtp.Options{})
+	o := smtp.Probe(ctx, e, observe.Target{Service: service, Addr: ap}, smtp.Options{})
 	traces.Store(o, traceLines(trace.String()))
 	return o
 }
 
 // logRelay logs every relay attempt of o.
-func logRelay(t *testing.T, o *smtp.Observation) {
+func logRelay(t *testing.T, o *observe.SMTP) {
 	t.Helper()
 	if o.Relay == nil {
 		return
@@ -210,8 +211,8 @@ func TestPostfixSubmissionClientRestrictions(t *testing.T) {
 		t.Fatalf("no 'Client host rejected: Access denied' inside TLS%s", d.Log())
 	}
 	t.Logf("Postfix submission answered RCPT inside TLS: %s", denied)
-	a1 := rules.A1([]*smtp.Observation{o}, pol)
-	x1 := rules.X1([]*smtp.Observation{o}, pol)
+	a1 := rules.A1([]*observe.SMTP{o}, pol)
+	x1 := rules.X1([]*observe.SMTP{o}, pol)
 	if a1.Outcome != scoring.Pass || x1.Outcome != scoring.Pass {
 		logRelay(t, o)
 		t.Fatalf("A1 %s: %s\nX1 %s: %s", a1.Outcome, a1.Reason, x1.Outcome, x1.Reason)
@@ -221,7 +222,7 @@ func TestPostfixSubmissionClientRestrictions(t *testing.T) {
 
 	o = probeAt(t, "smtp", d.Services[1], 10*time.Second)
 	neverData(t, o)
-	if a1 := rules.A1([]*smtp.Observation{o}, pol); a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "Client host rejected: Access denied") {
+	if a1 := rules.A1([]*observe.SMTP{o}, pol); a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "Client host rejected: Access denied") {
 		logRelay(t, o)
 		t.Fatalf("as smtp: A1 %s: %s", a1.Outcome, a1.Reason)
 	} else {
@@ -271,7 +272,7 @@ func TestPostfixPostscreen(t *testing.T) {
 		t.Fatalf("no deferral in the first session, or no second session (%d)%s", o.Relay.Sessions, d.Log())
 	}
 	t.Logf("postscreen answered RCPT in the first session: %s", deferred)
-	a1 := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	a1 := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if a1.Outcome != scoring.Pass {
 		logRelay(t, o)
 		t.Fatalf("A1 %s: %s%s", a1.Outcome, a1.Reason, d.Log())
@@ -318,7 +319,7 @@ func TestPostfixUnknownRecipientDomain(t *testing.T) {
 		t.Fatalf("no 'Domain not found'%s", d.Log())
 	}
 	t.Logf("Postfix answered RCPT: %s", notFound)
-	a1 := rules.A1([]*smtp.Observation{o}, rules.DefaultPolicy())
+	a1 := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "--relay-domain") || !strings.Contains(a1.Reason, "--helo") {
 		logRelay(t, o)
 		t.Fatalf("A1 %s: %s", a1.Outcome, a1.Reason)

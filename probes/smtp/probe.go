@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -76,89 +77,15 @@ func (o Options) withDefaults(lim wire.Limits) Options {
 	return o
 }
 
-// Observation is what the SMTP probe saw of one smtp, submission or
-// smtps service. It decides nothing: the rules grade it.
-type Observation struct {
-	wire.Endpoint
-	// ImplicitTLS is set for smtps, where TLS starts before the
-	// greeting.
-	ImplicitTLS bool `json:"implicit_tls"`
-	// Greeting is the server's opening reply (220 ready, 421 or 554
-	// refused).
-	Greeting *Reply `json:"greeting,omitempty"`
-	// ServerName is S, the server's own name, and ServerNameFrom where it
-	// was read: "greeting", "ehlo" or "inventory".
-	ServerName     string `json:"server_name,omitempty"`
-	ServerNameFrom string `json:"server_name_from,omitempty"`
-	// Hello is the reply to the first EHLO (or HELO), before STARTTLS
-	// (inside TLS on smtps).
-	Hello *Hello `json:"hello,omitempty"`
-	// StartTLS is the STARTTLS step on smtp and submission; nil when
-	// the server did not offer it or the probe did not get that far.
-	StartTLS *StartTLS `json:"starttls,omitempty"`
-	// TLS is the TLS session (implicit or after STARTTLS); its Error
-	// is set when the handshake failed, which leaves the after-TLS
-	// checks unknown.
-	TLS *wire.TLSInfo `json:"tls,omitempty"`
-	// HelloTLS is the reply to EHLO after STARTTLS.
-	HelloTLS *Hello `json:"hello_tls,omitempty"`
-	// GreetingTime is the clock the greeting states, if it states one.
-	GreetingTime *wire.TimeSample `json:"greeting_time,omitempty"`
-	// Relay is the open-relay test; nil when it was not run (skipped,
-	// greeting refused, introduction failed).
-	Relay *Relay `json:"relay,omitempty"`
-}
-
-// StartTLS records the STARTTLS step.
-type StartTLS struct {
-	// Reply is the server's answer to STARTTLS (220 to go ahead).
-	Reply *Reply `json:"reply,omitempty"`
-	// OK is set when the handshake completed.
-	OK bool `json:"ok"`
-	// Error says why STARTTLS did not give a TLS session.
-	Error string `json:"error,omitempty"`
-}
-
-// Banners returns the greeting and the EHLO (or HELO) replies.
-func (o *Observation) Banners() []wire.Banner {
-	var out []wire.Banner
-	add := func(kind string, r *Reply) {
-		if r == nil || len(r.Lines) == 0 {
-			return
-		}
-		out = append(out, wire.Banner{
-			Service: o.Service, Address: o.Address, Port: o.Port,
-			Kind: kind, Text: strings.Join(r.Lines, "\n"),
-		})
-	}
-	add("greeting", o.Greeting)
-	for _, h := range []*Hello{o.Hello, o.HelloTLS} {
-		if h == nil {
-			continue
-		}
-		if h.EHLOReply != nil {
-			add("ehlo", h.EHLOReply)
-		}
-		add(strings.ToLower(h.Command), h.Reply)
-	}
-	return out
-}
-
-// AuthBeforeTLS reports whether AUTH was offered outside TLS (in the
-// first EHLO of a service without implicit TLS).
-func (o *Observation) AuthBeforeTLS() bool {
-	return !o.ImplicitTLS && o.Hello != nil && !o.Hello.TLS && o.Hello.Auth
-}
-
 // prober holds the state of one probe run.
 type prober struct {
 	ctx          context.Context
 	env          wire.Env
-	t            wire.Target
+	t            observe.Target
 	opts         Options
 	lim          wire.Limits
 	tr           *wire.Transcript
-	obs          *Observation
+	obs          *observe.SMTP
 	replyTimeout time.Duration
 	serverName   string
 	sessions     int
@@ -169,15 +96,15 @@ type prober struct {
 // after STARTTLS, the TLS session, the greeting's timestamp, and the
 // open-relay test, which never sends DATA. It never returns nil; what
 // stopped it is in Error, and the relay test's own trouble in
-// Relay.Error.
-func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
+// observe.Relay.Error.
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *observe.SMTP {
 	lim := env.Lim()
 	opts = opts.withDefaults(lim)
-	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "smtps"}
+	obs := &observe.SMTP{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "smtps"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
 	p := &prober{ctx: ctx, env: env, t: t, opts: opts, lim: lim, tr: tr, obs: obs, replyTimeout: opts.ReplyTimeout}
 	p.run()
-	obs.Finish(env.Clock(), tr)
+	obs.Finish(env.Clock(), tr.Take())
 	return obs
 }
 
@@ -293,12 +220,12 @@ func (p *prober) run() {
 				var err error
 				s, err = p.open(false)
 				if err != nil {
-					obs.StartTLS = &StartTLS{Error: err.Error()}
+					obs.StartTLS = &observe.SMTPStartTLS{Error: err.Error()}
 				}
 			}
 		}
 		if s != nil && s.dead == nil {
-			st := &StartTLS{}
+			st := &observe.SMTPStartTLS{}
 			obs.StartTLS = st
 			r, info, err := s.startTLS()
 			st.Reply = r
@@ -323,7 +250,7 @@ func (p *prober) run() {
 				}
 			}
 		} else if obs.StartTLS == nil {
-			obs.StartTLS = &StartTLS{Error: "no session left for STARTTLS"}
+			obs.StartTLS = &observe.SMTPStartTLS{Error: "no session left for STARTTLS"}
 		}
 	}
 	tlsRun := false
@@ -366,9 +293,9 @@ func (p *prober) wait(limit time.Duration) time.Duration {
 // greetingTime keeps the greeting's timestamp, if it has one, with the
 // time the line stating it arrived (the lines of a greeting may be
 // seconds apart).
-func (p *prober) greetingTime(s *session, g *Reply) {
+func (p *prober) greetingTime(s *session, g *observe.SMTPReply) {
 	for i, l := range g.Lines {
-		_, _, text, err := ParseReplyLine(l)
+		_, _, text, err := observe.ParseSMTPReplyLine(l)
 		if err != nil {
 			continue
 		}
@@ -380,7 +307,7 @@ func (p *prober) greetingTime(s *session, g *Reply) {
 		if i < len(s.rr.arrived) {
 			recv = s.rr.arrived[i]
 		}
-		p.obs.GreetingTime = &wire.TimeSample{
+		p.obs.GreetingTime = &observe.TimeSample{
 			Service: p.t.Service, Address: p.obs.Address, Port: p.obs.Port,
 			Text:         st.Text,
 			Server:       st.Time,

@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/smtp"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -42,7 +43,7 @@ func env(rt time.Duration) wire.Env {
 	return wire.Env{Limits: wire.Limits{ReadTimeout: rt, DialTimeout: 2 * time.Second}}
 }
 
-func probe(t *testing.T, e wire.Env, service string, ap netip.AddrPort, opts smtp.Options) *smtp.Observation {
+func probe(t *testing.T, e wire.Env, service string, ap netip.AddrPort, opts smtp.Options) *observe.SMTP {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -52,7 +53,7 @@ func probe(t *testing.T, e wire.Env, service string, ap netip.AddrPort, opts smt
 	if e.Tracer == nil {
 		e.Tracer = wire.NewTracer(&trace)
 	}
-	obs := smtp.Probe(ctx, e, wire.Target{Service: service, Addr: ap}, opts)
+	obs := smtp.Probe(ctx, e, observe.Target{Service: service, Addr: ap}, opts)
 	if obs == nil {
 		t.Fatal("Probe returned nil")
 	}
@@ -63,8 +64,8 @@ func probe(t *testing.T, e wire.Env, service string, ap netip.AddrPort, opts smt
 	return obs
 }
 
-func results(o *smtp.Observation) map[smtp.RelayOutcome]int {
-	m := map[smtp.RelayOutcome]int{}
+func results(o *observe.SMTP) map[observe.RelayOutcome]int {
+	m := map[observe.RelayOutcome]int{}
 	if o.Relay != nil {
 		for _, t := range o.Relay.Tests {
 			m[t.Result]++
@@ -93,7 +94,7 @@ func traceLines(s string) []string {
 
 // conversation returns every line of o's conversation: the trace when
 // probe recorded one, the transcript otherwise.
-func conversation(o *smtp.Observation) []string {
+func conversation(o *observe.SMTP) []string {
 	if v, ok := traces.Load(o); ok {
 		return v.([]string)
 	}
@@ -102,7 +103,7 @@ func conversation(o *smtp.Observation) []string {
 
 // neverData checks the conversation: no DATA (nor BDAT) ever, RSET
 // between tests, QUIT at the end when the session ended normally.
-func neverData(t *testing.T, o *smtp.Observation) {
+func neverData(t *testing.T, o *observe.SMTP) {
 	t.Helper()
 	if _, ok := traces.Load(o); !ok {
 		t.Fatal("neverData needs the whole conversation: probe with a tracer")
@@ -139,7 +140,7 @@ func TestProbeClosed(t *testing.T) {
 	if o.Relay == nil || o.Relay.Planned != 17 || o.Relay.Literal != "["+srv.AddrPort().Addr().String()+"]" {
 		t.Fatalf("relay %+v", o.Relay)
 	}
-	if r := results(o); r[smtp.Refused] != 17 || len(o.Relay.Tests) != 17 {
+	if r := results(o); r[observe.RelayRefused] != 17 || len(o.Relay.Tests) != 17 {
 		t.Errorf("results %v", r)
 	}
 	if got := o.Relay.LocalDomains; len(got) != 1 || got[0] != "soumu.example" {
@@ -229,7 +230,7 @@ func TestProbeSMTPS(t *testing.T) {
 	if o.Hello == nil || !o.Hello.TLS || !o.Hello.Auth || len(o.Hello.AuthMechanisms) != 2 {
 		t.Errorf("hello %+v", o.Hello)
 	}
-	if r := results(o); r[smtp.Refused] != 17 || !o.Relay.AuthRequired {
+	if r := results(o); r[observe.RelayRefused] != 17 || !o.Relay.AuthRequired {
 		t.Errorf("results %v", r)
 	}
 	for _, tt := range o.Relay.Tests {
@@ -252,7 +253,7 @@ func TestProbeStartTLSRequired(t *testing.T) {
 	for _, tt := range o.Relay.Tests {
 		if tt.TLS {
 			inTLS++
-			if tt.Result != smtp.Refused {
+			if tt.Result != observe.RelayRefused {
 				t.Errorf("test %d in TLS: %s %s", tt.ID, tt.Result, tt.Why)
 			}
 		}
@@ -263,7 +264,7 @@ func TestProbeStartTLSRequired(t *testing.T) {
 	// Without TLS on offer, the tests stay untested.
 	srv = startFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS})
 	o = probe(t, env(3*time.Second), "submission", srv.AddrPort(), smtp.Options{})
-	if r := results(o); r[smtp.Untested] != 17 || o.Relay.Error == "" {
+	if r := results(o); r[observe.RelayUntested] != 17 || o.Relay.Error == "" {
 		t.Errorf("results %v error %q", r, o.Relay.Error)
 	}
 }
@@ -275,11 +276,11 @@ func TestProbeReconnect(t *testing.T) {
 		r := results(o)
 		refused := map[int]bool{}
 		for _, tt := range o.Relay.Tests {
-			if tt.Result == smtp.Refused {
+			if tt.Result == observe.RelayRefused {
 				refused[tt.ID] = true
 			}
 		}
-		if len(refused) != 17 || r[smtp.Accepted] != 0 {
+		if len(refused) != 17 || r[observe.RelayAccepted] != 0 {
 			t.Errorf("quiet=%v: %d of 17 tests refused (%v), error %q", quiet, len(refused), r, o.Relay.Error)
 		}
 		if o.Relay.Sessions < 5 {
@@ -293,7 +294,7 @@ func TestProbeReconnect(t *testing.T) {
 	if o.Relay.Sessions > 5 || !strings.Contains(o.Relay.Error, "limit of 4 sessions") {
 		t.Errorf("sessions %d error %q", o.Relay.Sessions, o.Relay.Error)
 	}
-	if r := results(o); r[smtp.Untested] == 0 {
+	if r := results(o); r[observe.RelayUntested] == 0 {
 		t.Errorf("results %v", r)
 	}
 }
@@ -301,7 +302,7 @@ func TestProbeReconnect(t *testing.T) {
 func TestProbeLatency(t *testing.T) {
 	srv := startFleet(t, smtpd.Config{Profile: smtpd.OpenRelay, Latency: 20 * time.Millisecond})
 	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{SkipRelay: false})
-	if r := results(o); r[smtp.Accepted] < 13 {
+	if r := results(o); r[observe.RelayAccepted] < 13 {
 		t.Errorf("results %v", r)
 	}
 	// The server offers PIPELINING: a transaction (MAIL, the RCPTs of
@@ -354,7 +355,7 @@ func TestProbeHostile(t *testing.T) {
 func TestProbeSlowGreeting(t *testing.T) {
 	srv := startFleet(t, smtpd.Config{Profile: smtpd.SlowGreeting, GreetingDelay: 500 * time.Millisecond})
 	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{})
-	if o.Error != "" || results(o)[smtp.Refused] != 17 {
+	if o.Error != "" || results(o)[observe.RelayRefused] != 17 {
 		t.Errorf("error %q results %v", o.Error, results(o))
 	}
 }
@@ -405,7 +406,7 @@ func TestProbeIPv6(t *testing.T) {
 			t.Errorf("test 12 sent %q", tt.RcptCommand)
 		}
 	}
-	if results(o)[smtp.Accepted] == 0 {
+	if results(o)[observe.RelayAccepted] == 0 {
 		t.Errorf("open relay over IPv6 not seen: %v", results(o))
 	}
 }
@@ -416,7 +417,7 @@ func TestProbeDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	o := smtp.Probe(ctx, env(3*time.Second), wire.Target{Service: "smtp", Addr: srv.AddrPort()}, smtp.Options{})
+	o := smtp.Probe(ctx, env(3*time.Second), observe.Target{Service: "smtp", Addr: srv.AddrPort()}, smtp.Options{})
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v after a 2 s budget", d)
 	}
@@ -427,7 +428,7 @@ func TestProbeDeadline(t *testing.T) {
 	for _, tt := range o.Relay.Tests {
 		ids[tt.ID] = true
 	}
-	if len(ids) != 17 || results(o)[smtp.Untested] == 0 {
+	if len(ids) != 17 || results(o)[observe.RelayUntested] == 0 {
 		t.Errorf("tests %d results %v", len(ids), results(o))
 	}
 }
@@ -525,7 +526,7 @@ func TestProbeSenderRefused(t *testing.T) {
 	refused := map[int]bool{}
 	substituted := 0
 	for _, tt := range o.Relay.Tests {
-		if tt.Result == smtp.Refused {
+		if tt.Result == observe.RelayRefused {
 			refused[tt.ID] = true
 			if tt.Substitute {
 				substituted++
@@ -565,22 +566,22 @@ func TestProbeAuthSession(t *testing.T) {
 		return "502 5.5.2 what\r\n", false
 	})
 	o := probe(t, env(3*time.Second), "smtp", f.addr(), smtp.Options{})
-	decided := map[int]smtp.RelayOutcome{}
+	decided := map[int]observe.RelayOutcome{}
 	for _, tt := range o.Relay.Tests {
-		if tt.Result != smtp.Untested {
+		if tt.Result != observe.RelayUntested {
 			decided[tt.ID] = tt.Result
 		}
 	}
 	// Test 1 in the first session, and the first deferred test again in
 	// the one session that retries the deferred ones.
-	if len(decided) != 2 || decided[1] != smtp.Refused || decided[2] != smtp.Refused || !o.Relay.AuthRequired {
+	if len(decided) != 2 || decided[1] != observe.RelayRefused || decided[2] != observe.RelayRefused || !o.Relay.AuthRequired {
 		t.Errorf("decided %v, sessions %d", decided, o.Relay.Sessions)
 	}
 	if o.Relay.Sessions != 2 {
 		t.Errorf("%d sessions, want 2 (one retry of the deferred tests)", o.Relay.Sessions)
 	}
 	for _, tt := range o.Relay.Tests {
-		if tt.Result == smtp.Untested && (tt.Kind != smtp.KindTemporary || !strings.Contains(tt.Why, "451 4.3.5")) {
+		if tt.Result == observe.RelayUntested && (tt.Kind != observe.ReplyTemporary || !strings.Contains(tt.Why, "451 4.3.5")) {
 			t.Errorf("test %d: %s %s %q", tt.ID, tt.Result, tt.Kind, tt.Why)
 		}
 	}
@@ -606,9 +607,9 @@ func TestProbeAuthAtMail(t *testing.T) {
 	})
 	o := probe(t, env(3*time.Second), "smtp", f.addr(), smtp.Options{})
 	for _, tt := range o.Relay.Tests {
-		want := smtp.Untested
+		want := observe.RelayUntested
 		if tt.ID == 1 {
-			want = smtp.Refused
+			want = observe.RelayRefused
 		}
 		if tt.Result != want {
 			t.Errorf("test %d (%s): %s %q, want %s", tt.ID, tt.MailCommand, tt.Result, tt.Why, want)
@@ -621,7 +622,7 @@ func TestProbeAuthAtMail(t *testing.T) {
 func TestProbeRateLimit(t *testing.T) {
 	srv := startFleet(t, smtpd.Config{Profile: smtpd.RateLimit, TLS: true})
 	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{})
-	if r := results(o); r[smtp.Refused] != 0 || r[smtp.Accepted] != 0 || r[smtp.Untested] != 34 {
+	if r := results(o); r[observe.RelayRefused] != 0 || r[observe.RelayAccepted] != 0 || r[observe.RelayUntested] != 34 {
 		t.Errorf("results %v", r)
 	}
 	if o.Relay.Sessions != 2 {
@@ -639,7 +640,7 @@ func TestProbeGreetPause(t *testing.T) {
 	if o.Error != "" || o.Greeting == nil || o.Greeting.Code != 220 {
 		t.Fatalf("error %q greeting %v", o.Error, o.Greeting)
 	}
-	if r := results(o); r[smtp.Refused] != 17 || len(o.Relay.Tests) != 17 {
+	if r := results(o); r[observe.RelayRefused] != 17 || len(o.Relay.Tests) != 17 {
 		t.Errorf("results %v", r)
 	}
 	if o.StartTLS == nil || !o.StartTLS.OK {
@@ -665,9 +666,9 @@ func TestProbePostscreen(t *testing.T) {
 	deferred := 0
 	for _, tt := range o.Relay.Tests {
 		switch {
-		case tt.Result == smtp.Refused && tt.Session > 1:
+		case tt.Result == observe.RelayRefused && tt.Session > 1:
 			refused[tt.ID] = true
-		case tt.Result == smtp.Untested && tt.Session == 1 && (strings.Contains(tt.Why, "450 4.3.2") || tt.Kind == smtp.KindClosing):
+		case tt.Result == observe.RelayUntested && tt.Session == 1 && (strings.Contains(tt.Why, "450 4.3.2") || tt.Kind == observe.ReplyClosing):
 			deferred++
 		default:
 			t.Errorf("test %d session %d: %s %q", tt.ID, tt.Session, tt.Result, tt.Why)
@@ -705,7 +706,7 @@ func TestProbeSlowReplies(t *testing.T) {
 		return "502 5.5.2 what\r\n", false
 	})
 	o := probe(t, env(300*time.Millisecond), "smtp", f.addr(), smtp.Options{})
-	if r := results(o); r[smtp.Refused] != 17 || o.Relay.Sessions != 1 {
+	if r := results(o); r[observe.RelayRefused] != 17 || o.Relay.Sessions != 1 {
 		t.Errorf("results %v sessions %d error %q", r, o.Relay.Sessions, o.Relay.Error)
 	}
 }
@@ -733,7 +734,7 @@ func TestProbeEHLOFallbackAndStartTLSFailure(t *testing.T) {
 	if o.Hello.Command != "HELO" || o.Hello.EHLOReply == nil || o.Hello.EHLOReply.Code != 502 || o.StartTLS != nil {
 		t.Errorf("hello %+v starttls %+v", o.Hello, o.StartTLS)
 	}
-	if len(o.Greeting.Lines) != 2 || results(o)[smtp.Refused] != 17 {
+	if len(o.Greeting.Lines) != 2 || results(o)[observe.RelayRefused] != 17 {
 		t.Errorf("greeting %v results %v", o.Greeting, results(o))
 	}
 	if b := o.Banners(); len(b) != 3 || b[1].Kind != "ehlo" || b[2].Kind != "helo" {

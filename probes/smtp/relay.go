@@ -5,448 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
-
-// RelayOutcome is how one relay test ended.
-type RelayOutcome string
-
-// Outcomes of a relay test.
-const (
-	// Accepted: the server accepted the relay recipient (2xx to RCPT).
-	Accepted RelayOutcome = "accepted"
-	// Refused: the server refused to relay (5xx, authentication
-	// required, a 4xx that says relaying is denied).
-	Refused RelayOutcome = "refused"
-	// Untested: the reply does not tell (temporary failure, a reply
-	// about the sender, 503, no reply).
-	Untested RelayOutcome = "untested"
-)
-
-// ClassicTests is the number of classic relay tests (IDs 1 to 16);
-// tests with higher IDs are the local-sender tests.
-const ClassicTests = 16
-
-// Relay is the open-relay test of one service: the forms tried, with
-// every attempt, its exact commands and replies.
-type Relay struct {
-	// Domain is D, ServerName S (empty when unknown), Literal [I], the
-	// target's address literal.
-	Domain     string `json:"domain"`
-	ServerName string `json:"server_name,omitempty"`
-	Literal    string `json:"literal"`
-	// LocalDomains are the sender domains of the local-sender tests
-	// (S's parent domain, the inventory's name and its parent).
-	LocalDomains []string `json:"local_domains,omitempty"`
-	// Planned is the number of distinct tests: IDs 1 to Planned. Every
-	// one has at least one attempt in Tests.
-	Planned int `json:"planned"`
-	// Tests are the attempts in the order they ran. A test is attempted
-	// again when its sender was refused (with another sender), when the
-	// connection was lost (in a new session), and inside TLS when the
-	// server demanded STARTTLS first.
-	Tests []RelayTest `json:"tests"`
-	// StartTLSRequired is set when the server demanded STARTTLS before
-	// MAIL; AuthRequired when it answered that authentication is
-	// required.
-	StartTLSRequired bool `json:"starttls_required,omitempty"`
-	AuthRequired     bool `json:"auth_required,omitempty"`
-	// Sessions is how many connections the test used.
-	Sessions int `json:"sessions"`
-	// Error says why the test stopped before its plan was done.
-	Error string `json:"error,omitempty"`
-}
-
-// RelayTest is one attempt of one relay test.
-type RelayTest struct {
-	// ID numbers the test: 1 to 16 the classic forms, then the
-	// local-sender tests.
-	ID int `json:"id"`
-	// Form is the test in symbols: "antispam@[I] -> relaytest%D@S".
-	Form string `json:"form"`
-	// Sender and Recipient are the addresses sent between < and >.
-	Sender    string `json:"sender"`
-	Recipient string `json:"recipient"`
-	// MailCommand and RcptCommand are the exact command lines sent;
-	// RcptCommand is empty when MAIL was not accepted.
-	MailCommand string `json:"mail_command,omitempty"`
-	MailReply   *Reply `json:"mail_reply,omitempty"`
-	RcptCommand string `json:"rcpt_command,omitempty"`
-	RcptReply   *Reply `json:"rcpt_reply,omitempty"`
-	// Result is accepted, refused or untested; Why says why in one line;
-	// Kind is the kind of the reply that decided it (empty when no reply
-	// did). Judge re-derives all three from the replies.
-	Result RelayOutcome `json:"result"`
-	Why    string       `json:"why"`
-	Kind   ReplyKind    `json:"kind,omitempty"`
-	// Session is the connection the attempt ran in (1 = first); TLS is
-	// set when it ran inside TLS.
-	Session int  `json:"session"`
-	TLS     bool `json:"tls"`
-	// Substitute is set when the planned sender had been refused and
-	// another sender was used.
-	Substitute bool `json:"substitute,omitempty"`
-	// Pipelined is set when MAIL, RCPT and RSET went in one write
-	// (PIPELINING): the RCPT was then sent even if MAIL was refused, and
-	// its reply is kept but not counted.
-	Pipelined bool `json:"pipelined,omitempty"`
-}
-
-// Evidence returns the attempt's commands and replies as transcript
-// lines ("C: …", "S: …").
-func (t *RelayTest) Evidence() []string {
-	var out []string
-	if t.MailCommand != "" {
-		out = append(out, "C: "+t.MailCommand)
-	}
-	if t.MailReply != nil {
-		for _, l := range t.MailReply.Lines {
-			out = append(out, "S: "+l)
-		}
-	}
-	if t.RcptCommand != "" {
-		out = append(out, "C: "+t.RcptCommand)
-	}
-	if t.RcptReply != nil {
-		for _, l := range t.RcptReply.Lines {
-			out = append(out, "S: "+l)
-		}
-	}
-	return out
-}
-
-// ReplyKind is what a reply to MAIL or RCPT says, for the relay test.
-type ReplyKind string
-
-// Reply kinds.
-const (
-	KindOK          ReplyKind = "ok"           // 2xx
-	KindAuth        ReplyKind = "auth"         // authentication required
-	KindNeedTLS     ReplyKind = "need-tls"     // STARTTLS first
-	KindClosing     ReplyKind = "closing"      // 421
-	KindSequence    ReplyKind = "sequence"     // 503
-	KindSender      ReplyKind = "sender"       // about the sender (X.1.7, X.1.8)
-	KindHelo        ReplyKind = "helo"         // about the name the scanner gave in EHLO/HELO
-	KindClient      ReplyKind = "client"       // the scanner's address refused (client restrictions, blocklist, no PTR)
-	KindNoDomain    ReplyKind = "no-domain"    // the recipient's domain has no usable MX for the server (X.1.2, X.1.10)
-	KindUnknownUser ReplyKind = "unknown-user" // no such recipient (X.1.1)
-	KindDenied      ReplyKind = "denied"       // 5xx, or 4xx saying relaying is denied
-	KindTemporary   ReplyKind = "temporary"    // other 4xx; rate limits and greylisting in any class
-	KindUnparseable ReplyKind = "unparseable"  // no valid reply
-)
-
-// Kind classifies a reply to MAIL FROM or RCPT TO. It asks of every
-// class "could this reply come from a server that would relay for
-// someone?": only a reply that refuses relaying to any client, whatever
-// the sender, the client's address, name or the recipient's domain, is
-// KindDenied or KindAuth; every other refusal has a kind of its own,
-// which the relay test does not count as a refusal.
-func Kind(r *Reply) ReplyKind {
-	if r == nil || r.Malformed || r.Code == 0 {
-		return KindUnparseable
-	}
-	text := plainWords(r.Text())
-	enh := r.Enhanced
-	class := r.Class()
-	switch {
-	case class == 2:
-		return KindOK
-	case r.Code == 421:
-		return KindClosing
-	case class == 5 && (r.Code == 530 || strings.HasPrefix(enh, "5.7.")) && mentionsTLS(text):
-		return KindNeedTLS
-	}
-	subj := ""
-	if parts := strings.SplitN(enh, ".", 3); len(parts) == 3 {
-		subj = parts[1] + "." + parts[2]
-	}
-	switch {
-	case subj == "1.7" || subj == "1.8" || strings.Contains(text, "sender address rejected"):
-		// About this sender (even "not logged in" for it): another
-		// sender may fare differently.
-		return KindSender
-	case strings.Contains(text, "helo command rejected") || strings.Contains(text, "ehlo command rejected"):
-		// About the name in EHLO (Postfix's reject_unknown_helo_hostname):
-		// with another name the server may relay.
-		return KindHelo
-	case clientRejected(text):
-		// As with a 554 greeting, the server refuses the scanner's
-		// address: what it does for other clients cannot be seen.
-		return KindClient
-	case deferral(text):
-		// Rate limits, greylisting, "try again later" — whatever the
-		// code, the server has not decided about this recipient.
-		return KindTemporary
-	case r.Code == 530 || ((enh == "5.7.0" || enh == "5.7.1") && mentionsAuth(text)):
-		return KindAuth
-	case r.Code == 503:
-		return KindSequence
-	case subj == "1.2" || subj == "1.10" || noDomain(text):
-		// The recipient's domain does not resolve, or has a null MX
-		// (RFC 7505), for the server: relaying was never tried.
-		return KindNoDomain
-	case subj == "1.1" || unknownUser(text):
-		return KindUnknownUser
-	case class == 5:
-		return KindDenied
-	case class == 4:
-		if relayDenied(text) {
-			// Postfix's defer_unauth_destination: 454 4.7.1 Relay
-			// access denied. A 4.7.1 code alone says nothing.
-			return KindDenied
-		}
-		return KindTemporary
-	}
-	return KindUnparseable
-}
-
-// plainWords returns the reply text lower-cased with every word that
-// looks like an address or a domain left out, so that keywords are not
-// found inside the echoed addresses (relaytest@kensa-relay-test.example
-// says nothing about relaying).
-func plainWords(text string) string {
-	var b strings.Builder
-	for _, w := range strings.Fields(strings.ToLower(text)) {
-		core := strings.Trim(w, ".,;:()[]<>\"'")
-		if strings.ContainsAny(core, "@.%!<>") || strings.ContainsAny(w, "<>") {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(core)
-	}
-	return b.String()
-}
-
-// words splits plain words at spaces, hyphens and slashes.
-func words(text string) []string {
-	return strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '-' || r == '/' })
-}
-
-// mentionsRelay reports whether the words speak of relaying.
-func mentionsRelay(text string) bool {
-	for _, w := range words(text) {
-		switch w {
-		case "relay", "relaying", "relayed", "relays":
-			return true
-		}
-	}
-	return false
-}
-
-// relayDenied reports whether the words say that relaying is denied
-// (Postfix "Relay access denied", Sendmail "Relaying denied", Exim
-// "relay not permitted", Exchange "Unable to relay"), not merely that
-// they speak of relaying.
-func relayDenied(text string) bool {
-	if !mentionsRelay(text) {
-		return false
-	}
-	for _, w := range []string{"denied", "deny", "not permitted", "not allowed", "disallowed", "refused", "prohibited",
-		"forbidden", "unable to relay", "cannot relay", "can't relay", "not relay", "no relay"} {
-		if strings.Contains(text, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// clientRejected reports whether the text says the client itself is
-// refused: by its address (Postfix's "Client host rejected", which
-// Postfix reports at RCPT by default, smtpd_delay_reject), a DNS
-// blocklist, or its missing or unverifiable hostname (PTR).
-func clientRejected(text string) bool {
-	for _, w := range []string{"client host rejected", "client address rejected", "blocked using", "blacklist", "blocklist",
-		"dnsbl", "rbl", "spamhaus", "spamcop", "your ip", "client ip", "ip reputation", "poor reputation",
-		"cannot find your hostname", "cannot find your reverse hostname", "ptr record", "reverse dns", "reverse lookup", "rdns"} {
-		if strings.Contains(text, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// ClientAccessDenied reports whether r is the permanent refusal of an
-// unauthenticated client by the server's client restrictions, as
-// Postfix's "smtpd_client_restrictions = permit_sasl_authenticated,
-// reject" answers it: "554 5.7.1 <unknown[192.0.2.9]>: Client host
-// rejected: Access denied". A blocklist or a hostname check is not
-// such a refusal, nor is any 4xx.
-func ClientAccessDenied(r *Reply) bool {
-	if r == nil || r.Class() != 5 || Kind(r) != KindClient {
-		return false
-	}
-	text := plainWords(r.Text())
-	if !strings.Contains(text, "client host rejected access denied") {
-		return false
-	}
-	for _, w := range []string{"blocked using", "blacklist", "blocklist", "dnsbl", "spamhaus", "spamcop", "hostname", "ptr", "reverse", "rdns"} {
-		if strings.Contains(text, w) {
-			return false
-		}
-	}
-	return true
-}
-
-func mentionsTLS(text string) bool {
-	for _, w := range words(text) {
-		switch w {
-		case "starttls", "tls", "ssl", "encryption", "encrypted":
-			return true
-		}
-	}
-	return false
-}
-
-func mentionsAuth(text string) bool {
-	for _, w := range []string{"authenticat", "auth required", "auth first", "log in", "login required", "not logged in"} {
-		if strings.Contains(text, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// deferral reports whether the text defers the decision: greylisting, a
-// rate limit, "try again later", a recipient limit. Such a reply says
-// nothing about relaying even when it carries 4.7.1 (milter-greylist,
-// rate limiters) or a 5xx code.
-func deferral(text string) bool {
-	for _, w := range []string{"greylist", "graylist", "grey-list", "gray-list", "try again", "come back later", "try later",
-		"please retry", "retry later", "try in", "rate limit", "ratelimit", "rate-limit", "rate exceeded", "too many",
-		"too fast", "slow down", "temporarily deferred"} {
-		if strings.Contains(text, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// noDomain reports whether the text says the recipient's domain cannot
-// be routed to: Postfix "Recipient address rejected: Domain not found",
-// Exim "Unrouteable address", Sendmail "Host unknown", a null MX.
-func noDomain(text string) bool {
-	for _, w := range []string{"domain not found", "unrouteable address", "unroutable address", "unrouteable domain",
-		"no such domain", "domain does not exist", "domain doesn't exist", "null mx", "host unknown", "host not found",
-		"unknown domain", "domain unknown", "does not accept mail", "no mx"} {
-		if strings.Contains(text, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// unknownUser reports whether the text says the recipient does not
-// exist (or could not be verified with the next hop).
-func unknownUser(text string) bool {
-	for _, w := range []string{"user unknown", "unknown user", "no such user", "unknown recipient", "recipient unknown",
-		"recipient not found", "mailbox not found", "undeliverable address", "unverified address"} {
-		if strings.Contains(text, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// Judge returns what the attempt's own replies say, the kind of the
-// reply that decides it and why, in one line. The reply to MAIL decides
-// when it is not 2xx (a pipelined RCPT after a refused MAIL counts for
-// nothing); otherwise the reply to RCPT does. domain is the relay-test
-// domain D: a recipient at D that the server says does not exist was
-// checked with D's mail servers, and a server that checks so may relay
-// for the users that do exist. An attempt without replies (not run,
-// connection lost) keeps the result and reason it was recorded with.
-//
-// Judge depends on nothing but the attempt, so verdicts re-derived from
-// stored observations (kensa grade --regrade) judge as the probe did.
-func (t *RelayTest) Judge(domain string) (RelayOutcome, ReplyKind, string) {
-	if t.MailReply != nil {
-		if k := Kind(t.MailReply); k != KindOK {
-			return judgeMail(k, t.MailReply)
-		}
-	}
-	if t.RcptReply == nil || t.RcptCommand == "" {
-		return t.Result, t.Kind, t.Why
-	}
-	r := t.RcptReply
-	k := Kind(r)
-	switch k {
-	case KindOK:
-		return Accepted, k, "relay recipient accepted: " + r.String()
-	case KindAuth:
-		return Refused, k, "authentication required: " + r.String()
-	case KindDenied:
-		return Refused, k, "relay refused: " + r.String()
-	case KindUnknownUser:
-		if strings.EqualFold(recipientDomain(t.Recipient), domain) {
-			return Untested, k, "the server checked whether the recipient exists at " + domain + " (it may relay for recipients that do): " + r.String()
-		}
-		return Refused, k, "taken as a local address and refused: " + r.String()
-	case KindNoDomain:
-		return Untested, k, "the server refuses the recipient's domain as unroutable, so relaying was not tried: " + r.String()
-	case KindHelo:
-		return Untested, k, "the server refuses the scanner's EHLO name: " + r.String()
-	case KindClient:
-		return Untested, k, "the server refuses the scanner's address (relay status for other clients cannot be seen): " + r.String()
-	case KindSender:
-		return Untested, k, "sender refused at RCPT: " + r.String()
-	case KindNeedTLS:
-		return Untested, k, "server requires STARTTLS first: " + r.String()
-	case KindClosing:
-		return Untested, k, "server closing the connection: " + r.String()
-	case KindSequence:
-		return Untested, k, "bad sequence: " + r.String()
-	case KindTemporary:
-		return Untested, k, "temporary failure: " + r.String()
-	}
-	return Untested, k, "unparseable reply: " + r.String()
-}
-
-// DecidingReply returns the reply that decides the attempt: the reply
-// to MAIL when it was not 2xx, otherwise the reply to RCPT (nil when
-// there is none).
-func (t *RelayTest) DecidingReply() *Reply {
-	if t.MailReply != nil && Kind(t.MailReply) != KindOK {
-		return t.MailReply
-	}
-	if t.RcptCommand == "" {
-		return nil
-	}
-	return t.RcptReply
-}
-
-// judgeMail judges an attempt by its refused MAIL.
-func judgeMail(k ReplyKind, r *Reply) (RelayOutcome, ReplyKind, string) {
-	switch k {
-	case KindAuth:
-		// The transaction needs authentication: none of its recipients
-		// can be relayed by an unauthenticated client.
-		return Refused, k, "authentication required: " + r.String()
-	case KindNeedTLS:
-		return Untested, k, "server requires STARTTLS first: " + r.String()
-	case KindClosing:
-		return Untested, k, "server closing the connection: " + r.String()
-	case KindClient:
-		return Untested, k, "the server refuses the scanner's address (relay status for other clients cannot be seen): " + r.String()
-	case KindHelo:
-		return Untested, k, "the server refuses the scanner's EHLO name: " + r.String()
-	case KindTemporary:
-		return Untested, k, "temporary failure at MAIL: " + r.String()
-	case KindSequence, KindUnparseable:
-		return Untested, k, fmt.Sprintf("MAIL answered %s: %s", k, r.String())
-	}
-	return Untested, k, "sender refused: " + r.String()
-}
-
-// recipientDomain returns the domain after the last @ of a recipient
-// ("" when there is none).
-func recipientDomain(addr string) string {
-	i := strings.LastIndexByte(addr, '@')
-	if i < 0 {
-		return ""
-	}
-	return strings.Trim(addr[i+1:], `"`)
-}
 
 // Literal returns the SMTP address literal of a: "[192.0.2.1]" or
 // "[IPv6:2001:db8::1]".
@@ -469,7 +30,7 @@ type plannedTest struct {
 // classicForms are the 16 classic tests: sender and recipient in
 // symbols (D the relay domain, S the server's name, [I] its address
 // literal, <> the null sender).
-var classicForms = [ClassicTests][2]string{
+var classicForms = [observe.ClassicRelayTests][2]string{
 	{"<>", "relaytest@D"},
 	{"antispam@D", "relaytest@D"},
 	{"antispam@S", "relaytest@D"},
@@ -491,7 +52,7 @@ var classicForms = [ClassicTests][2]string{
 // relayRunner runs the plan over one or more sessions.
 type relayRunner struct {
 	p       *prober
-	res     *Relay
+	res     *observe.Relay
 	plan    []plannedTest
 	fill    *strings.Replacer
 	bad     map[string]bool // senders refused
@@ -502,7 +63,7 @@ type relayRunner struct {
 func newRelayRunner(p *prober) *relayRunner {
 	d := strings.ToLower(p.opts.RelayDomain)
 	lit := Literal(p.t.Addr.Addr())
-	res := &Relay{Domain: d, ServerName: p.serverName, Literal: lit}
+	res := &observe.Relay{Domain: d, ServerName: p.serverName, Literal: lit}
 	rt := &relayRunner{p: p, res: res, bad: map[string]bool{}}
 	rt.fill = strings.NewReplacer("D", d, "S", p.serverName, "[I]", lit)
 	for i, f := range classicForms {
@@ -560,7 +121,7 @@ func (rt *relayRunner) fallbacks() []string {
 	return out
 }
 
-func (rt *relayRunner) record(pt plannedTest, s *session, t RelayTest) {
+func (rt *relayRunner) record(pt plannedTest, s *session, t observe.RelayTest) {
 	t.ID, t.Form = pt.id, pt.form
 	if t.Sender == "" && t.MailCommand == "" {
 		t.Sender = pt.sender
@@ -582,8 +143,8 @@ const maxConnRetries = 2
 // answer (err), and says whether to run the same test again: when the
 // connection was lost, the probe has time left and the test has retries
 // left. Otherwise the tests stop, unless the connection was merely lost.
-func (rt *relayRunner) noAnswer(pt plannedTest, s *session, t RelayTest, step string, err error, retries map[int]int) (again bool) {
-	t.Result, t.Why = Untested, describe(step, err)
+func (rt *relayRunner) noAnswer(pt plannedTest, s *session, t observe.RelayTest, step string, err error, retries map[int]int) (again bool) {
+	t.Result, t.Why = observe.RelayUntested, describe(step, err)
 	rt.record(pt, s, t)
 	if connLost(err) && rt.p.ctx.Err() == nil && retries[pt.id] < maxConnRetries {
 		retries[pt.id]++
@@ -615,7 +176,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 	for idx := 0; idx < len(rt.plan); {
 		pt := rt.plan[idx]
 		if pt.unbuilt != "" {
-			rt.record(pt, nil, RelayTest{Result: Untested, Why: pt.unbuilt})
+			rt.record(pt, nil, observe.RelayTest{Result: observe.RelayUntested, Why: pt.unbuilt})
 			idx++
 			continue
 		}
@@ -634,7 +195,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 				}
 			}
 			if !found {
-				rt.record(pt, nil, RelayTest{Result: Untested, Why: "every sender was refused"})
+				rt.record(pt, nil, observe.RelayTest{Result: observe.RelayUntested, Why: "every sender was refused"})
 				idx++
 				continue
 			}
@@ -668,7 +229,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 		}
 		ex := rt.exchange(s, mailCommand, rcpts)
 		mr, err := ex.mail(mailCommand)
-		base := RelayTest{Sender: sender, Substitute: substitute, MailCommand: mailCommand, MailReply: mr, Pipelined: ex.pipelined}
+		base := observe.RelayTest{Sender: sender, Substitute: substitute, MailCommand: mailCommand, MailReply: mr, Pipelined: ex.pipelined}
 		if err != nil && !errors.Is(err, errClosing) {
 			if !rt.noAnswer(pt, s, base, "MAIL", err, retries) {
 				idx++
@@ -676,11 +237,11 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			continue
 		}
 		// judged records an attempt with the result its own replies give.
-		judged := func(bt plannedTest, t RelayTest) {
+		judged := func(bt plannedTest, t observe.RelayTest) {
 			if t.Recipient == "" {
 				t.Recipient = bt.rcpt
 			}
-			t.Result, t.Kind, t.Why = t.Judge(rt.res.Domain)
+			t.Result, t.Kind, t.Why = t.Outcome(rt.res.Domain)
 			rt.record(bt, s, t)
 		}
 		each := func() {
@@ -688,10 +249,10 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 				judged(bt, base)
 			}
 		}
-		switch k := Kind(mr); k {
-		case KindOK:
+		switch k := mr.Kind(); k {
+		case observe.ReplyOK:
 			// go on to the recipients below
-		case KindAuth:
+		case observe.ReplyAuth:
 			// The transaction's recipients are refused; another
 			// transaction is judged on its own replies.
 			each()
@@ -699,7 +260,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			idx = end
 			s = ex.reset()
 			continue
-		case KindNeedTLS:
+		case observe.ReplyNeedTLS:
 			rt.res.StartTLSRequired = true
 			if !s.tls {
 				judged(pt, base)
@@ -711,7 +272,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 			idx = end
 			s = ex.reset()
 			continue
-		case KindClosing:
+		case observe.ReplyClosing:
 			judged(pt, base)
 			if retries[pt.id] < maxConnRetries {
 				retries[pt.id]++
@@ -719,7 +280,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 				idx++
 			}
 			continue
-		case KindSequence, KindUnparseable, KindClient, KindHelo, KindTemporary:
+		case observe.ReplySequence, observe.ReplyUnparseable, observe.ReplyClient, observe.ReplyHelo, observe.ReplyTemporary:
 			// Not about this sender: another sender would fare the
 			// same. The batch stays untested, with the reply.
 			each()
@@ -747,10 +308,10 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 				}
 				break
 			}
-			switch Kind(rr) {
-			case KindAuth:
+			switch rr.Kind() {
+			case observe.ReplyAuth:
 				rt.res.AuthRequired = true
-			case KindNeedTLS:
+			case observe.ReplyNeedTLS:
 				rt.res.StartTLSRequired = true
 				if !s.tls {
 					judged(bt, t)
@@ -758,7 +319,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 					rt.untestedFrom(idx+k+1, "not run in the clear: server requires STARTTLS first")
 					return ex.reset()
 				}
-			case KindClosing:
+			case observe.ReplyClosing:
 				judged(bt, t)
 				next = idx + k
 				if retries[bt.id] < maxConnRetries {
@@ -767,7 +328,7 @@ func (rt *relayRunner) run(s *session, withTLS bool) *session {
 					next++
 				}
 				break recipients
-			case KindSender:
+			case observe.ReplySender:
 				rt.bad[sender] = true
 				judged(bt, t)
 				next = idx + k // the rest again, with another sender
@@ -788,7 +349,7 @@ type exchange struct {
 	s         *session
 	pipelined bool
 	n         int // recipients
-	replies   []*Reply
+	replies   []*observe.SMTPReply
 	err       error
 }
 
@@ -802,7 +363,7 @@ func (rt *relayRunner) exchange(s *session, mail string, rcpts []string) *exchan
 
 // reply returns the i-th pipelined reply, or the error that stopped the
 // reading before it.
-func (ex *exchange) reply(i int) (*Reply, error) {
+func (ex *exchange) reply(i int) (*observe.SMTPReply, error) {
 	if i < len(ex.replies) {
 		return ex.replies[i], nil
 	}
@@ -812,7 +373,7 @@ func (ex *exchange) reply(i int) (*Reply, error) {
 	return nil, ex.err
 }
 
-func (ex *exchange) mail(cmd string) (*Reply, error) {
+func (ex *exchange) mail(cmd string) (*observe.SMTPReply, error) {
 	if ex.pipelined {
 		return ex.reply(0)
 	}
@@ -820,7 +381,7 @@ func (ex *exchange) mail(cmd string) (*Reply, error) {
 }
 
 // rcpt returns the reply to the k-th recipient.
-func (ex *exchange) rcpt(k int, cmd string) (*Reply, error) {
+func (ex *exchange) rcpt(k int, cmd string) (*observe.SMTPReply, error) {
 	if ex.pipelined {
 		return ex.reply(1 + k)
 	}
@@ -885,7 +446,7 @@ func (rt *relayRunner) untestedFrom(idx int, why string) {
 		if pt.unbuilt != "" {
 			w = pt.unbuilt
 		}
-		rt.record(pt, nil, RelayTest{Result: Untested, Why: w})
+		rt.record(pt, nil, observe.RelayTest{Result: observe.RelayUntested, Why: w})
 	}
 }
 
@@ -903,18 +464,18 @@ func (rt *relayRunner) retryDeferred(s *session, withTLS bool) *session {
 	if rt.stopped || rt.p.ctx.Err() != nil {
 		return s
 	}
-	last := map[int]*RelayTest{}
+	last := map[int]*observe.RelayTest{}
 	decided := map[int]bool{}
 	for i := range rt.res.Tests {
 		t := &rt.res.Tests[i]
 		last[t.ID] = t
-		if t.Result != Untested {
+		if t.Result != observe.RelayUntested {
 			decided[t.ID] = true
 		}
 	}
 	var again []plannedTest
 	for _, pt := range rt.plan {
-		if t := last[pt.id]; pt.unbuilt == "" && !decided[pt.id] && t != nil && t.Kind == KindTemporary {
+		if t := last[pt.id]; pt.unbuilt == "" && !decided[pt.id] && t != nil && t.Kind == observe.ReplyTemporary {
 			again = append(again, pt)
 		}
 	}

@@ -3,11 +3,13 @@ package smtp
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
-func reply(t *testing.T, lines ...string) *Reply {
+func reply(t *testing.T, lines ...string) *observe.SMTPReply {
 	t.Helper()
-	r, err := ParseReply(lines)
+	r, err := observe.ParseSMTPReply(lines)
 	if err != nil {
 		t.Fatalf("%q: %v", lines, err)
 	}
@@ -17,90 +19,90 @@ func reply(t *testing.T, lines ...string) *Reply {
 func TestKind(t *testing.T) {
 	cases := []struct {
 		line string
-		want ReplyKind
+		want observe.ReplyKind
 	}{
-		{"250 2.1.5 Ok", KindOK},
-		{"251 2.1.5 User not local; will forward", KindOK},
+		{"250 2.1.5 Ok", observe.ReplyOK},
+		{"251 2.1.5 User not local; will forward", observe.ReplyOK},
 		// Postfix
-		{"554 5.7.1 <relaytest@kensa-relay-test.example>: Relay access denied", KindDenied},
-		{"454 4.7.1 <relaytest@kensa-relay-test.example>: Relay access denied", KindDenied},
-		{"450 4.1.8 <antispam@mx.example.jp>: Sender address rejected: Domain not found", KindSender},
-		{"553 5.7.1 <antispam@[192.0.2.1]>: Sender address rejected: not logged in", KindSender},
-		{"450 4.1.2 <relaytest@kensa-relay-test.example>: Recipient address rejected: Domain not found", KindNoDomain},
+		{"554 5.7.1 <relaytest@kensa-relay-test.example>: Relay access denied", observe.ReplyDenied},
+		{"454 4.7.1 <relaytest@kensa-relay-test.example>: Relay access denied", observe.ReplyDenied},
+		{"450 4.1.8 <antispam@mx.example.jp>: Sender address rejected: Domain not found", observe.ReplySender},
+		{"553 5.7.1 <antispam@[192.0.2.1]>: Sender address rejected: not logged in", observe.ReplySender},
+		{"450 4.1.2 <relaytest@kensa-relay-test.example>: Recipient address rejected: Domain not found", observe.ReplyNoDomain},
 		// no such local user: Judge makes it a refusal, the address being local
-		{"550 5.1.1 <relaytest%kensa-relay-test.example@mx.example.jp>: Recipient address rejected: User unknown in local recipient table", KindUnknownUser},
-		{"501 5.1.3 Bad recipient address syntax", KindDenied},
-		{"530 5.7.0 Must issue a STARTTLS command first", KindNeedTLS},
-		{"503 5.5.1 Error: need MAIL command", KindSequence},
-		{"421 4.7.0 mx.example.jp Error: too many errors", KindClosing},
-		{"450 4.2.0 <relaytest@kensa-relay-test.example>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/x.html", KindTemporary},
+		{"550 5.1.1 <relaytest%kensa-relay-test.example@mx.example.jp>: Recipient address rejected: User unknown in local recipient table", observe.ReplyUnknownUser},
+		{"501 5.1.3 Bad recipient address syntax", observe.ReplyDenied},
+		{"530 5.7.0 Must issue a STARTTLS command first", observe.ReplyNeedTLS},
+		{"503 5.5.1 Error: need MAIL command", observe.ReplySequence},
+		{"421 4.7.0 mx.example.jp Error: too many errors", observe.ReplyClosing},
+		{"450 4.2.0 <relaytest@kensa-relay-test.example>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/x.html", observe.ReplyTemporary},
 		// Sendmail
-		{"550 5.7.1 <relaytest@kensa-relay-test.example>... Relaying denied. Proper authentication required.", KindAuth},
-		{"550 5.7.1 <relaytest@kensa-relay-test.example>... Relaying denied", KindDenied},
-		{"553 5.1.8 <antispam@nowhere.example>... Domain of sender address antispam@nowhere.example does not exist", KindSender},
+		{"550 5.7.1 <relaytest@kensa-relay-test.example>... Relaying denied. Proper authentication required.", observe.ReplyAuth},
+		{"550 5.7.1 <relaytest@kensa-relay-test.example>... Relaying denied", observe.ReplyDenied},
+		{"553 5.1.8 <antispam@nowhere.example>... Domain of sender address antispam@nowhere.example does not exist", observe.ReplySender},
 		// about the client's missing PTR, not relaying: another client may
 		// fare differently
-		{"451 4.7.1 Relaying temporarily denied. Cannot resolve PTR record for 192.0.2.9", KindClient},
+		{"451 4.7.1 Relaying temporarily denied. Cannot resolve PTR record for 192.0.2.9", observe.ReplyClient},
 		// Exim
-		{"550 relay not permitted", KindDenied},
-		{"501 <\"relaytest@kensa-relay-test.example\">: malformed address: \" may not follow \"relaytest@kensa-relay-test.example", KindDenied},
-		{"530 Authentication required", KindAuth},
+		{"550 relay not permitted", observe.ReplyDenied},
+		{"501 <\"relaytest@kensa-relay-test.example\">: malformed address: \" may not follow \"relaytest@kensa-relay-test.example", observe.ReplyDenied},
+		{"530 Authentication required", observe.ReplyAuth},
 		// Exchange
-		{"550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain", KindDenied},
-		{"530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM", KindAuth},
-		{"451 4.7.0 Temporary server error. Please try again later. PRX4", KindTemporary},
+		{"550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain", observe.ReplyDenied},
+		{"530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM", observe.ReplyAuth},
+		{"451 4.7.0 Temporary server error. Please try again later. PRX4", observe.ReplyTemporary},
 		// greylisting with 4.7.1 but no word of relaying
-		{"451 4.7.1 Greylisting in action, please come back later", KindTemporary},
-		{"451 4.7.1 Service unavailable - try again later", KindTemporary},
+		{"451 4.7.1 Greylisting in action, please come back later", observe.ReplyTemporary},
+		{"451 4.7.1 Service unavailable - try again later", observe.ReplyTemporary},
 		// 4.7.1 alone says nothing: only a text that says relaying is
 		// denied makes a 4xx a refusal
-		{"450 4.7.1 Recipient address rejected: Access denied", KindTemporary},
-		{"451 4.7.1 Rate limit exceeded, try in 60 seconds", KindTemporary},
-		{"450 4.7.1 Service unavailable", KindTemporary},
-		{"451 4.7.1 Please try again later", KindTemporary},
-		{"452 4.5.3 Error: too many recipients", KindTemporary},
-		{"550 5.7.1 Rate limit exceeded for this client", KindTemporary},
-		{"451 4.3.5 Server configuration problem", KindTemporary},
-		{"450 4.3.2 Service currently unavailable", KindTemporary},
-		{"451 relay temporarily unavailable", KindTemporary},
-		{"452 4.7.1 Relaying denied for the moment", KindDenied},
+		{"450 4.7.1 Recipient address rejected: Access denied", observe.ReplyTemporary},
+		{"451 4.7.1 Rate limit exceeded, try in 60 seconds", observe.ReplyTemporary},
+		{"450 4.7.1 Service unavailable", observe.ReplyTemporary},
+		{"451 4.7.1 Please try again later", observe.ReplyTemporary},
+		{"452 4.5.3 Error: too many recipients", observe.ReplyTemporary},
+		{"550 5.7.1 Rate limit exceeded for this client", observe.ReplyTemporary},
+		{"451 4.3.5 Server configuration problem", observe.ReplyTemporary},
+		{"450 4.3.2 Service currently unavailable", observe.ReplyTemporary},
+		{"451 relay temporarily unavailable", observe.ReplyTemporary},
+		{"452 4.7.1 Relaying denied for the moment", observe.ReplyDenied},
 		// the recipient's domain: relaying never tried, whatever the code
-		{"556 5.1.10 <relaytest@kensa-relay-test.example>: Recipient address has null MX", KindNoDomain},
-		{"550 Unrouteable address", KindNoDomain},
-		{"550 5.1.2 <relaytest@kensa-relay-test.example>: Recipient address rejected: Domain not found", KindNoDomain},
-		{"553 5.1.2 <relaytest@kensa-relay-test.example>... Host unknown (Name server: kensa-relay-test.example: host not found)", KindNoDomain},
-		{"550 Recipient domain not found", KindNoDomain},
+		{"556 5.1.10 <relaytest@kensa-relay-test.example>: Recipient address has null MX", observe.ReplyNoDomain},
+		{"550 Unrouteable address", observe.ReplyNoDomain},
+		{"550 5.1.2 <relaytest@kensa-relay-test.example>: Recipient address rejected: Domain not found", observe.ReplyNoDomain},
+		{"553 5.1.2 <relaytest@kensa-relay-test.example>... Host unknown (Name server: kensa-relay-test.example: host not found)", observe.ReplyNoDomain},
+		{"550 Recipient domain not found", observe.ReplyNoDomain},
 		// no such user: a refusal only for an address taken as local (Judge)
-		{"550 5.1.1 <relaytest@kensa-relay-test.example>: Recipient address rejected: User unknown in relay recipient table", KindUnknownUser},
-		{"550 5.1.1 <relaytest@kensa-relay-test.example>: Recipient address rejected: undeliverable address: host mx.example[192.0.2.7] said: 550 5.1.1 unknown user", KindUnknownUser},
-		{"550 unknown user", KindUnknownUser},
+		{"550 5.1.1 <relaytest@kensa-relay-test.example>: Recipient address rejected: User unknown in relay recipient table", observe.ReplyUnknownUser},
+		{"550 5.1.1 <relaytest@kensa-relay-test.example>: Recipient address rejected: undeliverable address: host mx.example[192.0.2.7] said: 550 5.1.1 unknown user", observe.ReplyUnknownUser},
+		{"550 unknown user", observe.ReplyUnknownUser},
 		// the scanner's EHLO name
-		{"450 4.7.1 <kensa.invalid>: Helo command rejected: Host not found", KindHelo},
-		{"550 5.7.1 <kensa.invalid>: Helo command rejected: Host not found", KindHelo},
+		{"450 4.7.1 <kensa.invalid>: Helo command rejected: Host not found", observe.ReplyHelo},
+		{"550 5.7.1 <kensa.invalid>: Helo command rejected: Host not found", observe.ReplyHelo},
 		// the scanner's address refused: nothing seen for other clients
-		{"554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.9", KindClient},
-		{"450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.9]", KindClient},
-		{"450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.9]", KindClient},
-		{"550 5.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.9]", KindClient},
-		{"550 5.7.1 Your IP 192.0.2.9 has a poor reputation", KindClient},
-		{"550 5.7.1 RBL rejection", KindClient},
-		{"554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", KindClient},
+		{"554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.9", observe.ReplyClient},
+		{"450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.9]", observe.ReplyClient},
+		{"450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.9]", observe.ReplyClient},
+		{"550 5.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.9]", observe.ReplyClient},
+		{"550 5.7.1 Your IP 192.0.2.9 has a poor reputation", observe.ReplyClient},
+		{"550 5.7.1 RBL rejection", observe.ReplyClient},
+		{"554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", observe.ReplyClient},
 		// an address echoed in the text says nothing
-		{"452 4.3.1 <relaytest@relay.example>: Insufficient system storage", KindTemporary},
-		{"452 4.3.1 tls-relay.example: Insufficient system storage", KindTemporary},
-		{"354 go ahead", KindUnparseable},
+		{"452 4.3.1 <relaytest@relay.example>: Insufficient system storage", observe.ReplyTemporary},
+		{"452 4.3.1 tls-relay.example: Insufficient system storage", observe.ReplyTemporary},
+		{"354 go ahead", observe.ReplyUnparseable},
 	}
 	for _, c := range cases {
-		if got := Kind(reply(t, c.line)); got != c.want {
+		if got := (reply(t, c.line)).Kind(); got != c.want {
 			t.Errorf("%q: %s, want %s", c.line, got, c.want)
 		}
 	}
-	if Kind(nil) != KindUnparseable || Kind(&Reply{Malformed: true, Lines: []string{"x"}}) != KindUnparseable {
+	if (*observe.SMTPReply)(nil).Kind() != observe.ReplyUnparseable || (&observe.SMTPReply{Malformed: true, Lines: []string{"x"}}).Kind() != observe.ReplyUnparseable {
 		t.Error("no reply is not unparseable")
 	}
 	multi := reply(t, "550-5.7.1 This server does not relay", "550 5.7.1 for unauthenticated clients")
-	if Kind(multi) != KindAuth {
-		t.Errorf("multi-line: %s", Kind(multi))
+	if multi.Kind() != observe.ReplyAuth {
+		t.Errorf("multi-line: %s", multi.Kind())
 	}
 }
 
@@ -116,11 +118,11 @@ func TestClientAccessDenied(t *testing.T) {
 		"554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied; listed in dnsbl foo": false,
 	}
 	for line, want := range cases {
-		if got := ClientAccessDenied(reply(t, line)); got != want {
+		if got := (reply(t, line)).ClientAccessDenied(); got != want {
 			t.Errorf("%q: %v, want %v", line, got, want)
 		}
 	}
-	if ClientAccessDenied(nil) {
+	if (*observe.SMTPReply)(nil).ClientAccessDenied() {
 		t.Error("nil reply")
 	}
 }
@@ -133,38 +135,38 @@ func TestJudge(t *testing.T) {
 	ok := reply(t, "250 2.1.0 Ok")
 	cases := []struct {
 		rcpt       string
-		mail, resp *Reply
-		want       RelayOutcome
-		kind       ReplyKind
+		mail, resp *observe.SMTPReply
+		want       observe.RelayOutcome
+		kind       observe.ReplyKind
 	}{
-		{"relaytest@" + d, ok, reply(t, "250 2.1.5 Ok"), Accepted, KindOK},
-		{"relaytest@" + d, ok, reply(t, "554 5.7.1 <relaytest@kensa-relay-test.example>: Relay access denied"), Refused, KindDenied},
-		{"relaytest@" + d, ok, reply(t, "451 4.7.1 Rate limit exceeded, try in 60 seconds"), Untested, KindTemporary},
-		{"relaytest@" + d, ok, reply(t, "550 5.1.1 <relaytest@kensa-relay-test.example>: Recipient address rejected: User unknown"), Untested, KindUnknownUser},
-		{"@[192.0.2.1]:relaytest@" + d, ok, reply(t, "550 5.1.1 User unknown"), Untested, KindUnknownUser},
-		{"relaytest%" + d + "@[192.0.2.1]", ok, reply(t, "550 5.1.1 <relaytest%kensa-relay-test.example@[192.0.2.1]>: Recipient address rejected: User unknown in local recipient table"), Refused, KindUnknownUser},
-		{d + "!relaytest", ok, reply(t, "550 5.1.1 User unknown"), Refused, KindUnknownUser},
-		{"relaytest@" + d, ok, reply(t, "556 5.1.10 Recipient address has null MX"), Untested, KindNoDomain},
-		{"relaytest@" + d, ok, reply(t, "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied"), Untested, KindClient},
+		{"relaytest@" + d, ok, reply(t, "250 2.1.5 Ok"), observe.RelayAccepted, observe.ReplyOK},
+		{"relaytest@" + d, ok, reply(t, "554 5.7.1 <relaytest@kensa-relay-test.example>: Relay access denied"), observe.RelayRefused, observe.ReplyDenied},
+		{"relaytest@" + d, ok, reply(t, "451 4.7.1 Rate limit exceeded, try in 60 seconds"), observe.RelayUntested, observe.ReplyTemporary},
+		{"relaytest@" + d, ok, reply(t, "550 5.1.1 <relaytest@kensa-relay-test.example>: Recipient address rejected: User unknown"), observe.RelayUntested, observe.ReplyUnknownUser},
+		{"@[192.0.2.1]:relaytest@" + d, ok, reply(t, "550 5.1.1 User unknown"), observe.RelayUntested, observe.ReplyUnknownUser},
+		{"relaytest%" + d + "@[192.0.2.1]", ok, reply(t, "550 5.1.1 <relaytest%kensa-relay-test.example@[192.0.2.1]>: Recipient address rejected: User unknown in local recipient table"), observe.RelayRefused, observe.ReplyUnknownUser},
+		{d + "!relaytest", ok, reply(t, "550 5.1.1 User unknown"), observe.RelayRefused, observe.ReplyUnknownUser},
+		{"relaytest@" + d, ok, reply(t, "556 5.1.10 Recipient address has null MX"), observe.RelayUntested, observe.ReplyNoDomain},
+		{"relaytest@" + d, ok, reply(t, "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied"), observe.RelayUntested, observe.ReplyClient},
 		// MAIL decides when it was refused, even if a pipelined RCPT was 250
-		{"relaytest@" + d, reply(t, "530 5.7.0 Authentication required"), reply(t, "503 5.5.1 Error: need MAIL command"), Refused, KindAuth},
-		{"relaytest@" + d, reply(t, "530 5.7.0 Must issue a STARTTLS command first"), ok, Untested, KindNeedTLS},
-		{"relaytest@" + d, reply(t, "451 4.7.1 Rate limit exceeded"), nil, Untested, KindTemporary},
-		{"relaytest@" + d, reply(t, "553 5.1.7 <antispam@[192.0.2.1]>: Sender address rejected: address literal"), nil, Untested, KindSender},
+		{"relaytest@" + d, reply(t, "530 5.7.0 Authentication required"), reply(t, "503 5.5.1 Error: need MAIL command"), observe.RelayRefused, observe.ReplyAuth},
+		{"relaytest@" + d, reply(t, "530 5.7.0 Must issue a STARTTLS command first"), ok, observe.RelayUntested, observe.ReplyNeedTLS},
+		{"relaytest@" + d, reply(t, "451 4.7.1 Rate limit exceeded"), nil, observe.RelayUntested, observe.ReplyTemporary},
+		{"relaytest@" + d, reply(t, "553 5.1.7 <antispam@[192.0.2.1]>: Sender address rejected: address literal"), nil, observe.RelayUntested, observe.ReplySender},
 	}
 	for _, c := range cases {
-		at := RelayTest{Recipient: c.rcpt, MailCommand: "MAIL FROM:<>", MailReply: c.mail, Result: Refused, Why: "stored"}
+		at := observe.RelayTest{Recipient: c.rcpt, MailCommand: "MAIL FROM:<>", MailReply: c.mail, Result: observe.RelayRefused, Why: "stored"}
 		if c.resp != nil {
 			at.RcptCommand, at.RcptReply = "RCPT TO:<"+c.rcpt+">", c.resp
 		}
-		got, kind, why := at.Judge(d)
+		got, kind, why := at.Outcome(d)
 		if got != c.want || kind != c.kind || why == "" {
 			t.Errorf("%s / %v / %v: %s %s %q, want %s %s", c.rcpt, c.mail, c.resp, got, kind, why, c.want, c.kind)
 		}
 	}
 	// Without any reply, the attempt keeps what it was recorded with.
-	at := RelayTest{Result: Untested, Why: "not run: probe time budget spent"}
-	if got, _, why := at.Judge(d); got != Untested || why != at.Why {
+	at := observe.RelayTest{Result: observe.RelayUntested, Why: "not run: probe time budget spent"}
+	if got, _, why := at.Outcome(d); got != observe.RelayUntested || why != at.Why {
 		t.Errorf("no reply: %s %q", got, why)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 func TestParseReplyLine(t *testing.T) {
@@ -28,10 +30,10 @@ func TestParseReplyLine(t *testing.T) {
 		{"", 0, 0, "", true},
 	}
 	for _, c := range cases {
-		code, sep, text, err := ParseReplyLine(c.line)
+		code, sep, text, err := observe.ParseSMTPReplyLine(c.line)
 		if c.bad {
-			if err == nil || !errors.Is(err, ErrMalformed) {
-				t.Errorf("%q: err %v, want ErrMalformed", c.line, err)
+			if err == nil || !errors.Is(err, observe.ErrMalformedSMTP) {
+				t.Errorf("%q: err %v, want observe.ErrMalformedSMTP", c.line, err)
 			}
 			continue
 		}
@@ -60,13 +62,13 @@ func TestParseEnhanced(t *testing.T) {
 		{"", 5, ""},
 	}
 	for _, c := range cases {
-		if got := ParseEnhanced(c.text, c.class); got != c.want {
-			t.Errorf("ParseEnhanced(%q, %d) = %q, want %q", c.text, c.class, got, c.want)
+		if got := observe.ParseEnhancedCode(c.text, c.class); got != c.want {
+			t.Errorf("observe.ParseEnhancedCode(%q, %d) = %q, want %q", c.text, c.class, got, c.want)
 		}
 	}
 }
 
-func read(t *testing.T, input string, maxLine int) (*Reply, error) {
+func read(t *testing.T, input string, maxLine int) (*observe.SMTPReply, error) {
 	t.Helper()
 	rr := newReplyReader(strings.NewReader(input), maxLine, time.Now)
 	return rr.read(time.Minute, 0)
@@ -84,12 +86,12 @@ func TestReadReply(t *testing.T) {
 	}
 	// A continuation with another code is malformed.
 	r, err = read(t, "250-a\r\n251 b\r\n", 4096)
-	if !errors.Is(err, ErrMalformed) || r == nil || !r.Malformed || len(r.Lines) != 2 {
+	if !errors.Is(err, observe.ErrMalformedSMTP) || r == nil || !r.Malformed || len(r.Lines) != 2 {
 		t.Fatalf("code change: %+v %v", r, err)
 	}
 	// Garbage.
 	r, err = read(t, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\n", 4096)
-	if !errors.Is(err, ErrMalformed) || r == nil || !r.Malformed {
+	if !errors.Is(err, observe.ErrMalformedSMTP) || r == nil || !r.Malformed {
 		t.Fatalf("garbage: %+v %v", r, err)
 	}
 	// A line longer than the limit.
@@ -147,16 +149,16 @@ func TestReadReplyTimeLimit(t *testing.T) {
 }
 
 func TestParseReply(t *testing.T) {
-	if _, err := ParseReply(nil); err == nil {
+	if _, err := observe.ParseSMTPReply(nil); err == nil {
 		t.Error("empty reply accepted")
 	}
-	if _, err := ParseReply([]string{"250 a", "250 b"}); err == nil {
+	if _, err := observe.ParseSMTPReply([]string{"250 a", "250 b"}); err == nil {
 		t.Error("final line before the end accepted")
 	}
-	if _, err := ParseReply([]string{"250-a"}); err == nil {
+	if _, err := observe.ParseSMTPReply([]string{"250-a"}); err == nil {
 		t.Error("reply ending with a continuation accepted")
 	}
-	r, err := ParseReply([]string{"550-5.7.1 first", "550 5.7.1 second"})
+	r, err := observe.ParseSMTPReply([]string{"550-5.7.1 first", "550 5.7.1 second"})
 	if err != nil || r.Code != 550 || r.Enhanced != "5.7.1" || r.Text() != "5.7.1 first\n5.7.1 second" {
 		t.Errorf("got %+v %v", r, err)
 	}
@@ -190,14 +192,14 @@ func FuzzReadReply(f *testing.F) {
 				if len(l) > 256+2 {
 					t.Fatalf("line longer than the limit: %d", len(l))
 				}
-				if c, _, _, err := ParseReplyLine(l); err != nil || c != r.Code {
+				if c, _, _, err := observe.ParseSMTPReplyLine(l); err != nil || c != r.Code {
 					t.Fatalf("line %q of reply %d: %v", l, r.Code, err)
 				}
 			}
 			if r.Enhanced != "" && int(r.Enhanced[0]-'0') != r.Class() {
 				t.Fatalf("enhanced %s in a %d reply", r.Enhanced, r.Code)
 			}
-			_ = Kind(r)
+			_ = r.Kind()
 			_ = ServerName(r)
 			ParseEHLO(r)
 		}

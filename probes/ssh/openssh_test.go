@@ -9,6 +9,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/internal/daemon"
 	"github.com/kensa-inspect/kensa/internal/itest"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/rules"
@@ -17,7 +18,7 @@ import (
 // startOpenSSH runs the Debian OpenSSH server (package daemon) on a
 // loopback port with its own configuration and host keys, stopped when
 // the test ends.
-func startOpenSSH(t *testing.T, extra string) wire.Target {
+func startOpenSSH(t *testing.T, extra string) observe.Target {
 	t.Helper()
 	itest.Need(t, daemon.OpenSSHMissing())
 	d, err := daemon.StartOpenSSH(t.TempDir(), "127.0.0.1", extra)
@@ -31,7 +32,7 @@ func startOpenSSH(t *testing.T, extra string) wire.Target {
 		}
 	})
 	itest.Ran(t, "OpenSSH")
-	return wire.Target{Service: "ssh", Addr: d.Addr}
+	return observe.Target{Service: "ssh", Addr: d.Addr}
 }
 
 func TestOpenSSH(t *testing.T) {

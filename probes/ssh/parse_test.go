@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kensa-inspect/kensa/fleet/sshd"
+	"github.com/kensa-inspect/kensa/internal/fleet/sshd"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 )
 

@@ -26,6 +26,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -98,7 +99,7 @@ type Negotiated struct {
 
 // Observation is what the probe saw of one SSH service.
 type Observation struct {
-	wire.Endpoint
+	observe.Endpoint
 	// Ident is the server's identification line, parsed; nil when none
 	// arrived.
 	Ident *Ident `json:"ident,omitempty"`
@@ -139,10 +140,10 @@ type Observation struct {
 
 // Banners returns the identification line, any lines sent before it,
 // and the authentication banner.
-func (o *Observation) Banners() []wire.Banner {
-	var out []wire.Banner
+func (o *Observation) Banners() []observe.Banner {
+	var out []observe.Banner
 	b := func(kind, text string) {
-		out = append(out, wire.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
+		out = append(out, observe.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
 	}
 	for _, l := range o.PreIdent {
 		b("greeting", l)
@@ -163,11 +164,11 @@ func (o *Observation) AllowsMethod(method string) bool { return contains(o.AuthM
 var errStop = errors.New("kensa: stop before sending any credential")
 
 // Probe examines the SSH service t. It never returns nil.
-func Probe(ctx context.Context, env wire.Env, t wire.Target, opts Options) *Observation {
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
 	opts = opts.withDefaults()
-	obs := &Observation{Endpoint: wire.NewEndpoint(t, env.Clock())}
+	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock())}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
-	defer func() { obs.Finish(env.Clock(), tr) }()
+	defer func() { obs.Finish(env.Clock(), tr.Take()) }()
 
 	conn, err := env.Dial(ctx, "tcp", t, nil)
 	if err != nil {
@@ -473,7 +474,7 @@ func hostKeyOrder(offered []string, skip map[string]bool) []string {
 // extraHostKeys opens one more connection for each RSA or DSA key the
 // server offers besides the one negotiated, to measure it; the handshake
 // is abandoned as soon as the key is seen.
-func extraHostKeys(ctx context.Context, env wire.Env, t wire.Target, opts Options, obs *Observation, tr *wire.Transcript) {
+func extraHostKeys(ctx context.Context, env wire.Env, t observe.Target, opts Options, obs *Observation, tr *wire.Transcript) {
 	if obs.KexInit == nil || len(obs.HostKeys) == 0 {
 		return
 	}

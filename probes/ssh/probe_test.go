@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kensa-inspect/kensa/fleet/sshd"
+	"github.com/kensa-inspect/kensa/internal/fleet/sshd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -28,13 +29,13 @@ func hostileEnv() wire.Env {
 	return wire.Env{Limits: wire.Limits{DialTimeout: 2 * time.Second, ReadTimeout: 300 * time.Millisecond}}
 }
 
-func target(t *testing.T, a net.Addr) wire.Target {
+func target(t *testing.T, a net.Addr) observe.Target {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wire.Target{Service: "ssh", Addr: ap}
+	return observe.Target{Service: "ssh", Addr: ap}
 }
 
 func startProfile(t *testing.T, cfg sshd.Config) *sshd.Server {

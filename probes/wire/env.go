@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"golang.org/x/sys/unix"
 )
 
@@ -110,25 +111,11 @@ func (e Env) Logger() *slog.Logger {
 // Lim returns the env's limits with defaults filled in.
 func (e Env) Lim() Limits { return e.Limits.withDefaults() }
 
-// Target is one service of one server to probe.
-type Target struct {
-	// Service is the inventory service name (smtp, submission, imaps, …).
-	Service string `json:"service"`
-	// Addr is the address and port to connect to.
-	Addr netip.AddrPort `json:"-"`
-	// Host is the server's name from the inventory when it is a DNS name
-	// (for TLS SNI and certificate name checks); empty for IP literals.
-	Host string `json:"-"`
-}
-
-// String returns "service address:port".
-func (t Target) String() string { return t.Service + " " + t.Addr.String() }
-
 // Dial opens a bounded connection to t using env's dialer, within the
 // dial timeout (for a QueueingDialer, the timeout starts once its queue
 // lets the connection go). The connection's deadlines never extend past
 // ctx's deadline.
-func (e Env) Dial(ctx context.Context, network string, t Target, tr *Transcript) (*Conn, error) {
+func (e Env) Dial(ctx context.Context, network string, t observe.Target, tr *Transcript) (*Conn, error) {
 	lim := e.Lim()
 	var c net.Conn
 	var err error

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"net"
 	"time"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 // heavySlots bounds the CPU-heavy steps (TLS handshakes, SSH key
@@ -31,10 +33,10 @@ func Heavy(ctx context.Context, f func() error) error {
 // HandshakeTLS runs a TLS client handshake over c (as Heavy) with the
 // probes' configuration for serverName, and inspects the session:
 // checkName, if not empty, is the name the certificate is checked
-// against. On failure it returns the failure as TLSInfo too.
-func HandshakeTLS(ctx context.Context, c net.Conn, serverName, checkName string, now time.Time) (*tls.Conn, *TLSInfo, error) {
+// against. On failure it returns the failure as observe.TLS too.
+func HandshakeTLS(ctx context.Context, c net.Conn, serverName, checkName string, now time.Time) (*tls.Conn, *observe.TLS, error) {
 	tc := tls.Client(c, TLSConfig(serverName))
-	var info *TLSInfo
+	var info *observe.TLS
 	err := Heavy(ctx, func() error {
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return err

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 // TLSConfig returns the client configuration every probe uses: it offers
@@ -38,58 +40,14 @@ func TLSConfig(serverName string) *tls.Config {
 	}
 }
 
-// TLSInfo is what a probe observed of one TLS session.
-type TLSInfo struct {
-	// Version is the negotiated protocol ("TLS 1.3").
-	Version string `json:"version,omitempty"`
-	// Cipher is the negotiated cipher suite's name.
-	Cipher string `json:"cipher,omitempty"`
-	// Error is set when the handshake failed; the other fields are then
-	// empty.
-	Error string `json:"error,omitempty"`
-
-	Subject   string    `json:"subject,omitempty"`
-	Issuer    string    `json:"issuer,omitempty"`
-	DNSNames  []string  `json:"dns_names,omitempty"`
-	NotBefore time.Time `json:"not_before,omitzero"`
-	NotAfter  time.Time `json:"not_after,omitzero"`
-	KeyType   string    `json:"key_type,omitempty"`
-	KeyBits   int       `json:"key_bits,omitempty"`
-	SigAlg    string    `json:"signature_algorithm,omitempty"`
-	// SHA256 is the leaf certificate's fingerprint, hex.
-	Fingerprint string `json:"fingerprint_sha256,omitempty"`
-
-	// NoCertificate is set when the server presented no certificate.
-	NoCertificate bool `json:"no_certificate,omitempty"`
-	SelfSigned    bool `json:"self_signed"`
-	// NameChecked is set when a name was available to check against
-	// (the inventory's DNS name or the server's own name); NameMatch
-	// tells the result.
-	NameChecked bool   `json:"name_checked"`
-	NameMatch   bool   `json:"name_match"`
-	CheckedName string `json:"checked_name,omitempty"`
-	// Trusted is set when the chain verified against the scanner's
-	// system roots at the time of the probe.
-	Trusted bool `json:"trusted"`
-
-	// Expired and Weak are what kensa versions that judged TLS at scan
-	// time recorded: whether the certificate had expired at the scan's
-	// clock, and the weaknesses found. InspectTLS no longer sets them;
-	// rules.TLSWeaknesses judges the recorded version, cipher and
-	// certificate at the evaluation date, and reads Weak only from old
-	// records.
-	Expired bool     `json:"expired,omitempty"`
-	Weak    []string `json:"weak,omitempty"`
-}
-
 // InspectTLS records what an established TLS session shows: protocol
 // version, cipher suite, and the leaf certificate's names, validity
 // dates, key and signature algorithm. It judges nothing that depends on
 // the date or the policy (rules does, at the evaluation date). name, if
 // not empty, is checked against the certificate; now is the time the
 // chain is verified at (Trusted).
-func InspectTLS(cs tls.ConnectionState, name string, now time.Time) *TLSInfo {
-	info := &TLSInfo{
+func InspectTLS(cs tls.ConnectionState, name string, now time.Time) *observe.TLS {
+	info := &observe.TLS{
 		Version: tls.VersionName(cs.Version),
 		Cipher:  tls.CipherSuiteName(cs.CipherSuite),
 	}
@@ -122,8 +80,8 @@ func InspectTLS(cs tls.ConnectionState, name string, now time.Time) *TLSInfo {
 }
 
 // TLSFailure describes a failed handshake.
-func TLSFailure(err error) *TLSInfo {
-	return &TLSInfo{Error: "TLS handshake failed: " + Sanitize(err.Error(), 200)}
+func TLSFailure(err error) *observe.TLS {
+	return &observe.TLS{Error: "TLS handshake failed: " + Sanitize(err.Error(), 200)}
 }
 
 func keyInfo(c *x509.Certificate) (string, int) {

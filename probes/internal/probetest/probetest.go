@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -35,7 +36,7 @@ func (d PipeDialer) DialContext(ctx context.Context, network, address string) (n
 
 // Probe runs a probe of t with the fake user's password and returns the
 // observation's endpoint (nil if the probe returned none).
-type Probe func(ctx context.Context, env wire.Env, t wire.Target, password string) *wire.Endpoint
+type Probe func(ctx context.Context, env wire.Env, t observe.Target, password string) *observe.Endpoint
 
 // FuzzProbe runs probe on service (at 127.0.0.1:port) against a server
 // sending the fuzzer's bytes (seeds come from f.Add and testdata): it
@@ -46,7 +47,7 @@ func FuzzProbe(f *testing.F, service string, port uint16, probe Probe) {
 		env := wire.Env{Dialer: PipeDialer{data}, Limits: wire.Limits{ReadTimeout: 30 * time.Millisecond, MaxLine: 256, MaxBytes: 4096}}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		tg := wire.Target{Service: service, Addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)}
+		tg := observe.Target{Service: service, Addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)}
 		obs := probe(ctx, env, tg, "kp-fuzz")
 		if obs == nil {
 			t.Fatal("nil observation")
@@ -62,7 +63,7 @@ func FuzzProbe(f *testing.F, service string, port uint16, probe Probe) {
 // Bounded runs probe once (with 20 s to spare) against a hostile server
 // and checks that it ends with an error, within 15 s, having allocated at
 // most 64 MiB. probe returns its observation's endpoint.
-func Bounded(t *testing.T, probe func(ctx context.Context) *wire.Endpoint) {
+func Bounded(t *testing.T, probe func(ctx context.Context) *observe.Endpoint) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
