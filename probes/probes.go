@@ -76,8 +76,8 @@ type Observations struct {
 	Problems []string `json:"problems,omitempty"`
 
 	SMTP  []*observe.SMTP      `json:"smtp,omitempty"`
-	IMAP  []*imap.Observation  `json:"imap,omitempty"`
-	POP3  []*pop3.Observation  `json:"pop3,omitempty"`
+	IMAP  []*observe.IMAP      `json:"imap,omitempty"`
+	POP3  []*observe.POP3      `json:"pop3,omitempty"`
 	SSH   []*ssh.Observation   `json:"ssh,omitempty"`
 	Admin []*admin.Observation `json:"admin,omitempty"`
 	NTP   []*ntp.Observation   `json:"ntp,omitempty"`
@@ -124,9 +124,9 @@ func (o *Observations) Add(obs any) {
 	switch x := obs.(type) {
 	case *observe.SMTP:
 		o.SMTP = append(o.SMTP, x)
-	case *imap.Observation:
+	case *observe.IMAP:
 		o.IMAP = append(o.IMAP, x)
-	case *pop3.Observation:
+	case *observe.POP3:
 		o.POP3 = append(o.POP3, x)
 	case *ssh.Observation:
 		o.SSH = append(o.SSH, x)

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/kensa-inspect/kensa/observe"
-	"github.com/kensa-inspect/kensa/probes/imap"
-	"github.com/kensa-inspect/kensa/probes/pop3"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -31,7 +29,7 @@ import (
 // leaves it unknown. Both slices empty means the item does not apply.
 // Weak TLS is reported as a finding and fails only with
 // pol.TLSWeakFails.
-func P1(imapObs []*imap.Observation, pop3Obs []*pop3.Observation, pol Policy) scoring.Verdict {
+func P1(imapObs []*observe.IMAP, pop3Obs []*observe.POP3, pol Policy) scoring.Verdict {
 	var all []*recvService
 	for _, o := range imapObs {
 		all = append(all, fromIMAP(o))
@@ -111,7 +109,7 @@ func where(service, address string, port int) string {
 	return address + ":" + strconv.Itoa(port) + " " + service
 }
 
-func fromIMAP(o *imap.Observation) *recvService {
+func fromIMAP(o *observe.IMAP) *recvService {
 	if o == nil {
 		return &recvService{missing: true, where: "imap"}
 	}
@@ -151,7 +149,7 @@ func fromIMAP(o *imap.Observation) *recvService {
 		} else {
 			s.cleartextOffered = append(s.cleartextOffered, "LOGIN (no LOGINDISABLED)")
 		}
-		mechs := imap.AuthMechanisms(o.Capabilities)
+		mechs := observe.IMAPAuthMechanisms(o.Capabilities)
 		for _, m := range mechs {
 			if cleartextMechanism(m) {
 				s.cleartextOffered = append(s.cleartextOffered, "AUTH="+m)
@@ -173,8 +171,8 @@ func fromIMAP(o *imap.Observation) *recvService {
 	}
 	for _, a := range o.Attempts {
 		result, why := string(a.Result), a.Why
-		if a.Result == imap.Refused {
-			if r, w, ok := imap.Reclassify(a.Reply); ok && r != imap.Refused {
+		if a.Result == observe.LoginRefused {
+			if r, w, ok := observe.RereadIMAPLogin(a.Reply); ok && r != observe.LoginRefused {
 				result, why = string(r), w+"; the scan had read it as a refusal"
 			}
 		}
@@ -191,7 +189,7 @@ func fromIMAP(o *imap.Observation) *recvService {
 	return s
 }
 
-func fromPOP3(o *pop3.Observation) *recvService {
+func fromPOP3(o *observe.POP3) *recvService {
 	if o == nil {
 		return &recvService{missing: true, where: "pop3"}
 	}
@@ -207,7 +205,7 @@ func fromPOP3(o *pop3.Observation) *recvService {
 		transcript:  o.Transcript,
 	}
 	for _, l := range o.Capa {
-		if pop3.HasCapa([]string{l}, "STLS") || pop3.HasCapa([]string{l}, "USER") || pop3.HasCapa([]string{l}, "SASL") {
+		if observe.POP3HasCapa([]string{l}, "STLS") || observe.POP3HasCapa([]string{l}, "USER") || observe.POP3HasCapa([]string{l}, "SASL") {
 			s.capLines = append(s.capLines, "S: "+l)
 		}
 	}
@@ -219,12 +217,12 @@ func fromPOP3(o *pop3.Observation) *recvService {
 		case len(o.Capa) > 0:
 			s.offerKnown = true
 			var offer []string
-			if pop3.HasCapa(o.Capa, "USER") {
+			if observe.POP3HasCapa(o.Capa, "USER") {
 				s.cleartextOffered = append(s.cleartextOffered, "USER")
 			} else {
 				offer = append(offer, "no USER")
 			}
-			mechs := pop3.Mechanisms(o.Capa)
+			mechs := observe.POP3Mechanisms(o.Capa)
 			for _, m := range mechs {
 				if cleartextMechanism(m) {
 					s.cleartextOffered = append(s.cleartextOffered, "SASL "+m)
@@ -249,16 +247,16 @@ func fromPOP3(o *pop3.Observation) *recvService {
 			s.offerUnknownWhy = "no CAPA (" + o.CapaError + ")"
 		}
 	}
-	s.startTLSOffered = !o.ImplicitTLS && pop3.HasCapa(o.Capa, "STLS")
+	s.startTLSOffered = !o.ImplicitTLS && observe.POP3HasCapa(o.Capa, "STLS")
 	if o.STLS != nil {
 		s.startTLSResult = o.STLS.Result
 		s.startTLSWhy = strings.TrimSpace(o.STLS.Reply + " " + o.STLS.Error)
 	}
 	for _, capa := range [][]string{o.Capa, o.CapaAfterTLS} {
-		for _, m := range pop3.Mechanisms(capa) {
+		for _, m := range observe.POP3Mechanisms(capa) {
 			if m == "ANONYMOUS" {
 				for _, l := range capa {
-					if pop3.HasCapa([]string{l}, "SASL") {
+					if observe.POP3HasCapa([]string{l}, "SASL") {
 						s.anonAdvertised = append(s.anonAdvertised, "S: "+l)
 					}
 				}
@@ -267,8 +265,8 @@ func fromPOP3(o *pop3.Observation) *recvService {
 	}
 	for _, a := range o.Attempts {
 		result, why := string(a.Result), a.Why
-		if a.Result == pop3.Refused {
-			if r, w, ok := pop3.Reclassify(a.Reply, a.Step); ok && r != pop3.Refused {
+		if a.Result == observe.LoginRefused {
+			if r, w, ok := observe.RereadPOP3Login(a.Reply, a.Step); ok && r != observe.LoginRefused {
 				result, why = string(r), w+"; the scan had read it as a refusal"
 			}
 		}
@@ -278,7 +276,7 @@ func fromPOP3(o *pop3.Observation) *recvService {
 	s.requiredTLS = "USER/PASS"
 	if !o.ImplicitTLS {
 		s.required = []string{"USER/PASS", "AUTH PLAIN"}
-		for _, m := range pop3.Mechanisms(o.Capa) {
+		for _, m := range observe.POP3Mechanisms(o.Capa) {
 			if m == "LOGIN" {
 				s.required = append(s.required, "AUTH LOGIN")
 			}
@@ -328,15 +326,15 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 		return scoring.Fail, "PREAUTH greeting: mailbox access without authentication", ev("S: " + s.greeting)
 	}
 	for i, a := range s.attempts {
-		if a.result == string(imap.LoggedIn) {
+		if a.result == string(observe.LoginLoggedIn) {
 			if a.anonymous {
 				return scoring.Fail, "anonymous login accepted (" + a.method + ")", ev(exchanges[i]...)
 			}
-			return scoring.Fail, "the fake user " + imap.FakeUser + " logged in with a random password (" + a.method + ")", ev(exchanges[i]...)
+			return scoring.Fail, "the fake user " + observe.FakeUser + " logged in with a random password (" + a.method + ")", ev(exchanges[i]...)
 		}
 	}
 	for i, a := range s.attempts {
-		if !a.tls && !a.anonymous && a.result == string(imap.Checked) {
+		if !a.tls && !a.anonymous && a.result == string(observe.LoginChecked) {
 			when := "before TLS"
 			if s.noTLS() {
 				when = "and has no TLS"
@@ -377,7 +375,7 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 	}
 	tried, triedTLS := map[string]bool{}, map[string]bool{}
 	for i, a := range s.attempts {
-		if a.result == string(imap.Unclear) {
+		if a.result == string(observe.LoginUnclear) {
 			return scoring.Unknown, a.method + " answer unclear (" + a.why + ")", ev(exchanges[i]...)
 		}
 		if a.tls {

@@ -55,7 +55,7 @@ func startDovecotConfig(t *testing.T, cfg daemon.DovecotConfig) *dovecot {
 // scanDovecot probes the services from 127.0.0.1: imap, imaps, pop3 and
 // pop3s, those with TLS only when the instance has them (the
 // observations are then imap and pop3 alone).
-func scanDovecot(t *testing.T, d *dovecot) ([]*imap.Observation, []*pop3.Observation) {
+func scanDovecot(t *testing.T, d *dovecot) ([]*observe.IMAP, []*observe.POP3) {
 	t.Helper()
 	env := wire.Env{
 		Dialer: &wire.NetDialer{Source: netip.MustParseAddr("127.0.0.1")},
@@ -70,11 +70,11 @@ func scanDovecot(t *testing.T, d *dovecot) ([]*imap.Observation, []*pop3.Observa
 	tg := func(service string, port uint16) observe.Target {
 		return observe.Target{Service: service, Addr: netip.AddrPortFrom(d.addr, port)}
 	}
-	im := []*imap.Observation{imap.Probe(ctx, env, tg("imap", d.imap), imap.Options{Password: pass})}
+	im := []*observe.IMAP{imap.Probe(ctx, env, tg("imap", d.imap), imap.Options{Password: pass})}
 	if d.imaps != 0 {
 		im = append(im, imap.Probe(ctx, env, tg("imaps", d.imaps), imap.Options{Password: pass}))
 	}
-	po := []*pop3.Observation{pop3.Probe(ctx, env, tg("pop3", d.pop3), pop3.Options{Password: pass})}
+	po := []*observe.POP3{pop3.Probe(ctx, env, tg("pop3", d.pop3), pop3.Options{Password: pass})}
 	if d.pop3s != 0 {
 		po = append(po, pop3.Probe(ctx, env, tg("pop3s", d.pop3s), pop3.Options{Password: pass}))
 	}
@@ -99,7 +99,7 @@ func checkNoSecret(t *testing.T, o any, pass string) {
 	}
 }
 
-func attemptResult(attempts []imap.Attempt, method string, tls bool) imap.AuthResult {
+func attemptResult(attempts []observe.LoginAttempt, method string, tls bool) observe.LoginResult {
 	for _, a := range attempts {
 		if a.Method == method && a.TLS == tls {
 			return a.Result
@@ -108,7 +108,7 @@ func attemptResult(attempts []imap.Attempt, method string, tls bool) imap.AuthRe
 	return ""
 }
 
-func pop3Result(attempts []pop3.Attempt, method string, tls bool) pop3.AuthResult {
+func pop3Result(attempts []observe.LoginAttempt, method string, tls bool) observe.LoginResult {
 	for _, a := range attempts {
 		if a.Method == method && a.TLS == tls {
 			return a.Result
@@ -133,12 +133,12 @@ func TestP1Dovecot(t *testing.T) {
 			}
 		}
 		if o := im[0]; !containsFold(o.Capabilities, "LOGINDISABLED") || !containsFold(o.Capabilities, "STARTTLS") ||
-			attemptResult(o.Attempts, "LOGIN", false) != imap.Refused || attemptResult(o.Attempts, "AUTHENTICATE PLAIN", false) != imap.Refused ||
-			attemptResult(o.Attempts, "LOGIN", true) != imap.Checked {
+			attemptResult(o.Attempts, "LOGIN", false) != observe.LoginRefused || attemptResult(o.Attempts, "AUTHENTICATE PLAIN", false) != observe.LoginRefused ||
+			attemptResult(o.Attempts, "LOGIN", true) != observe.LoginChecked {
 			t.Errorf("imap: capabilities %v attempts %+v", o.Capabilities, o.Attempts)
 		}
-		if o := po[0]; o.Error != "" || !pop3.HasCapa(o.Capa, "STLS") || pop3Result(o.Attempts, "USER/PASS", false) != pop3.Refused ||
-			pop3Result(o.Attempts, "AUTH PLAIN", false) != pop3.Refused || pop3Result(o.Attempts, "USER/PASS", true) != pop3.Checked {
+		if o := po[0]; o.Error != "" || !observe.POP3HasCapa(o.Capa, "STLS") || pop3Result(o.Attempts, "USER/PASS", false) != observe.LoginRefused ||
+			pop3Result(o.Attempts, "AUTH PLAIN", false) != observe.LoginRefused || pop3Result(o.Attempts, "USER/PASS", true) != observe.LoginChecked {
 			t.Errorf("pop3: error %q capa %v attempts %+v", o.Error, o.Capa, o.Attempts)
 		}
 		v := P1(im, po, DefaultPolicy())
@@ -152,10 +152,10 @@ func TestP1Dovecot(t *testing.T) {
 		t.Parallel()
 		d := startDovecot(t, "127.0.0.3", true)
 		im, po := scanDovecot(t, d)
-		if o := im[0]; attemptResult(o.Attempts, "LOGIN", false) != imap.Checked {
+		if o := im[0]; attemptResult(o.Attempts, "LOGIN", false) != observe.LoginChecked {
 			t.Errorf("imap: attempts %+v error %q", o.Attempts, o.Error)
 		}
-		if o := po[0]; pop3Result(o.Attempts, "USER/PASS", false) != pop3.Checked {
+		if o := po[0]; pop3Result(o.Attempts, "USER/PASS", false) != observe.LoginChecked {
 			t.Errorf("pop3: attempts %+v error %q", o.Attempts, o.Error)
 		}
 		v := P1(im, po, DefaultPolicy())
@@ -203,16 +203,16 @@ func TestP1DovecotNoTLS(t *testing.T) {
 					t.Errorf("imap has TLS: %v %+v", o.Capabilities, o.StartTLS)
 				}
 			}
-			if o := po[0]; o.STLS != nil || pop3.HasCapa(o.Capa, "STLS") {
+			if o := po[0]; o.STLS != nil || observe.POP3HasCapa(o.Capa, "STLS") {
 				t.Errorf("pop3 has TLS: %v", o.Capa)
 			}
 			if c.want == scoring.Pass {
-				if o := im[0]; o.Error != "" || attemptResult(o.Attempts, "LOGIN", false) != imap.Refused ||
-					attemptResult(o.Attempts, "AUTHENTICATE PLAIN", false) != imap.Refused || !containsFold(o.Capabilities, "LOGINDISABLED") {
+				if o := im[0]; o.Error != "" || attemptResult(o.Attempts, "LOGIN", false) != observe.LoginRefused ||
+					attemptResult(o.Attempts, "AUTHENTICATE PLAIN", false) != observe.LoginRefused || !containsFold(o.Capabilities, "LOGINDISABLED") {
 					t.Errorf("imap: error %q capabilities %v attempts %+v", o.Error, o.Capabilities, o.Attempts)
 				}
-				if o := po[0]; o.Error != "" || pop3.HasCapa(o.Capa, "USER") || pop3Result(o.Attempts, "USER/PASS", false) != pop3.Refused ||
-					pop3Result(o.Attempts, "AUTH PLAIN", false) != pop3.Refused {
+				if o := po[0]; o.Error != "" || observe.POP3HasCapa(o.Capa, "USER") || pop3Result(o.Attempts, "USER/PASS", false) != observe.LoginRefused ||
+					pop3Result(o.Attempts, "AUTH PLAIN", false) != observe.LoginRefused {
 					t.Errorf("pop3: error %q capa %v attempts %+v", o.Error, o.Capa, o.Attempts)
 				}
 			}

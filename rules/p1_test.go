@@ -25,7 +25,7 @@ func target(t *testing.T, service, addr string) observe.Target {
 	return observe.Target{Service: service, Addr: netip.MustParseAddrPort(addr)}
 }
 
-func probeIMAP(t *testing.T, p imapd.Profile, implicit bool) *imap.Observation {
+func probeIMAP(t *testing.T, p imapd.Profile, implicit bool) *observe.IMAP {
 	t.Helper()
 	srv, err := imapd.Start("127.0.0.1:0", imapd.Config{Profile: p, ImplicitTLS: implicit, IdleTimeout: 20 * time.Second})
 	if err != nil {
@@ -41,7 +41,7 @@ func probeIMAP(t *testing.T, p imapd.Profile, implicit bool) *imap.Observation {
 	return imap.Probe(ctx, p1Env(), target(t, service, srv.Addr().String()), imap.Options{})
 }
 
-func probePOP3(t *testing.T, p pop3d.Profile, implicit bool) *pop3.Observation {
+func probePOP3(t *testing.T, p pop3d.Profile, implicit bool) *observe.POP3 {
 	t.Helper()
 	srv, err := pop3d.Start("127.0.0.1:0", pop3d.Config{Profile: p, ImplicitTLS: implicit, IdleTimeout: 20 * time.Second})
 	if err != nil {
@@ -67,16 +67,16 @@ func TestP1FleetIMAP(t *testing.T) {
 			for _, weakFails := range []bool{false, true} {
 				pol := DefaultPolicy()
 				pol.TLSWeakFails = weakFails
-				v := P1([]*imap.Observation{plain, implicit}, nil, pol)
+				v := P1([]*observe.IMAP{plain, implicit}, nil, pol)
 				if want := imapd.TruthFor(p, false, weakFails); v.Outcome != want {
 					t.Errorf("imap+imaps, weak fails %v: %s (%s), truth %s; evidence %q", weakFails, v.Outcome, v.Reason, want, v.Evidence)
 				}
-				v = P1([]*imap.Observation{implicit}, nil, pol)
+				v = P1([]*observe.IMAP{implicit}, nil, pol)
 				if want := imapd.TruthFor(p, true, weakFails); v.Outcome != want {
 					t.Errorf("imaps only, weak fails %v: %s (%s), truth %s", weakFails, v.Outcome, v.Reason, want)
 				}
 			}
-			checkVerdict(t, P1([]*imap.Observation{plain, implicit}, nil, DefaultPolicy()))
+			checkVerdict(t, P1([]*observe.IMAP{plain, implicit}, nil, DefaultPolicy()))
 		})
 	}
 }
@@ -89,16 +89,16 @@ func TestP1FleetPOP3(t *testing.T) {
 			for _, weakFails := range []bool{false, true} {
 				pol := DefaultPolicy()
 				pol.TLSWeakFails = weakFails
-				v := P1(nil, []*pop3.Observation{plain, implicit}, pol)
+				v := P1(nil, []*observe.POP3{plain, implicit}, pol)
 				if want := pop3d.TruthFor(p, false, weakFails); v.Outcome != want {
 					t.Errorf("pop3+pop3s, weak fails %v: %s (%s), truth %s; evidence %q", weakFails, v.Outcome, v.Reason, want, v.Evidence)
 				}
-				v = P1(nil, []*pop3.Observation{implicit}, pol)
+				v = P1(nil, []*observe.POP3{implicit}, pol)
 				if want := pop3d.TruthFor(p, true, weakFails); v.Outcome != want {
 					t.Errorf("pop3s only, weak fails %v: %s (%s), truth %s", weakFails, v.Outcome, v.Reason, want)
 				}
 			}
-			checkVerdict(t, P1(nil, []*pop3.Observation{plain, implicit}, DefaultPolicy()))
+			checkVerdict(t, P1(nil, []*observe.POP3{plain, implicit}, DefaultPolicy()))
 		})
 	}
 }
@@ -136,13 +136,13 @@ func TestP1Mixed(t *testing.T) {
 	silent := probePOP3(t, pop3d.Silent, false)
 	goodPOP := probePOP3(t, pop3d.TLSRequired, false)
 	pol := DefaultPolicy()
-	if v := P1([]*imap.Observation{good}, []*pop3.Observation{bad, silent}, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "pop3") {
+	if v := P1([]*observe.IMAP{good}, []*observe.POP3{bad, silent}, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "pop3") {
 		t.Errorf("good imap, plaintext pop3: %s (%s)", v.Outcome, v.Reason)
 	}
-	if v := P1([]*imap.Observation{good}, []*pop3.Observation{silent}, pol); v.Outcome != scoring.Unknown {
+	if v := P1([]*observe.IMAP{good}, []*observe.POP3{silent}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("good imap, silent pop3: %s (%s)", v.Outcome, v.Reason)
 	}
-	v := P1([]*imap.Observation{good}, []*pop3.Observation{goodPOP}, pol)
+	v := P1([]*observe.IMAP{good}, []*observe.POP3{goodPOP}, pol)
 	if v.Outcome != scoring.Pass {
 		t.Errorf("good imap and pop3: %s (%s)", v.Outcome, v.Reason)
 	}
@@ -153,7 +153,7 @@ func TestP1NotApplicable(t *testing.T) {
 	if v := P1(nil, nil, DefaultPolicy()); v.Outcome != scoring.NA {
 		t.Errorf("no service: %s", v.Outcome)
 	}
-	if v := P1([]*imap.Observation{nil}, nil, DefaultPolicy()); v.Outcome != scoring.Unknown {
+	if v := P1([]*observe.IMAP{nil}, nil, DefaultPolicy()); v.Outcome != scoring.Unknown {
 		t.Errorf("nil observation: %s", v.Outcome)
 	}
 }
@@ -161,53 +161,53 @@ func TestP1NotApplicable(t *testing.T) {
 // TestP1Observations checks the rule on hand-made observations: cases
 // the fleet does not produce.
 func TestP1Observations(t *testing.T) {
-	base := func() *imap.Observation {
-		return &imap.Observation{
+	base := func() *observe.IMAP {
+		return &observe.IMAP{
 			Endpoint:       observe.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
 			Greeting:       "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
 			GreetingStatus: "OK",
 			Capabilities:   []string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
 			CapabilityLine: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
-			StartTLS:       &imap.StartTLS{Result: "ok", Reply: "K1 OK go"},
+			StartTLS:       &observe.IMAPStartTLS{Result: "ok", Reply: "K1 OK go"},
 			TLS:            &observe.TLS{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
 			LoginTested:    true,
-			Attempts: []imap.Attempt{
-				{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO [PRIVACYREQUIRED] no"},
-				{Method: "AUTHENTICATE PLAIN", Result: imap.Refused, Reply: "T2 NO [PRIVACYREQUIRED] no"},
-				{Method: "AUTHENTICATE ANONYMOUS", Result: imap.Refused, Reply: "T3 NO [PRIVACYREQUIRED] no"},
-				{Method: "LOGIN", TLS: true, Result: imap.Checked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"},
+			Attempts: []observe.LoginAttempt{
+				{Method: "LOGIN", Result: observe.LoginRefused, Reply: "T1 NO [PRIVACYREQUIRED] no"},
+				{Method: "AUTHENTICATE PLAIN", Result: observe.LoginRefused, Reply: "T2 NO [PRIVACYREQUIRED] no"},
+				{Method: "AUTHENTICATE ANONYMOUS", Result: observe.LoginRefused, Reply: "T3 NO [PRIVACYREQUIRED] no"},
+				{Method: "LOGIN", TLS: true, Result: observe.LoginChecked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"},
 			},
 		}
 	}
 	pol := DefaultPolicy()
 	cases := []struct {
 		name   string
-		change func(o *imap.Observation)
+		change func(o *observe.IMAP)
 		want   scoring.Outcome
 		reason string
 	}{
-		{"pass", func(*imap.Observation) {}, scoring.Pass, "cleartext passwords refused"},
-		{"unclear answer", func(o *imap.Observation) { o.Attempts[1].Result = imap.Unclear }, scoring.Unknown, "unclear"},
-		{"plain not tried", func(o *imap.Observation) { o.Attempts = o.Attempts[:1] }, scoring.Unknown, "AUTHENTICATE PLAIN not tried"},
-		{"no login over TLS", func(o *imap.Observation) { o.Attempts = o.Attempts[:3] }, scoring.Unknown, "no login tried over TLS"},
-		{"fake user logged in over TLS", func(o *imap.Observation) { o.Attempts[3].Result = imap.LoggedIn }, scoring.Fail, "logged in"},
-		{"login skipped", func(o *imap.Observation) { o.LoginTested, o.Attempts = false, nil }, scoring.Unknown, "login attempts not made"},
-		{"starttls failed", func(o *imap.Observation) { o.StartTLS = &imap.StartTLS{Result: "failed", Error: "handshake"} }, scoring.Unknown, "STARTTLS"},
-		{"probe error", func(o *imap.Observation) { o.Error = "capability: timeout" }, scoring.Unknown, "timeout"},
-		{"checked after error", func(o *imap.Observation) {
+		{"pass", func(*observe.IMAP) {}, scoring.Pass, "cleartext passwords refused"},
+		{"unclear answer", func(o *observe.IMAP) { o.Attempts[1].Result = observe.LoginUnclear }, scoring.Unknown, "unclear"},
+		{"plain not tried", func(o *observe.IMAP) { o.Attempts = o.Attempts[:1] }, scoring.Unknown, "AUTHENTICATE PLAIN not tried"},
+		{"no login over TLS", func(o *observe.IMAP) { o.Attempts = o.Attempts[:3] }, scoring.Unknown, "no login tried over TLS"},
+		{"fake user logged in over TLS", func(o *observe.IMAP) { o.Attempts[3].Result = observe.LoginLoggedIn }, scoring.Fail, "logged in"},
+		{"login skipped", func(o *observe.IMAP) { o.LoginTested, o.Attempts = false, nil }, scoring.Unknown, "login attempts not made"},
+		{"starttls failed", func(o *observe.IMAP) { o.StartTLS = &observe.IMAPStartTLS{Result: "failed", Error: "handshake"} }, scoring.Unknown, "STARTTLS"},
+		{"probe error", func(o *observe.IMAP) { o.Error = "capability: timeout" }, scoring.Unknown, "timeout"},
+		{"checked after error", func(o *observe.IMAP) {
 			o.Error = "AUTHENTICATE PLAIN: no answer: timeout"
-			o.Attempts[0].Result = imap.Checked
+			o.Attempts[0].Result = observe.LoginChecked
 		}, scoring.Fail, "cleartext password"},
-		{"anonymous advertised", func(o *imap.Observation) {
+		{"anonymous advertised", func(o *observe.IMAP) {
 			o.Capabilities = append(o.Capabilities, "AUTH=ANONYMOUS")
 		}, scoring.Fail, "anonymous"},
-		{"weak TLS finding", func(o *imap.Observation) { o.TLS.Weak = []string{"protocol TLS 1.0 is obsolete"} }, scoring.Pass, "finding: weak TLS"},
+		{"weak TLS finding", func(o *observe.IMAP) { o.TLS.Weak = []string{"protocol TLS 1.0 is obsolete"} }, scoring.Pass, "finding: weak TLS"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := base()
 			c.change(o)
-			v := P1([]*imap.Observation{o}, nil, pol)
+			v := P1([]*observe.IMAP{o}, nil, pol)
 			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
 				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
 			}
@@ -221,7 +221,7 @@ func TestP1Observations(t *testing.T) {
 	o := base()
 	o.TLS.Weak = []string{"protocol TLS 1.0 is obsolete"}
 	pol.TLSWeakFails = true
-	if v := P1([]*imap.Observation{o}, nil, pol); v.Outcome != scoring.Fail {
+	if v := P1([]*observe.IMAP{o}, nil, pol); v.Outcome != scoring.Fail {
 		t.Errorf("weak TLS under tls_weak_fails: %s (%s)", v.Outcome, v.Reason)
 	}
 }
@@ -231,39 +231,39 @@ func TestP1Observations(t *testing.T) {
 // sends the password in the clear, whatever the fake user was answered,
 // and pass only when they offer none and refused every cleartext attempt.
 func TestP1NoTLSObservations(t *testing.T) {
-	imapObs := func(caps string) *imap.Observation {
+	imapObs := func(caps string) *observe.IMAP {
 		line := "* OK [CAPABILITY " + caps + "] ready"
-		return &imap.Observation{
+		return &observe.IMAP{
 			Endpoint:       observe.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
 			Greeting:       line,
 			GreetingStatus: "OK",
 			Capabilities:   imap.ParseCapabilities(caps),
 			CapabilityLine: line,
 			LoginTested:    true,
-			Attempts: []imap.Attempt{
-				{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO [PRIVACYREQUIRED] no"},
-				{Method: "AUTHENTICATE PLAIN", Result: imap.Refused, Reply: "T2 NO [ALERT] Unsupported authentication mechanism."},
-				{Method: "AUTHENTICATE ANONYMOUS", Result: imap.Refused, Reply: "T3 NO [ALERT] Unsupported authentication mechanism."},
+			Attempts: []observe.LoginAttempt{
+				{Method: "LOGIN", Result: observe.LoginRefused, Reply: "T1 NO [PRIVACYREQUIRED] no"},
+				{Method: "AUTHENTICATE PLAIN", Result: observe.LoginRefused, Reply: "T2 NO [ALERT] Unsupported authentication mechanism."},
+				{Method: "AUTHENTICATE ANONYMOUS", Result: observe.LoginRefused, Reply: "T3 NO [ALERT] Unsupported authentication mechanism."},
 			},
 		}
 	}
-	pop3Obs := func(capa ...string) *pop3.Observation {
-		return &pop3.Observation{
+	pop3Obs := func(capa ...string) *observe.POP3 {
+		return &observe.POP3{
 			Endpoint:    observe.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
 			Greeting:    "+OK ready",
 			Capa:        capa,
 			LoginTested: true,
-			Attempts: []pop3.Attempt{
-				{Method: "USER/PASS", Result: pop3.Refused, Step: "USER", Reply: "-ERR [AUTH] Plaintext authentication disallowed"},
-				{Method: "AUTH PLAIN", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
-				{Method: "AUTH ANONYMOUS", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+			Attempts: []observe.LoginAttempt{
+				{Method: "USER/PASS", Result: observe.LoginRefused, Step: "USER", Reply: "-ERR [AUTH] Plaintext authentication disallowed"},
+				{Method: "AUTH PLAIN", Result: observe.LoginRefused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+				{Method: "AUTH ANONYMOUS", Result: observe.LoginRefused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
 			},
 		}
 	}
 	cases := []struct {
 		name   string
-		imap   *imap.Observation
-		pop3   *pop3.Observation
+		imap   *observe.IMAP
+		pop3   *observe.POP3
 		want   scoring.Outcome
 		reason string
 	}{
@@ -273,19 +273,19 @@ func TestP1NoTLSObservations(t *testing.T) {
 		{"imap LOGIN offered", imapObs("IMAP4rev1 AUTH=CRAM-MD5"), nil, scoring.Fail, "offers LOGIN (no LOGINDISABLED)"},
 		{"imap AUTH=PLAIN offered", imapObs("IMAP4rev1 LOGINDISABLED AUTH=PLAIN"), nil, scoring.Fail, "offers AUTH=PLAIN"},
 		{"imap bearer token offered", imapObs("IMAP4rev1 LOGINDISABLED AUTH=XOAUTH2"), nil, scoring.Fail, "offers AUTH=XOAUTH2"},
-		{"imap offer seen, then an error", func() *imap.Observation {
+		{"imap offer seen, then an error", func() *observe.IMAP {
 			o := imapObs("IMAP4rev1 AUTH=PLAIN")
 			o.Error, o.Attempts = "LOGIN: no answer: timeout", nil
 			return o
 		}(), nil, scoring.Fail, "password crosses in the clear"},
-		{"imap cleartext password checked", func() *imap.Observation {
+		{"imap cleartext password checked", func() *observe.IMAP {
 			o := imapObs("IMAP4rev1 LOGINDISABLED AUTH=CRAM-MD5")
-			o.Attempts[0] = imap.Attempt{Method: "LOGIN", Result: imap.Checked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"}
+			o.Attempts[0] = observe.LoginAttempt{Method: "LOGIN", Result: observe.LoginChecked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"}
 			return o
 		}(), nil, scoring.Fail, "accepts a cleartext password"},
-		{"imap answer unclear", func() *imap.Observation {
+		{"imap answer unclear", func() *observe.IMAP {
 			o := imapObs("IMAP4rev1 LOGINDISABLED AUTH=CRAM-MD5")
-			o.Attempts[0] = imap.Attempt{Method: "LOGIN", Result: imap.Unclear, Reply: "T1 NO", Why: "NO without a reason"}
+			o.Attempts[0] = observe.LoginAttempt{Method: "LOGIN", Result: observe.LoginUnclear, Reply: "T1 NO", Why: "NO without a reason"}
 			return o
 		}(), nil, scoring.Unknown, "LOGIN answer unclear"},
 		{"pop3 challenge-response only", nil, pop3Obs("TOP", "SASL CRAM-MD5"), scoring.Pass,
@@ -293,21 +293,21 @@ func TestP1NoTLSObservations(t *testing.T) {
 		{"pop3 no login at all", nil, pop3Obs("TOP", "UIDL"), scoring.Pass, "(no USER, no SASL mechanism)"},
 		{"pop3 USER offered", nil, pop3Obs("USER", "SASL CRAM-MD5"), scoring.Fail, "offers USER:"},
 		{"pop3 SASL PLAIN offered", nil, pop3Obs("SASL CRAM-MD5 PLAIN"), scoring.Fail, "offers SASL PLAIN:"},
-		{"pop3 without CAPA", nil, func() *pop3.Observation {
+		{"pop3 without CAPA", nil, func() *observe.POP3 {
 			o := pop3Obs()
 			o.CapaError = "-ERR Unknown command."
 			return o
 		}(), scoring.Unknown, "no CAPA (-ERR Unknown command.): which logins it offers is not known"},
-		{"pop3 bare refusal", nil, func() *pop3.Observation {
+		{"pop3 bare refusal", nil, func() *observe.POP3 {
 			o := pop3Obs("SASL CRAM-MD5")
-			o.Attempts[0] = pop3.Attempt{Method: "USER/PASS", Result: pop3.Unclear, Step: "USER", Reply: "-ERR", Why: "-ERR without a reason"}
+			o.Attempts[0] = observe.LoginAttempt{Method: "USER/PASS", Result: observe.LoginUnclear, Step: "USER", Reply: "-ERR", Why: "-ERR without a reason"}
 			return o
 		}(), scoring.Unknown, "USER/PASS answer unclear"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var im []*imap.Observation
-			var po []*pop3.Observation
+			var im []*observe.IMAP
+			var po []*observe.POP3
 			if c.imap != nil {
 				im = append(im, c.imap)
 			}
@@ -360,9 +360,9 @@ func TestP1Refusals(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var v scoring.Verdict
 			if c.imap != "" {
-				v = P1([]*imap.Observation{probeIMAP(t, c.imap, false)}, nil, DefaultPolicy())
+				v = P1([]*observe.IMAP{probeIMAP(t, c.imap, false)}, nil, DefaultPolicy())
 			} else {
-				v = P1(nil, []*pop3.Observation{probePOP3(t, c.pop3, false)}, DefaultPolicy())
+				v = P1(nil, []*observe.POP3{probePOP3(t, c.pop3, false)}, DefaultPolicy())
 			}
 			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
 				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
@@ -377,49 +377,49 @@ func TestP1Refusals(t *testing.T) {
 // stored as "refused" leaves P1 unknown when the results are graded
 // again, while a refusal that says why still counts.
 func TestP1RegradesOldReadings(t *testing.T) {
-	im := &imap.Observation{
+	im := &observe.IMAP{
 		Endpoint:       observe.Endpoint{Service: "imap", Address: "192.0.2.1", Port: 143, Reachable: true},
 		Greeting:       "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
 		GreetingStatus: "OK",
 		Capabilities:   []string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
 		CapabilityLine: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready",
-		StartTLS:       &imap.StartTLS{Result: "ok", Reply: "K1 OK go"},
+		StartTLS:       &observe.IMAPStartTLS{Result: "ok", Reply: "K1 OK go"},
 		TLS:            &observe.TLS{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
 		LoginTested:    true,
-		Attempts: []imap.Attempt{
-			{Method: "LOGIN", Result: imap.Refused, Reply: "T1 NO", Why: "LOGINDISABLED advertised and LOGIN not accepted"},
-			{Method: "AUTHENTICATE PLAIN", Result: imap.Refused, Reply: "T2 BAD", Why: "BAD: the command was not processed"},
-			{Method: "AUTHENTICATE ANONYMOUS", Result: imap.Refused, Reply: "T3 NO [PRIVACYREQUIRED] no"},
-			{Method: "LOGIN", TLS: true, Result: imap.Checked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"},
+		Attempts: []observe.LoginAttempt{
+			{Method: "LOGIN", Result: observe.LoginRefused, Reply: "T1 NO", Why: "LOGINDISABLED advertised and LOGIN not accepted"},
+			{Method: "AUTHENTICATE PLAIN", Result: observe.LoginRefused, Reply: "T2 BAD", Why: "BAD: the command was not processed"},
+			{Method: "AUTHENTICATE ANONYMOUS", Result: observe.LoginRefused, Reply: "T3 NO [PRIVACYREQUIRED] no"},
+			{Method: "LOGIN", TLS: true, Result: observe.LoginChecked, Reply: "T1 NO [AUTHENTICATIONFAILED] x"},
 		},
 	}
-	po := &pop3.Observation{
+	po := &observe.POP3{
 		Endpoint:    observe.Endpoint{Service: "pop3", Address: "192.0.2.1", Port: 110, Reachable: true},
 		Greeting:    "+OK ready",
 		Capa:        []string{"STLS", "SASL"},
-		STLS:        &pop3.STLS{Result: "ok", Reply: "+OK go"},
+		STLS:        &observe.POP3STLS{Result: "ok", Reply: "+OK go"},
 		TLS:         &observe.TLS{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
 		LoginTested: true,
-		Attempts: []pop3.Attempt{
-			{Method: "USER/PASS", Result: pop3.Refused, Step: "USER", Reply: "-ERR", Why: "refused before any password was sent"},
-			{Method: "AUTH PLAIN", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Plaintext authentication disallowed."},
-			{Method: "AUTH ANONYMOUS", Result: pop3.Refused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
-			{Method: "USER/PASS", TLS: true, Result: pop3.Checked, Step: "PASS", Reply: "-ERR [AUTH] Authentication failed."},
+		Attempts: []observe.LoginAttempt{
+			{Method: "USER/PASS", Result: observe.LoginRefused, Step: "USER", Reply: "-ERR", Why: "refused before any password was sent"},
+			{Method: "AUTH PLAIN", Result: observe.LoginRefused, Step: "AUTH", Reply: "-ERR [AUTH] Plaintext authentication disallowed."},
+			{Method: "AUTH ANONYMOUS", Result: observe.LoginRefused, Step: "AUTH", Reply: "-ERR [AUTH] Unsupported authentication mechanism."},
+			{Method: "USER/PASS", TLS: true, Result: observe.LoginChecked, Step: "PASS", Reply: "-ERR [AUTH] Authentication failed."},
 		},
 	}
 	pol := DefaultPolicy()
-	v := P1([]*imap.Observation{im}, nil, pol)
+	v := P1([]*observe.IMAP{im}, nil, pol)
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "LOGIN answer unclear (NO without a reason: not a recognisable refusal; the scan had read it as a refusal)") {
 		t.Errorf("imap: %s (%s)", v.Outcome, v.Reason)
 	}
-	v = P1(nil, []*pop3.Observation{po}, pol)
+	v = P1(nil, []*observe.POP3{po}, pol)
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "USER/PASS answer unclear (-ERR without a reason") {
 		t.Errorf("pop3: %s (%s)", v.Outcome, v.Reason)
 	}
 	// With refusals that say why, the same records pass.
 	im.Attempts[0].Reply, im.Attempts[1].Reply = "T1 NO [PRIVACYREQUIRED] no", "T2 BAD invalid command"
 	po.Attempts[0].Reply = "-ERR [AUTH] USER command only available under a layer"
-	if v := P1([]*imap.Observation{im}, []*pop3.Observation{po}, pol); v.Outcome != scoring.Pass {
+	if v := P1([]*observe.IMAP{im}, []*observe.POP3{po}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("refusals with reasons: %s (%s)", v.Outcome, v.Reason)
 	}
 }

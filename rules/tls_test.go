@@ -103,7 +103,7 @@ func TestP1CertificateAtEvaluationDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stored imap.Observation
+	var stored observe.IMAP
 	if err := json.Unmarshal(b, &stored); err != nil {
 		t.Fatal(err)
 	}
@@ -115,20 +115,20 @@ func TestP1CertificateAtEvaluationDate(t *testing.T) {
 	strict := pol
 	strict.TLSWeakFails = true
 
-	if v := rules.P1([]*imap.Observation{&stored}, nil, strict.At(today)); v.Outcome != scoring.Pass || strings.Contains(v.Reason, "weak TLS") {
+	if v := rules.P1([]*observe.IMAP{&stored}, nil, strict.At(today)); v.Outcome != scoring.Pass || strings.Contains(v.Reason, "weak TLS") {
 		t.Fatalf("today: %s (%s)", v.Outcome, v.Reason)
 	}
-	v := rules.P1([]*imap.Observation{&stored}, nil, pol.At(later))
+	v := rules.P1([]*observe.IMAP{&stored}, nil, pol.At(later))
 	if v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "finding: weak TLS: certificate expired") {
 		t.Fatalf("in 60 days, default policy: %s (%s)", v.Outcome, v.Reason)
 	}
-	v = rules.P1([]*imap.Observation{&stored}, nil, strict.At(later))
+	v = rules.P1([]*observe.IMAP{&stored}, nil, strict.At(later))
 	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "certificate expired") || !strings.Contains(strings.Join(v.Evidence, "\n"), "certificate valid ") {
 		t.Fatalf("in 60 days, tls_weak_fails: %s (%s) %v", v.Outcome, v.Reason, v.Evidence)
 	}
 
 	// The record's findings are judged at the Context's date too.
-	obs := &probes.Observations{IMAP: []*imap.Observation{&stored}}
+	obs := &probes.Observations{IMAP: []*observe.IMAP{&stored}}
 	c := rules.Context{Catalog: scoring.Mail, Policy: pol, AsOf: today}
 	for _, f := range rules.Findings(c, "mx", "127.0.0.1", obs, nil) {
 		if strings.Contains(f, "certificate") {

@@ -18,7 +18,7 @@ func FuzzParseStatusLine(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		s, err := ParseStatusLine(line)
+		s, err := observe.ParseIMAPStatusLine(line)
 		if err == nil {
 			if !strings.HasPrefix(line, s.Tag+" ") || !strings.Contains(line, s.Text) || !strings.Contains(line, s.CodeArgs) {
 				t.Fatalf("%q: %+v", line, s)
@@ -38,7 +38,7 @@ func FuzzParseStatusLine(f *testing.F) {
 				t.Fatalf("%q: bad capability %q", line, c)
 			}
 		}
-		AuthMechanisms(caps)
+		observe.IMAPAuthMechanisms(caps)
 	})
 }
 

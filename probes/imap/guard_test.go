@@ -64,7 +64,7 @@ func TestCapabilityParenthesis(t *testing.T) {
 	} {
 		env := wire.Env{Dialer: probetest.PipeDialer{Data: []byte(data)}, Limits: wire.Limits{ReadTimeout: 100 * time.Millisecond}}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		done := make(chan *Observation, 1)
+		done := make(chan *observe.IMAP, 1)
 		go func() {
 			done <- Probe(ctx, env, observe.Target{Service: "imap", Addr: netip.MustParseAddrPort("127.0.0.1:143")}, Options{})
 		}()

@@ -3,6 +3,8 @@ package imap
 import (
 	"strings"
 	"testing"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 func TestParseStatusLine(t *testing.T) {
@@ -25,7 +27,7 @@ func TestParseStatusLine(t *testing.T) {
 		{line: "*", bad: true},
 	}
 	for _, c := range cases {
-		s, err := ParseStatusLine(c.line)
+		s, err := observe.ParseIMAPStatusLine(c.line)
 		if c.bad {
 			if err == nil {
 				t.Errorf("%q: parsed as %+v", c.line, s)
@@ -56,7 +58,7 @@ func TestCapabilityList(t *testing.T) {
 			t.Errorf("%q: %v", line, caps)
 		}
 	}
-	if m := AuthMechanisms([]string{"IMAP4REV1", "AUTH=PLAIN", "AUTH=", "AUTH=ANONYMOUS"}); strings.Join(m, " ") != "PLAIN ANONYMOUS" {
+	if m := observe.IMAPAuthMechanisms([]string{"IMAP4REV1", "AUTH=PLAIN", "AUTH=", "AUTH=ANONYMOUS"}); strings.Join(m, " ") != "PLAIN ANONYMOUS" {
 		t.Errorf("mechanisms %v", m)
 	}
 }
@@ -66,44 +68,44 @@ func TestCapabilityList(t *testing.T) {
 func TestClassify(t *testing.T) {
 	cases := []struct {
 		status, code, text string
-		want               AuthResult
+		want               observe.LoginResult
 	}{
 		// Dovecot, before TLS and after.
-		{"NO", "PRIVACYREQUIRED", "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", Refused},
-		{"NO", "ALERT", "Unsupported authentication mechanism.", Refused},
-		{"NO", "AUTHENTICATIONFAILED", "Authentication failed.", Checked},
+		{"NO", "PRIVACYREQUIRED", "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", observe.LoginRefused},
+		{"NO", "ALERT", "Unsupported authentication mechanism.", observe.LoginRefused},
+		{"NO", "AUTHENTICATIONFAILED", "Authentication failed.", observe.LoginChecked},
 		// Cyrus before TLS, nginx under "starttls only", Zimbra.
-		{"NO", "", "Login only available under a layer", Refused},
-		{"BAD", "", "invalid command", Refused},
-		{"NO", "", "cleartext logins disabled", Refused},
-		{"NO", "", "LOGIN failed", Checked},
-		{"NO", "", "Login failed: authentication failure", Checked},
-		{"NO", "", "LOGIN not allowed on non-secure connections", Refused},
-		{"BAD", "", "Command unrecognized", Refused},
-		{"NO", "", "LOGIN disabled", Refused},
+		{"NO", "", "Login only available under a layer", observe.LoginRefused},
+		{"BAD", "", "invalid command", observe.LoginRefused},
+		{"NO", "", "cleartext logins disabled", observe.LoginRefused},
+		{"NO", "", "LOGIN failed", observe.LoginChecked},
+		{"NO", "", "Login failed: authentication failure", observe.LoginChecked},
+		{"NO", "", "LOGIN not allowed on non-secure connections", observe.LoginRefused},
+		{"BAD", "", "Command unrecognized", observe.LoginRefused},
+		{"NO", "", "LOGIN disabled", observe.LoginRefused},
 		// Temporary failures are no refusal.
-		{"NO", "UNAVAILABLE", "try later", Unclear},
-		{"NO", "", "Too many connections, plaintext disallowed for now", Unclear},
-		{"NO", "", "Server busy, try again", Unclear},
+		{"NO", "UNAVAILABLE", "try later", observe.LoginUnclear},
+		{"NO", "", "Too many connections, plaintext disallowed for now", observe.LoginUnclear},
+		{"NO", "", "Server busy, try again", observe.LoginUnclear},
 		// A refusal without a reason is no refusal: NO, with or without
 		// LOGINDISABLED advertised, may be a check (RFC 3501), and BAD
 		// only says this command was not processed.
-		{"NO", "", "", Unclear},
-		{"NO", "", "Nope", Unclear},
-		{"NO", "ALERT", "", Unclear},
-		{"BAD", "", "", Unclear},
-		{"BAD", "", "Error in IMAP command", Unclear},
+		{"NO", "", "", observe.LoginUnclear},
+		{"NO", "", "Nope", observe.LoginUnclear},
+		{"NO", "ALERT", "", observe.LoginUnclear},
+		{"BAD", "", "", observe.LoginUnclear},
+		{"BAD", "", "Error in IMAP command", observe.LoginUnclear},
 		// A BAD that sounds like a check: the command was not processed.
-		{"BAD", "", "Invalid credentials", Unclear},
+		{"BAD", "", "Invalid credentials", observe.LoginUnclear},
 		// Words of both kinds, or a refusal of the user, not of the
 		// connection.
-		{"NO", "", "Authentication failed (TLS required next time)", Unclear},
-		{"NO", "", "Account disabled", Unclear},
-		{"NO", "", "Login not allowed for this user", Unclear},
-		{"NO", "", "unrecognized user", Unclear},
+		{"NO", "", "Authentication failed (TLS required next time)", observe.LoginUnclear},
+		{"NO", "", "Account disabled", observe.LoginUnclear},
+		{"NO", "", "Login not allowed for this user", observe.LoginUnclear},
+		{"NO", "", "unrecognized user", observe.LoginUnclear},
 	}
 	for _, c := range cases {
-		if got, why := classify(c.status, c.code, c.text); got != c.want || why == "" {
+		if got, why := observe.ReadIMAPLoginAnswer(c.status, c.code, c.text); got != c.want || why == "" {
 			t.Errorf("%s [%s] %q: %s (%s), want %s", c.status, c.code, c.text, got, why, c.want)
 		}
 	}
@@ -112,21 +114,21 @@ func TestClassify(t *testing.T) {
 func TestReclassify(t *testing.T) {
 	cases := []struct {
 		reply string
-		want  AuthResult
+		want  observe.LoginResult
 		ok    bool
 	}{
-		{"T1 NO [PRIVACYREQUIRED] Plaintext authentication disallowed", Refused, true},
-		{"T1 NO", Unclear, true},
-		{"T2 BAD", Unclear, true},
-		{"T2 BAD invalid command", Refused, true},
-		{"T3 NO [AUTHENTICATIONFAILED] Authentication failed.", Checked, true},
+		{"T1 NO [PRIVACYREQUIRED] Plaintext authentication disallowed", observe.LoginRefused, true},
+		{"T1 NO", observe.LoginUnclear, true},
+		{"T2 BAD", observe.LoginUnclear, true},
+		{"T2 BAD invalid command", observe.LoginRefused, true},
+		{"T3 NO [AUTHENTICATIONFAILED] Authentication failed.", observe.LoginChecked, true},
 		{"T1 OK Logged in", "", false},
 		{"* BYE Logging out", "", false},
 		{"NO [ALERT] from the error", "", false},
 		{"", "", false},
 	}
 	for _, c := range cases {
-		if got, why, ok := Reclassify(c.reply); got != c.want || ok != c.ok || ok && why == "" {
+		if got, why, ok := observe.RereadIMAPLogin(c.reply); got != c.want || ok != c.ok || ok && why == "" {
 			t.Errorf("%q: %s (%s) %v, want %s %v", c.reply, got, why, ok, c.want, c.ok)
 		}
 	}

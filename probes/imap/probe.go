@@ -46,89 +46,6 @@ import (
 // are the login options the IMAP and POP3 probes share.
 type Options = login.Options
 
-// Observation is what the probe saw of one IMAP service.
-type Observation struct {
-	observe.Endpoint
-	// ImplicitTLS is set for imaps: TLS from the first byte.
-	ImplicitTLS bool `json:"implicit_tls"`
-	// Greeting is the server's first line ("* OK [CAPABILITY …] Dovecot
-	// ready."); GreetingStatus its status (OK, PREAUTH, BYE).
-	Greeting       string `json:"greeting,omitempty"`
-	GreetingStatus string `json:"greeting_status,omitempty"`
-	// PreAuth is set when the greeting was PREAUTH: the connection is
-	// logged in without any authentication.
-	PreAuth bool `json:"preauth"`
-	// Capabilities are the capabilities on the first connection (before
-	// TLS on imap, over TLS on imaps); CapabilityLine is the line that
-	// announced them.
-	Capabilities   []string `json:"capabilities,omitempty"`
-	CapabilityLine string   `json:"capability_line,omitempty"`
-	// ID holds the server's answer to the ID command (RFC 2971), when it
-	// advertises ID.
-	ID map[string]string `json:"id,omitempty"`
-	// StartTLS is the outcome of STARTTLS on a second connection; nil
-	// when the server does not advertise STARTTLS or on imaps.
-	StartTLS *StartTLS `json:"starttls,omitempty"`
-	// TLS describes the TLS session (imaps, or after STARTTLS).
-	TLS *observe.TLS `json:"tls,omitempty"`
-	// CapabilitiesAfterTLS are the capabilities after STARTTLS.
-	CapabilitiesAfterTLS   []string `json:"capabilities_after_tls,omitempty"`
-	CapabilityLineAfterTLS string   `json:"capability_line_after_tls,omitempty"`
-	// LoginTested is set when the login attempts ran (Options.SkipLogin
-	// unset and the greeting was not PREAUTH).
-	LoginTested bool `json:"login_tested"`
-	// Attempts are the login attempts in order.
-	Attempts []Attempt `json:"login_attempts,omitempty"`
-}
-
-// StartTLS is what happened when the probe sent STARTTLS.
-type StartTLS struct {
-	// Result is "ok", "refused" (the server answered NO or BAD) or
-	// "failed" (no answer, or the handshake failed).
-	Result string `json:"result"`
-	// Reply is the server's answer to STARTTLS.
-	Reply string `json:"reply,omitempty"`
-	// Error says why it failed.
-	Error string `json:"error,omitempty"`
-}
-
-// Banners returns the greeting and the ID answer.
-func (o *Observation) Banners() []observe.Banner {
-	var out []observe.Banner
-	b := func(kind, text string) {
-		out = append(out, observe.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
-	}
-	if o.Greeting != "" {
-		b("greeting", o.Greeting)
-	}
-	if len(o.ID) > 0 {
-		var parts []string
-		for _, k := range idKeys {
-			if v, ok := o.ID[k]; ok {
-				parts = append(parts, k+"="+v)
-			}
-		}
-		b("id", strings.Join(parts, " "))
-	}
-	return out
-}
-
-// AnonymousOffered reports whether the server advertises AUTH=ANONYMOUS
-// anywhere or let an anonymous login in.
-func (o *Observation) AnonymousOffered() bool {
-	if hasCap(o.Capabilities, "AUTH=ANONYMOUS") || hasCap(o.CapabilitiesAfterTLS, "AUTH=ANONYMOUS") {
-		return true
-	}
-	for _, a := range o.Attempts {
-		if a.Method == "AUTHENTICATE ANONYMOUS" && a.Result == LoggedIn {
-			return true
-		}
-	}
-	return false
-}
-
-var idKeys = []string{"name", "version", "os", "os-version", "vendor", "support-url", "address", "date", "command", "arguments", "environment"}
-
 // maxConns bounds the connections one probe opens (reconnects after a
 // server hangs up between login attempts included).
 const maxConns = 6
@@ -140,7 +57,7 @@ type prober struct {
 	t     observe.Target
 	opts  Options
 	tr    *wire.Transcript
-	obs   *Observation
+	obs   *observe.IMAP
 	cred  login.Credentials
 	conns int
 }
@@ -148,8 +65,8 @@ type prober struct {
 // Probe examines the IMAP service t: t.Service "imaps" means implicit
 // TLS, anything else STARTTLS. It never returns nil; Error is set when it
 // could not finish.
-func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
-	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "imaps"}
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *observe.IMAP {
+	obs := &observe.IMAP{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "imaps"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
 	p := &prober{ctx: ctx, env: env, t: t, opts: opts, tr: tr, obs: obs}
 	if err := p.run(ctx); err != nil {
@@ -174,7 +91,7 @@ func (p *prober) run(ctx context.Context) error {
 	if err := p.capabilities(s, false); err != nil {
 		return err
 	}
-	if hasCap(p.obs.Capabilities, "ID") {
+	if observe.HasIMAPCap(p.obs.Capabilities, "ID") {
 		p.id(s)
 	}
 	if !p.opts.SkipLogin {
@@ -193,7 +110,7 @@ func (p *prober) run(ctx context.Context) error {
 		}
 	}
 	s.close()
-	if !p.obs.ImplicitTLS && hasCap(p.obs.Capabilities, "STARTTLS") {
+	if !p.obs.ImplicitTLS && observe.HasIMAPCap(p.obs.Capabilities, "STARTTLS") {
 		return p.afterTLS(ctx)
 	}
 	return nil
@@ -360,7 +277,7 @@ func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
 
 // greeting records the first greeting and checks later ones.
 func (p *prober) greeting(line string) error {
-	st, err := ParseStatusLine(line)
+	st, err := observe.ParseIMAPStatusLine(line)
 	if err != nil || st.Tag != "*" || (st.Status != "OK" && st.Status != "PREAUTH" && st.Status != "BYE") {
 		if p.obs.Greeting == "" {
 			p.obs.Greeting = wire.Sanitize(line, wire.MaxShownLine)
@@ -439,7 +356,7 @@ func (p *prober) id(s *session) {
 			if p.obs.ID == nil {
 				p.obs.ID = map[string]string{}
 			}
-			p.obs.ID[idKeys[i]] = wire.Sanitize(v, 200)
+			p.obs.ID[observe.IMAPIDKeys[i]] = wire.Sanitize(v, 200)
 		}
 	}
 }
@@ -462,11 +379,11 @@ func (p *prober) newPassword() { p.cred = login.NewCredentials(p.opts.Password, 
 // anonymous login.
 func (p *prober) cleartextPlan(caps []string) []attempt {
 	list := []attempt{p.loginAttempt(), {"AUTHENTICATE PLAIN", func(cl *imapclient.Client) error {
-		return cl.Authenticate(&saslPlain{user: FakeUser, pass: p.cred.Password})
+		return cl.Authenticate(&saslPlain{user: observe.FakeUser, pass: p.cred.Password})
 	}}}
-	if hasCap(caps, "AUTH=LOGIN") {
+	if observe.HasIMAPCap(caps, "AUTH=LOGIN") {
 		list = append(list, attempt{"AUTHENTICATE LOGIN", func(cl *imapclient.Client) error {
-			return cl.Authenticate(&login.Login{User: FakeUser, Pass: p.cred.Password})
+			return cl.Authenticate(&login.Login{User: observe.FakeUser, Pass: p.cred.Password})
 		}})
 	}
 	return append(list, anonymousAttempt())
@@ -476,14 +393,14 @@ func (p *prober) cleartextPlan(caps []string) []attempt {
 // when anon says so.
 func (p *prober) tlsPlan(caps []string, anon bool) []attempt {
 	list := []attempt{p.loginAttempt()}
-	if anon || hasCap(caps, "AUTH=ANONYMOUS") {
+	if anon || observe.HasIMAPCap(caps, "AUTH=ANONYMOUS") {
 		list = append(list, anonymousAttempt())
 	}
 	return list
 }
 
 func (p *prober) loginAttempt() attempt {
-	return attempt{"LOGIN", func(cl *imapclient.Client) error { return cl.Login(FakeUser, p.cred.Password).Wait() }}
+	return attempt{"LOGIN", func(cl *imapclient.Client) error { return cl.Login(observe.FakeUser, p.cred.Password).Wait() }}
 }
 
 func anonymousAttempt() attempt {
@@ -495,7 +412,7 @@ func anonymousAttempt() attempt {
 // attempts runs the login attempts on s, reconnecting when the server
 // hangs up between them (see login.Runner).
 func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, error)) error {
-	recs, err := login.Runner[attempt, Attempt]{
+	recs, err := login.Runner[attempt, observe.LoginAttempt]{
 		Anonymous: "AUTHENTICATE ANONYMOUS",
 		Ready: func() error {
 			if !s.closed && !s.dead() {
@@ -509,12 +426,12 @@ func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, e
 			*s = *ns
 			return nil
 		},
-		Try: func(a attempt) (Attempt, login.Outcome, error) {
+		Try: func(a attempt) (observe.LoginAttempt, login.Outcome, error) {
 			res, terr := p.try(s, a)
 			return res, login.Outcome{Result: res.Result, TLS: res.TLS, Why: res.Why}, terr
 		},
-		Skipped: func(method, why string) Attempt {
-			return Attempt{Method: method, TLS: s.tls, Result: Unclear, Why: why}
+		Skipped: func(method, why string) observe.LoginAttempt {
+			return observe.LoginAttempt{Method: method, TLS: s.tls, Result: observe.LoginUnclear, Why: why}
 		},
 	}.Run(plan)
 	p.obs.Attempts = append(p.obs.Attempts, recs...)
@@ -525,8 +442,8 @@ var taggedRE = regexp.MustCompile(`^[A-Za-z0-9]+ (?i:OK|NO|BAD)\b`)
 
 // try runs one attempt and classifies the answer. terr is set when no
 // answer came (the connection failed); the connection is then closed.
-func (p *prober) try(s *session, a attempt) (res Attempt, terr error) {
-	res = Attempt{Method: a.method, TLS: s.tls}
+func (p *prober) try(s *session, a attempt) (res observe.LoginAttempt, terr error) {
+	res = observe.LoginAttempt{Method: a.method, TLS: s.tls}
 	m := s.tap.mark()
 	err := s.call(func() error { return a.run(s.cl) })
 	var reply, bye string
@@ -541,16 +458,16 @@ func (p *prober) try(s *session, a attempt) (res Attempt, terr error) {
 	var ierr *imap.Error
 	switch {
 	case err == nil:
-		res.Result, res.Why = LoggedIn, "the server answered OK"
+		res.Result, res.Why = observe.LoginLoggedIn, "the server answered OK"
 	case errors.As(err, &ierr):
 		if reply == "" {
 			reply = strings.TrimSpace(fmt.Sprintf("%s [%s] %s", ierr.Type, ierr.Code, ierr.Text))
 		}
-		res.Result, res.Why = classify(string(ierr.Type), string(ierr.Code), ierr.Text)
+		res.Result, res.Why = observe.ReadIMAPLoginAnswer(string(ierr.Type), string(ierr.Code), ierr.Text)
 	default:
 		// The exchange may be stuck half-way: this connection is done.
 		terr = s.fail(err)
-		res.Result, res.Why = Unclear, describe("no answer", terr)
+		res.Result, res.Why = observe.LoginUnclear, describe("no answer", terr)
 		if reply == "" {
 			reply = bye
 		}
@@ -595,7 +512,7 @@ func (p *prober) afterTLS(ctx context.Context) error {
 // recording the outcome in the observation. It returns a nil session and
 // no error when the server refuses STARTTLS.
 func (p *prober) openStartTLS(ctx context.Context) (*session, error) {
-	st := &StartTLS{}
+	st := &observe.IMAPStartTLS{}
 	p.obs.StartTLS = st
 	raw, err := p.dial(ctx)
 	if err != nil {
@@ -626,7 +543,7 @@ func (p *prober) openStartTLS(ctx context.Context) (*session, error) {
 	if _, err := io.WriteString(tp, "K1 STARTTLS\r\n"); err != nil {
 		return nil, fail("STARTTLS", err)
 	}
-	var reply StatusLine
+	var reply observe.IMAPStatusLine
 	for n := 0; ; n++ {
 		line, err := readLine(br)
 		if err != nil {
@@ -635,7 +552,7 @@ func (p *prober) openStartTLS(ctx context.Context) (*session, error) {
 		if n > 32 {
 			return nil, fail("STARTTLS reply", errors.New("no tagged reply after 32 lines"))
 		}
-		if s, err := ParseStatusLine(line); err == nil && s.Tag == "K1" {
+		if s, err := observe.ParseIMAPStatusLine(line); err == nil && s.Tag == "K1" {
 			reply = s
 			st.Reply = wire.Sanitize(line, wire.MaxShownLine)
 			break
@@ -669,7 +586,7 @@ const syntheticGreeting = "* OK synthetic greeting after STARTTLS\r\n"
 
 func (p *prober) anonymousLoggedIn() bool {
 	for _, a := range p.obs.Attempts {
-		if a.Method == "AUTHENTICATE ANONYMOUS" && a.Result == LoggedIn {
+		if a.Method == "AUTHENTICATE ANONYMOUS" && a.Result == observe.LoginLoggedIn {
 			return true
 		}
 	}

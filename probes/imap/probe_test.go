@@ -34,7 +34,7 @@ func start(t *testing.T, cfg imapd.Config) observe.Target {
 	return observe.Target{Service: service, Addr: netip.MustParseAddrPort(srv.Addr().String())}
 }
 
-func probe(t *testing.T, cfg imapd.Config) *Observation {
+func probe(t *testing.T, cfg imapd.Config) *observe.IMAP {
 	t.Helper()
 	tg := start(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -47,8 +47,8 @@ func probe(t *testing.T, cfg imapd.Config) *Observation {
 	return obs
 }
 
-func results(obs *Observation) map[string]AuthResult {
-	m := map[string]AuthResult{}
+func results(obs *observe.IMAP) map[string]observe.LoginResult {
+	m := map[string]observe.LoginResult{}
 	for _, a := range obs.Attempts {
 		key := a.Method
 		if a.TLS {
@@ -67,16 +67,16 @@ func TestTLSRequired(t *testing.T) {
 	if !strings.HasSuffix(obs.Greeting, "Dovecot ready.") || obs.PreAuth {
 		t.Errorf("greeting %q", obs.Greeting)
 	}
-	if !hasCap(obs.Capabilities, "LOGINDISABLED") || !hasCap(obs.Capabilities, "STARTTLS") {
+	if !observe.HasIMAPCap(obs.Capabilities, "LOGINDISABLED") || !observe.HasIMAPCap(obs.Capabilities, "STARTTLS") {
 		t.Errorf("capabilities %v", obs.Capabilities)
 	}
 	if obs.StartTLS == nil || obs.StartTLS.Result != "ok" || obs.TLS == nil || obs.TLS.Version == "" {
 		t.Fatalf("starttls %+v tls %+v", obs.StartTLS, obs.TLS)
 	}
-	if !hasCap(obs.CapabilitiesAfterTLS, "AUTH=PLAIN") || hasCap(obs.CapabilitiesAfterTLS, "LOGINDISABLED") {
+	if !observe.HasIMAPCap(obs.CapabilitiesAfterTLS, "AUTH=PLAIN") || observe.HasIMAPCap(obs.CapabilitiesAfterTLS, "LOGINDISABLED") {
 		t.Errorf("capabilities after TLS %v", obs.CapabilitiesAfterTLS)
 	}
-	want := map[string]AuthResult{"LOGIN": Refused, "AUTHENTICATE PLAIN": Refused, "AUTHENTICATE ANONYMOUS": Refused, "LOGIN/tls": Checked}
+	want := map[string]observe.LoginResult{"LOGIN": observe.LoginRefused, "AUTHENTICATE PLAIN": observe.LoginRefused, "AUTHENTICATE ANONYMOUS": observe.LoginRefused, "LOGIN/tls": observe.LoginChecked}
 	if got := results(obs); !maps.Equal(got, want) {
 		t.Errorf("attempts %v, want %v", got, want)
 	}
@@ -96,7 +96,7 @@ func TestTLSRequired(t *testing.T) {
 func TestPlaintext(t *testing.T) {
 	obs := probe(t, imapd.Config{Profile: imapd.Plaintext})
 	// After the first cleartext password taken, only anonymous login.
-	want := map[string]AuthResult{"LOGIN": Checked, "AUTHENTICATE ANONYMOUS": Refused, "LOGIN/tls": Checked}
+	want := map[string]observe.LoginResult{"LOGIN": observe.LoginChecked, "AUTHENTICATE ANONYMOUS": observe.LoginRefused, "LOGIN/tls": observe.LoginChecked}
 	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" {
 		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
 	}
@@ -107,18 +107,18 @@ func TestNoTLS(t *testing.T) {
 	if obs.StartTLS != nil || obs.TLS != nil || obs.Error != "" {
 		t.Errorf("starttls %+v tls %+v error %q", obs.StartTLS, obs.TLS, obs.Error)
 	}
-	if r := results(obs); r["LOGIN"] != Checked {
+	if r := results(obs); r["LOGIN"] != observe.LoginChecked {
 		t.Errorf("attempts %v", r)
 	}
 }
 
 func TestLoginDisabledLie(t *testing.T) {
 	obs := probe(t, imapd.Config{Profile: imapd.LoginDisabledLie})
-	if !hasCap(obs.Capabilities, "LOGINDISABLED") {
+	if !observe.HasIMAPCap(obs.Capabilities, "LOGINDISABLED") {
 		t.Errorf("capabilities %v", obs.Capabilities)
 	}
 	r := results(obs)
-	if r["LOGIN"] != Refused || r["AUTHENTICATE PLAIN"] != Checked {
+	if r["LOGIN"] != observe.LoginRefused || r["AUTHENTICATE PLAIN"] != observe.LoginChecked {
 		t.Errorf("attempts %v", r)
 	}
 }
@@ -127,10 +127,10 @@ func TestLoginDisabledLie(t *testing.T) {
 // not a refusal, LOGINDISABLED or not.
 func TestBareRefusal(t *testing.T) {
 	obs := probe(t, imapd.Config{Profile: imapd.BareRefusal})
-	if !hasCap(obs.Capabilities, "LOGINDISABLED") || !hasCap(obs.Capabilities, "STARTTLS") {
+	if !observe.HasIMAPCap(obs.Capabilities, "LOGINDISABLED") || !observe.HasIMAPCap(obs.Capabilities, "STARTTLS") {
 		t.Errorf("capabilities %v", obs.Capabilities)
 	}
-	want := map[string]AuthResult{"LOGIN": Unclear, "AUTHENTICATE PLAIN": Unclear, "AUTHENTICATE ANONYMOUS": Unclear, "LOGIN/tls": Checked}
+	want := map[string]observe.LoginResult{"LOGIN": observe.LoginUnclear, "AUTHENTICATE PLAIN": observe.LoginUnclear, "AUTHENTICATE ANONYMOUS": observe.LoginUnclear, "LOGIN/tls": observe.LoginChecked}
 	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" {
 		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
 	}
@@ -147,10 +147,10 @@ func TestBareRefusal(t *testing.T) {
 // TestChallengeOnly: Dovecot's refusals without TLS are refusals.
 func TestChallengeOnly(t *testing.T) {
 	obs := probe(t, imapd.Config{Profile: imapd.ChallengeOnly})
-	if obs.StartTLS != nil || obs.TLS != nil || obs.Error != "" || !hasCap(obs.Capabilities, "LOGINDISABLED") || !hasCap(obs.Capabilities, "AUTH=CRAM-MD5") {
+	if obs.StartTLS != nil || obs.TLS != nil || obs.Error != "" || !observe.HasIMAPCap(obs.Capabilities, "LOGINDISABLED") || !observe.HasIMAPCap(obs.Capabilities, "AUTH=CRAM-MD5") {
 		t.Errorf("starttls %+v tls %+v error %q capabilities %v", obs.StartTLS, obs.TLS, obs.Error, obs.Capabilities)
 	}
-	want := map[string]AuthResult{"LOGIN": Refused, "AUTHENTICATE PLAIN": Refused, "AUTHENTICATE ANONYMOUS": Refused}
+	want := map[string]observe.LoginResult{"LOGIN": observe.LoginRefused, "AUTHENTICATE PLAIN": observe.LoginRefused, "AUTHENTICATE ANONYMOUS": observe.LoginRefused}
 	if got := results(obs); !maps.Equal(got, want) {
 		t.Errorf("attempts %v, want %v", got, want)
 	}
@@ -159,7 +159,7 @@ func TestChallengeOnly(t *testing.T) {
 // TestNoTLSBare: a bare NO to LOGIN and AUTHENTICATE is not a refusal.
 func TestNoTLSBare(t *testing.T) {
 	obs := probe(t, imapd.Config{Profile: imapd.NoTLSBare})
-	want := map[string]AuthResult{"LOGIN": Unclear, "AUTHENTICATE PLAIN": Unclear, "AUTHENTICATE LOGIN": Unclear, "AUTHENTICATE ANONYMOUS": Refused}
+	want := map[string]observe.LoginResult{"LOGIN": observe.LoginUnclear, "AUTHENTICATE PLAIN": observe.LoginUnclear, "AUTHENTICATE LOGIN": observe.LoginUnclear, "AUTHENTICATE ANONYMOUS": observe.LoginRefused}
 	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" {
 		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
 	}
@@ -175,7 +175,7 @@ func TestPreAuth(t *testing.T) {
 func TestAnonymous(t *testing.T) {
 	obs := probe(t, imapd.Config{Profile: imapd.Anonymous})
 	r := results(obs)
-	if r["AUTHENTICATE ANONYMOUS/tls"] != LoggedIn || !obs.AnonymousOffered() {
+	if r["AUTHENTICATE ANONYMOUS/tls"] != observe.LoginLoggedIn || !obs.AnonymousOffered() {
 		t.Errorf("attempts %v", r)
 	}
 }
@@ -185,11 +185,11 @@ func TestImplicitTLS(t *testing.T) {
 	if obs.Error != "" || obs.TLS == nil || obs.TLS.Version != "TLS 1.3" || !obs.ImplicitTLS {
 		t.Fatalf("error %q tls %+v", obs.Error, obs.TLS)
 	}
-	if r := results(obs); !maps.Equal(r, map[string]AuthResult{"LOGIN/tls": Checked, "AUTHENTICATE ANONYMOUS/tls": Refused}) {
+	if r := results(obs); !maps.Equal(r, map[string]observe.LoginResult{"LOGIN/tls": observe.LoginChecked, "AUTHENTICATE ANONYMOUS/tls": observe.LoginRefused}) {
 		t.Errorf("attempts %v", r)
 	}
 	obs = probe(t, imapd.Config{Profile: imapd.Anonymous, ImplicitTLS: true})
-	if r := results(obs); r["AUTHENTICATE ANONYMOUS/tls"] != LoggedIn {
+	if r := results(obs); r["AUTHENTICATE ANONYMOUS/tls"] != observe.LoginLoggedIn {
 		t.Errorf("attempts %v", r)
 	}
 }

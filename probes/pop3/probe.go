@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/emersion/go-sasl"
 
@@ -33,110 +32,6 @@ import (
 // are the login options the IMAP and POP3 probes share.
 type Options = login.Options
 
-// Observation is what the probe saw of one POP3 service.
-type Observation struct {
-	observe.Endpoint
-	// ImplicitTLS is set for pop3s: TLS from the first byte.
-	ImplicitTLS bool `json:"implicit_tls"`
-	// Greeting is the server's first line ("+OK Dovecot ready.").
-	Greeting string `json:"greeting,omitempty"`
-	// APOPTimestamp is the greeting's "<…@…>" string, if any.
-	APOPTimestamp string `json:"apop_timestamp,omitempty"`
-	// Capa are the CAPA lines on the first connection (before TLS on
-	// pop3, over TLS on pop3s); CapaError is the server's -ERR when it
-	// has no CAPA.
-	Capa      []string `json:"capa,omitempty"`
-	CapaError string   `json:"capa_error,omitempty"`
-	// STLS is the outcome of STLS on a second connection; nil when the
-	// server does not advertise STLS or on pop3s.
-	STLS *STLS `json:"stls,omitempty"`
-	// TLS describes the TLS session (pop3s, or after STLS).
-	TLS *observe.TLS `json:"tls,omitempty"`
-	// CapaAfterTLS are the CAPA lines after STLS.
-	CapaAfterTLS []string `json:"capa_after_tls,omitempty"`
-	// LoginTested is set when the login attempts ran (Options.SkipLogin
-	// unset).
-	LoginTested bool `json:"login_tested"`
-	// Attempts are the login attempts in order.
-	Attempts []Attempt `json:"login_attempts,omitempty"`
-}
-
-// STLS is what happened when the probe sent STLS.
-type STLS struct {
-	// Result is "ok", "refused" (the server answered -ERR) or "failed"
-	// (no answer, or the handshake failed).
-	Result string `json:"result"`
-	// Reply is the server's answer to STLS.
-	Reply string `json:"reply,omitempty"`
-	// Error says why it failed.
-	Error string `json:"error,omitempty"`
-}
-
-// Banners returns the greeting and the CAPA IMPLEMENTATION line.
-func (o *Observation) Banners() []observe.Banner {
-	var out []observe.Banner
-	b := func(kind, text string) {
-		out = append(out, observe.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
-	}
-	if o.Greeting != "" {
-		b("greeting", o.Greeting)
-	}
-	seen := map[string]bool{}
-	for _, l := range append(append([]string(nil), o.Capa...), o.CapaAfterTLS...) {
-		if impl, ok := cutPrefixFold(l, "IMPLEMENTATION "); ok && !seen[impl] {
-			seen[impl] = true
-			b("implementation", impl)
-		}
-	}
-	return out
-}
-
-// Mechanisms returns the SASL mechanisms of CAPA lines.
-func Mechanisms(capa []string) []string {
-	for _, l := range capa {
-		if rest, ok := cutPrefixFold(l, "SASL"); ok && (rest == "" || rest[0] == ' ') {
-			return strings.Fields(strings.ToUpper(rest))
-		}
-	}
-	return nil
-}
-
-// HasCapa reports whether the CAPA lines include the capability name
-// (the line's first word).
-func HasCapa(capa []string, name string) bool {
-	for _, l := range capa {
-		if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], name) {
-			return true
-		}
-	}
-	return false
-}
-
-// AnonymousOffered reports whether the server advertises SASL ANONYMOUS
-// anywhere or let an anonymous login in.
-func (o *Observation) AnonymousOffered() bool {
-	for _, capa := range [][]string{o.Capa, o.CapaAfterTLS} {
-		for _, m := range Mechanisms(capa) {
-			if m == "ANONYMOUS" {
-				return true
-			}
-		}
-	}
-	for _, a := range o.Attempts {
-		if a.Method == "AUTH ANONYMOUS" && a.Result == LoggedIn {
-			return true
-		}
-	}
-	return false
-}
-
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
-		return s[len(prefix):], true
-	}
-	return "", false
-}
-
 // maxConns bounds the connections one probe opens (reconnects after a
 // server hangs up between login attempts included).
 const maxConns = 6
@@ -146,7 +41,7 @@ type prober struct {
 	t     observe.Target
 	opts  Options
 	tr    *wire.Transcript
-	obs   *Observation
+	obs   *observe.POP3
 	cred  login.Credentials
 	conns int
 	// lastServer is the last line the server sent.
@@ -156,8 +51,8 @@ type prober struct {
 // Probe examines the POP3 service t: t.Service "pop3s" means implicit
 // TLS, anything else STLS. It never returns nil; Error is set when it
 // could not finish.
-func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
-	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "pop3s"}
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *observe.POP3 {
+	obs := &observe.POP3{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "pop3s"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
 	p := &prober{env: env, t: t, opts: opts, tr: tr, obs: obs}
 	if err := p.run(ctx); err != nil {
@@ -200,7 +95,7 @@ func (p *prober) run(ctx context.Context) error {
 		}
 	}
 	s.close()
-	if !p.obs.ImplicitTLS && HasCapa(p.obs.Capa, "STLS") {
+	if !p.obs.ImplicitTLS && observe.POP3HasCapa(p.obs.Capa, "STLS") {
 		return p.afterTLS(ctx)
 	}
 	return nil
@@ -322,10 +217,10 @@ func (p *prober) newPassword() { p.cred = login.NewCredentials(p.opts.Password, 
 // every cleartext SASL mechanism (PLAIN always, LOGIN when advertised),
 // and anonymous login.
 func (p *prober) cleartextPlan() []attempt {
-	list := []attempt{p.userPass(), saslAttempt(&saslPlain{user: FakeUser, pass: p.cred.Password})}
-	for _, m := range Mechanisms(p.obs.Capa) {
+	list := []attempt{p.userPass(), saslAttempt(&saslPlain{user: observe.FakeUser, pass: p.cred.Password})}
+	for _, m := range observe.POP3Mechanisms(p.obs.Capa) {
 		if m == "LOGIN" {
-			list = append(list, saslAttempt(&login.Login{User: FakeUser, Pass: p.cred.Password}))
+			list = append(list, saslAttempt(&login.Login{User: observe.FakeUser, Pass: p.cred.Password}))
 		}
 	}
 	return append(list, anonymousAttempt())
@@ -335,7 +230,7 @@ func (p *prober) cleartextPlan() []attempt {
 // when anon says so or capa advertises it.
 func (p *prober) tlsPlan(capa []string, anon bool) []attempt {
 	list := []attempt{p.userPass()}
-	for _, m := range Mechanisms(capa) {
+	for _, m := range observe.POP3Mechanisms(capa) {
 		anon = anon || m == "ANONYMOUS"
 	}
 	if anon {
@@ -346,7 +241,7 @@ func (p *prober) tlsPlan(capa []string, anon bool) []attempt {
 
 func (p *prober) userPass() attempt {
 	return attempt{"USER/PASS", func(cl *pop3client.Client) (string, error) {
-		if err := cl.User(FakeUser); err != nil {
+		if err := cl.User(observe.FakeUser); err != nil {
 			return "USER", err
 		}
 		return "PASS", cl.Pass(p.cred.Password)
@@ -408,7 +303,7 @@ func (p *prober) cleanAll(lines []string) []string {
 // attempts runs the login attempts on s, reconnecting when the server
 // hangs up between them (see login.Runner).
 func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, error)) error {
-	recs, err := login.Runner[attempt, Attempt]{
+	recs, err := login.Runner[attempt, observe.LoginAttempt]{
 		Anonymous: "AUTH ANONYMOUS",
 		Ready: func() error {
 			if !s.closed {
@@ -421,12 +316,12 @@ func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, e
 			*s = *ns
 			return nil
 		},
-		Try: func(a attempt) (Attempt, login.Outcome, error) {
+		Try: func(a attempt) (observe.LoginAttempt, login.Outcome, error) {
 			res, terr := p.try(s, a)
 			return res, login.Outcome{Result: res.Result, TLS: res.TLS, Why: res.Why}, terr
 		},
-		Skipped: func(method, why string) Attempt {
-			return Attempt{Method: method, TLS: s.tls, Result: Unclear, Why: why}
+		Skipped: func(method, why string) observe.LoginAttempt {
+			return observe.LoginAttempt{Method: method, TLS: s.tls, Result: observe.LoginUnclear, Why: why}
 		},
 	}.Run(plan)
 	p.obs.Attempts = append(p.obs.Attempts, recs...)
@@ -435,22 +330,22 @@ func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, e
 
 // try runs one attempt and classifies the answer; terr is set when no
 // answer came, and the connection is then closed.
-func (p *prober) try(s *session, a attempt) (res Attempt, terr error) {
-	res = Attempt{Method: a.method, TLS: s.tls}
+func (p *prober) try(s *session, a attempt) (res observe.LoginAttempt, terr error) {
+	res = observe.LoginAttempt{Method: a.method, TLS: s.tls}
 	step, err := a.run(s.cl)
 	res.Step = step
 	var rerr *pop3client.ReplyError
 	switch {
 	case err == nil:
-		res.Result, res.Why = LoggedIn, "the server answered +OK"
+		res.Result, res.Why = observe.LoginLoggedIn, "the server answered +OK"
 		res.Reply = p.clean(p.lastServer)
 	case errors.As(err, &rerr):
 		res.Reply = p.clean(rerr.Line)
 		before := step == "USER" || step == "AUTH"
-		res.Result, res.Why = classifyErr(rerr.Code, rerr.Text, before)
+		res.Result, res.Why = observe.ReadPOP3LoginAnswer(rerr.Code, rerr.Text, before)
 	default:
 		terr = s.fail(err)
-		res.Result, res.Why = Unclear, describe("no answer", terr)
+		res.Result, res.Why = observe.LoginUnclear, describe("no answer", terr)
 	}
 	return res, terr
 }
@@ -498,7 +393,7 @@ func (p *prober) afterTLS(ctx context.Context) error {
 // the outcome in the observation. It returns a nil session and no error
 // when the server refuses STLS.
 func (p *prober) openSTLS(ctx context.Context) (*session, error) {
-	st := &STLS{}
+	st := &observe.POP3STLS{}
 	p.obs.STLS = st
 	s, err := p.open(ctx, false)
 	if err != nil {
@@ -539,7 +434,7 @@ func (p *prober) openSTLS(ctx context.Context) (*session, error) {
 
 func (p *prober) anonymousLoggedIn() bool {
 	for _, a := range p.obs.Attempts {
-		if a.Method == "AUTH ANONYMOUS" && a.Result == LoggedIn {
+		if a.Method == "AUTH ANONYMOUS" && a.Result == observe.LoginLoggedIn {
 			return true
 		}
 	}

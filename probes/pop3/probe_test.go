@@ -34,7 +34,7 @@ func start(t *testing.T, cfg pop3d.Config) observe.Target {
 	return observe.Target{Service: service, Addr: netip.MustParseAddrPort(srv.Addr().String())}
 }
 
-func probe(t *testing.T, cfg pop3d.Config) *Observation {
+func probe(t *testing.T, cfg pop3d.Config) *observe.POP3 {
 	t.Helper()
 	tg := start(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -47,8 +47,8 @@ func probe(t *testing.T, cfg pop3d.Config) *Observation {
 	return obs
 }
 
-func results(obs *Observation) map[string]AuthResult {
-	m := map[string]AuthResult{}
+func results(obs *observe.POP3) map[string]observe.LoginResult {
+	m := map[string]observe.LoginResult{}
 	for _, a := range obs.Attempts {
 		key := a.Method
 		if a.TLS {
@@ -67,16 +67,16 @@ func TestTLSRequired(t *testing.T) {
 	if !strings.HasPrefix(obs.Greeting, "+OK Dovecot ready. <") || obs.APOPTimestamp == "" {
 		t.Errorf("greeting %q timestamp %q", obs.Greeting, obs.APOPTimestamp)
 	}
-	if !HasCapa(obs.Capa, "STLS") || HasCapa(obs.Capa, "USER") {
+	if !observe.POP3HasCapa(obs.Capa, "STLS") || observe.POP3HasCapa(obs.Capa, "USER") {
 		t.Errorf("capa %v", obs.Capa)
 	}
 	if obs.STLS == nil || obs.STLS.Result != "ok" || obs.TLS == nil || obs.TLS.Version == "" {
 		t.Fatalf("stls %+v tls %+v", obs.STLS, obs.TLS)
 	}
-	if !HasCapa(obs.CapaAfterTLS, "USER") {
+	if !observe.POP3HasCapa(obs.CapaAfterTLS, "USER") {
 		t.Errorf("capa after TLS %v", obs.CapaAfterTLS)
 	}
-	want := map[string]AuthResult{"USER/PASS": Refused, "AUTH PLAIN": Refused, "AUTH ANONYMOUS": Refused, "USER/PASS/tls": Checked}
+	want := map[string]observe.LoginResult{"USER/PASS": observe.LoginRefused, "AUTH PLAIN": observe.LoginRefused, "AUTH ANONYMOUS": observe.LoginRefused, "USER/PASS/tls": observe.LoginChecked}
 	if got := results(obs); !maps.Equal(got, want) {
 		t.Errorf("attempts %v, want %v", got, want)
 	}
@@ -96,7 +96,7 @@ func TestTLSRequired(t *testing.T) {
 func TestPlaintext(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.Plaintext})
 	// After the first cleartext password taken, only anonymous login.
-	want := map[string]AuthResult{"USER/PASS": Checked, "AUTH ANONYMOUS": Refused, "USER/PASS/tls": Checked}
+	want := map[string]observe.LoginResult{"USER/PASS": observe.LoginChecked, "AUTH ANONYMOUS": observe.LoginRefused, "USER/PASS/tls": observe.LoginChecked}
 	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" {
 		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
 	}
@@ -107,7 +107,7 @@ func TestNoTLS(t *testing.T) {
 	if obs.STLS != nil || obs.TLS != nil || obs.Error != "" {
 		t.Errorf("stls %+v tls %+v error %q", obs.STLS, obs.TLS, obs.Error)
 	}
-	if r := results(obs); r["USER/PASS"] != Checked {
+	if r := results(obs); r["USER/PASS"] != observe.LoginChecked {
 		t.Errorf("attempts %v", r)
 	}
 }
@@ -115,7 +115,7 @@ func TestNoTLS(t *testing.T) {
 func TestLoginDisabledLie(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.LoginDisabledLie})
 	r := results(obs)
-	if r["USER/PASS"] != Refused || r["AUTH PLAIN"] != Checked {
+	if r["USER/PASS"] != observe.LoginRefused || r["AUTH PLAIN"] != observe.LoginChecked {
 		t.Errorf("attempts %v", r)
 	}
 }
@@ -124,7 +124,7 @@ func TestLoginDisabledLie(t *testing.T) {
 // itself, is not a refusal.
 func TestBareRefusal(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.BareRefusal})
-	want := map[string]AuthResult{"USER/PASS": Unclear, "AUTH PLAIN": Unclear, "AUTH ANONYMOUS": Unclear, "USER/PASS/tls": Checked}
+	want := map[string]observe.LoginResult{"USER/PASS": observe.LoginUnclear, "AUTH PLAIN": observe.LoginUnclear, "AUTH ANONYMOUS": observe.LoginUnclear, "USER/PASS/tls": observe.LoginChecked}
 	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" {
 		t.Errorf("attempts %v, want %v; error %q", got, want, obs.Error)
 	}
@@ -138,13 +138,13 @@ func TestBareRefusal(t *testing.T) {
 // TestChallengeOnly: Dovecot's refusals without TLS are refusals.
 func TestChallengeOnly(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.ChallengeOnly})
-	if obs.STLS != nil || obs.TLS != nil || obs.Error != "" || HasCapa(obs.Capa, "USER") {
+	if obs.STLS != nil || obs.TLS != nil || obs.Error != "" || observe.POP3HasCapa(obs.Capa, "USER") {
 		t.Errorf("stls %+v tls %+v error %q capa %v", obs.STLS, obs.TLS, obs.Error, obs.Capa)
 	}
-	if m := Mechanisms(obs.Capa); len(m) != 1 || m[0] != "CRAM-MD5" {
+	if m := observe.POP3Mechanisms(obs.Capa); len(m) != 1 || m[0] != "CRAM-MD5" {
 		t.Errorf("mechanisms %v", m)
 	}
-	want := map[string]AuthResult{"USER/PASS": Refused, "AUTH PLAIN": Refused, "AUTH ANONYMOUS": Refused}
+	want := map[string]observe.LoginResult{"USER/PASS": observe.LoginRefused, "AUTH PLAIN": observe.LoginRefused, "AUTH ANONYMOUS": observe.LoginRefused}
 	if got := results(obs); !maps.Equal(got, want) {
 		t.Errorf("attempts %v, want %v", got, want)
 	}
@@ -154,15 +154,15 @@ func TestChallengeOnly(t *testing.T) {
 // is refused as an unknown command.
 func TestNoTLSBare(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.NoTLSBare})
-	want := map[string]AuthResult{"USER/PASS": Unclear, "AUTH PLAIN": Refused, "AUTH ANONYMOUS": Refused}
-	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" || !HasCapa(obs.Capa, "USER") {
+	want := map[string]observe.LoginResult{"USER/PASS": observe.LoginUnclear, "AUTH PLAIN": observe.LoginRefused, "AUTH ANONYMOUS": observe.LoginRefused}
+	if got := results(obs); !maps.Equal(got, want) || obs.Error != "" || !observe.POP3HasCapa(obs.Capa, "USER") {
 		t.Errorf("attempts %v, want %v; error %q capa %v", got, want, obs.Error, obs.Capa)
 	}
 }
 
 func TestPreAuth(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.PreAuth})
-	if r := results(obs); r["USER/PASS"] != LoggedIn || r["USER/PASS/tls"] != LoggedIn {
+	if r := results(obs); r["USER/PASS"] != observe.LoginLoggedIn || r["USER/PASS/tls"] != observe.LoginLoggedIn {
 		t.Errorf("attempts %v", r)
 	}
 }
@@ -170,7 +170,7 @@ func TestPreAuth(t *testing.T) {
 func TestAnonymous(t *testing.T) {
 	obs := probe(t, pop3d.Config{Profile: pop3d.Anonymous})
 	r := results(obs)
-	if r["AUTH ANONYMOUS"] != LoggedIn || !obs.AnonymousOffered() {
+	if r["AUTH ANONYMOUS"] != observe.LoginLoggedIn || !obs.AnonymousOffered() {
 		t.Errorf("attempts %v", r)
 	}
 }
@@ -180,7 +180,7 @@ func TestImplicitTLS(t *testing.T) {
 	if obs.Error != "" || obs.TLS == nil || obs.TLS.Version != "TLS 1.3" || !obs.ImplicitTLS || obs.STLS != nil {
 		t.Fatalf("error %q tls %+v", obs.Error, obs.TLS)
 	}
-	if r := results(obs); !maps.Equal(r, map[string]AuthResult{"USER/PASS/tls": Checked, "AUTH ANONYMOUS/tls": Refused}) {
+	if r := results(obs); !maps.Equal(r, map[string]observe.LoginResult{"USER/PASS/tls": observe.LoginChecked, "AUTH ANONYMOUS/tls": observe.LoginRefused}) {
 		t.Errorf("attempts %v", r)
 	}
 }

@@ -13,32 +13,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"slices"
 	"strings"
 	"sync"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
-)
-
-// FakeUser is the probes' login identity: an obviously fake user.
-const FakeUser = "kensa-probe-nonexistent"
-
-// Result is how a server answered one login attempt; its values are
-// stored in results ("login_attempts"), so they never change.
-type Result string
-
-// The classes of answer to a login attempt.
-const (
-	// Refused: the server refused before checking the credentials. Safe.
-	Refused Result = "refused"
-	// Checked: the server took the credentials and checked them: before
-	// TLS, a cleartext password was accepted. Unsafe.
-	Checked Result = "checked"
-	// LoggedIn: the fake user or anonymous login was let in.
-	LoggedIn Result = "logged_in"
-	// Unclear: no answer, a temporary failure, or an answer the probe
-	// cannot read either way.
-	Unclear Result = "unclear"
 )
 
 // Options are the login options of the IMAP and POP3 probes.
@@ -76,7 +55,7 @@ func NewCredentials(password string, tr *wire.Transcript) Credentials {
 	c := Credentials{Password: password}
 	for _, s := range []string{
 		password,
-		base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00" + password)),
+		base64.StdEncoding.EncodeToString([]byte("\x00" + observe.FakeUser + "\x00" + password)),
 		base64.StdEncoding.EncodeToString([]byte(password)),
 	} {
 		tr.AddSecret(s)
@@ -121,97 +100,7 @@ func (s *Login) Next(challenge []byte) ([]byte, error) {
 type Anonymous struct{}
 
 // Start begins the exchange with the trace string.
-func (Anonymous) Start() (string, []byte, error) { return "ANONYMOUS", []byte(FakeUser), nil }
+func (Anonymous) Start() (string, []byte, error) { return "ANONYMOUS", []byte(observe.FakeUser), nil }
 
 // Next answers any challenge with the trace string.
-func (Anonymous) Next([]byte) ([]byte, error) { return []byte(FakeUser), nil }
-
-// CheckedWords are words by which servers report a check of the
-// credentials that failed.
-var CheckedWords = []string{"failed", "failure", "invalid", "incorrect", "wrong", "bad password",
-	"unknown user", "no such user", "denied", "mismatch", "rejected", "bad credentials"}
-
-// TemporaryWords are words by which servers report a temporary failure:
-// an answer with one of them refuses nothing for good, whatever else it
-// says.
-var TemporaryWords = []string{"try again", "try later", "temporar", "too many", "busy", "overload",
-	"rate limit", "throttl"}
-
-// GenericRefusalWords are refusal words that do not say what is refused.
-// A refusal resting on them alone counts only when the answer does not
-// speak of the user, the account or the mailbox: "LOGIN disabled"
-// refuses a command, "account disabled" refuses one user, and says the
-// server looked the user up.
-var GenericRefusalWords = []string{"disallowed", "disabled", "not allowed", "not permitted",
-	"unsupported", "not supported", "unrecognized", "unrecognised", "not implemented"}
-
-// userWords are words by which an answer speaks of the user or the
-// account rather than of the connection or the command.
-var userWords = []string{"user", "account", "mailbox"}
-
-// NoReason is the why of ClassifyText for an answer with none of the
-// words it knows.
-const NoReason = "answer gives no reason"
-
-// ClassifyText sorts an answer's text into Refused (it has one of
-// refusedWords, the words and phrases by which the protocol's servers
-// refuse before checking: of the connection, "plaintext", "TLS", or of
-// the command, "unsupported mechanism", "invalid command"), Checked (one
-// of CheckedWords) or Unclear, and says which word decided.
-//
-// It is Unclear when the text has none of these words (NoReason), words
-// of both kinds, one of TemporaryWords, or only generic refusal words
-// (GenericRefusalWords) while it speaks of the user or the account.
-// Checked words are looked for outside the refusal phrases found, so
-// that nginx's "invalid command" is a refusal, not a failed check.
-func ClassifyText(text string, refusedWords []string) (Result, string) {
-	lower := strings.ToLower(text)
-	for _, w := range TemporaryWords {
-		if strings.Contains(lower, w) {
-			return Unclear, "answer says \"" + w + "\": a temporary failure, not a refusal"
-		}
-	}
-	var refused string
-	generic := false
-	rest := lower
-	for _, w := range refusedWords {
-		if !strings.Contains(lower, w) {
-			continue
-		}
-		g := slices.Contains(GenericRefusalWords, w)
-		if refused == "" || generic && !g {
-			refused, generic = w, g
-		}
-		rest = strings.ReplaceAll(rest, w, " ")
-	}
-	var checked string
-	for _, w := range CheckedWords {
-		if strings.Contains(rest, w) {
-			checked = w
-			break
-		}
-	}
-	switch {
-	case refused != "" && checked != "":
-		return Unclear, "answer says both \"" + refused + "\" and \"" + checked + "\""
-	case refused != "" && generic && speaksOfUser(lower):
-		return Unclear, "answer says \"" + refused + "\" of the user or account, not of the connection or the command"
-	case refused != "":
-		return Refused, "answer says \"" + refused + "\""
-	case checked != "":
-		return Checked, "answer says \"" + checked + "\""
-	}
-	return Unclear, NoReason
-}
-
-// speaksOfUser reports whether a lower-case answer speaks of the user,
-// the account or the mailbox (POP3's USER command aside).
-func speaksOfUser(lower string) bool {
-	lower = strings.ReplaceAll(lower, "user command", " ")
-	for _, w := range userWords {
-		if strings.Contains(lower, w) {
-			return true
-		}
-	}
-	return false
-}
+func (Anonymous) Next([]byte) ([]byte, error) { return []byte(observe.FakeUser), nil }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -16,7 +17,7 @@ func TestCredentials(t *testing.T) {
 	if c.Password != "kp-given" {
 		t.Fatalf("password %q", c.Password)
 	}
-	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + FakeUser + "\x00kp-given"))
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + observe.FakeUser + "\x00kp-given"))
 	b64 := base64.StdEncoding.EncodeToString([]byte("kp-given"))
 	for _, s := range []string{"kp-given", plain, b64} {
 		tr.Add("C", "x "+s)
@@ -50,10 +51,10 @@ func TestMechanisms(t *testing.T) {
 			t.Errorf("LOGIN %q: %q, want %q", ch, got, want)
 		}
 	}
-	if name, ir, _ := (Anonymous{}).Start(); name != "ANONYMOUS" || string(ir) != FakeUser {
+	if name, ir, _ := (Anonymous{}).Start(); name != "ANONYMOUS" || string(ir) != observe.FakeUser {
 		t.Errorf("ANONYMOUS start %q %q", name, ir)
 	}
-	if got, _ := (Anonymous{}).Next(nil); string(got) != FakeUser {
+	if got, _ := (Anonymous{}).Next(nil); string(got) != observe.FakeUser {
 		t.Errorf("ANONYMOUS next %q", got)
 	}
 }
@@ -62,29 +63,29 @@ func TestClassifyText(t *testing.T) {
 	refused := []string{"tls", "disallowed", "invalid command", "not allowed"}
 	cases := []struct {
 		text string
-		want Result
+		want observe.LoginResult
 		why  string
 	}{
-		{"Plaintext authentication DISALLOWED", Refused, `answer says "disallowed"`},
-		{"Use TLS first, disallowed", Refused, `answer says "tls"`},
-		{"Authentication failed.", Checked, `answer says "failed"`},
-		{"failed: TLS required", Unclear, `answer says both "tls" and "failed"`},
-		{"Nope", Unclear, NoReason},
-		{"", Unclear, NoReason},
+		{"Plaintext authentication DISALLOWED", observe.LoginRefused, `answer says "disallowed"`},
+		{"Use TLS first, disallowed", observe.LoginRefused, `answer says "tls"`},
+		{"Authentication failed.", observe.LoginChecked, `answer says "failed"`},
+		{"failed: TLS required", observe.LoginUnclear, `answer says both "tls" and "failed"`},
+		{"Nope", observe.LoginUnclear, observe.NoReason},
+		{"", observe.LoginUnclear, observe.NoReason},
 		// A checked word inside a refusal phrase does not count.
-		{"invalid command", Refused, `answer says "invalid command"`},
-		{"invalid command; invalid password", Unclear, `answer says both "invalid command" and "invalid"`},
+		{"invalid command", observe.LoginRefused, `answer says "invalid command"`},
+		{"invalid command; invalid password", observe.LoginUnclear, `answer says both "invalid command" and "invalid"`},
 		// A temporary failure refuses nothing for good.
-		{"Too many connections; TLS required", Unclear, `answer says "too many": a temporary failure, not a refusal`},
+		{"Too many connections; TLS required", observe.LoginUnclear, `answer says "too many": a temporary failure, not a refusal`},
 		// Generic words refuse the user when the answer speaks of one;
 		// a word of the connection still refuses.
-		{"LOGIN not allowed", Refused, `answer says "not allowed"`},
-		{"Account not allowed", Unclear, `answer says "not allowed" of the user or account, not of the connection or the command`},
-		{"USER not allowed without TLS", Refused, `answer says "tls"`},
-		{"USER command not allowed", Refused, `answer says "not allowed"`},
+		{"LOGIN not allowed", observe.LoginRefused, `answer says "not allowed"`},
+		{"Account not allowed", observe.LoginUnclear, `answer says "not allowed" of the user or account, not of the connection or the command`},
+		{"USER not allowed without TLS", observe.LoginRefused, `answer says "tls"`},
+		{"USER command not allowed", observe.LoginRefused, `answer says "not allowed"`},
 	}
 	for _, c := range cases {
-		if got, why := ClassifyText(c.text, refused); got != c.want || why != c.why {
+		if got, why := observe.ClassifyLoginText(c.text, refused); got != c.want || why != c.why {
 			t.Errorf("%q: %s (%s), want %s (%s)", c.text, got, why, c.want, c.why)
 		}
 	}
@@ -128,13 +129,15 @@ func (s *script) runner() Runner[step, rec] {
 			s.answers[string(p)] = s.answers[string(p)][1:]
 			if err, ok := a.(error); ok {
 				s.closed = true
-				out := Outcome{Result: Unclear, TLS: s.tls, Why: "no answer: " + err.Error()}
+				out := Outcome{Result: observe.LoginUnclear, TLS: s.tls, Why: "no answer: " + err.Error()}
 				return rec{string(p), out}, out, err
 			}
-			out := Outcome{Result: a.(Result), TLS: s.tls, Why: "because"}
+			out := Outcome{Result: a.(observe.LoginResult), TLS: s.tls, Why: "because"}
 			return rec{string(p), out}, out, nil
 		},
-		Skipped: func(method, why string) rec { return rec{method, Outcome{Result: Unclear, TLS: s.tls, Why: why}} },
+		Skipped: func(method, why string) rec {
+			return rec{method, Outcome{Result: observe.LoginUnclear, TLS: s.tls, Why: why}}
+		},
 	}
 }
 
@@ -156,14 +159,14 @@ func TestRunner(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"all refused", map[string][]any{"LOGIN": {Refused}, "PLAIN": {Refused}, "ANON": {Refused}}, false, 0,
+		{"all refused", map[string][]any{"LOGIN": {observe.LoginRefused}, "PLAIN": {observe.LoginRefused}, "ANON": {observe.LoginRefused}}, false, 0,
 			"LOGIN=refused PLAIN=refused ANON=refused", ""},
-		{"cleartext checked stops passwords", map[string][]any{"LOGIN": {Checked}, "ANON": {Refused}}, false, 0,
+		{"cleartext checked stops passwords", map[string][]any{"LOGIN": {observe.LoginChecked}, "ANON": {observe.LoginRefused}}, false, 0,
 			"LOGIN=checked ANON=refused", ""},
-		{"checked over TLS goes on", map[string][]any{"LOGIN": {Checked}, "PLAIN": {Checked}, "ANON": {Refused}}, true, 0,
+		{"checked over TLS goes on", map[string][]any{"LOGIN": {observe.LoginChecked}, "PLAIN": {observe.LoginChecked}, "ANON": {observe.LoginRefused}}, true, 0,
 			"LOGIN=checked PLAIN=checked ANON=refused", ""},
-		{"logged in stops", map[string][]any{"LOGIN": {LoggedIn}}, false, 0, "LOGIN=logged_in", ""},
-		{"hang-up retried once", map[string][]any{"LOGIN": {io.EOF, Refused}, "PLAIN": {Refused}, "ANON": {Refused}}, false, 0,
+		{"logged in stops", map[string][]any{"LOGIN": {observe.LoginLoggedIn}}, false, 0, "LOGIN=logged_in", ""},
+		{"hang-up retried once", map[string][]any{"LOGIN": {io.EOF, observe.LoginRefused}, "PLAIN": {observe.LoginRefused}, "ANON": {observe.LoginRefused}}, false, 0,
 			"LOGIN=refused PLAIN=refused ANON=refused", ""},
 		{"hang-up twice", map[string][]any{"LOGIN": {io.EOF, io.EOF}}, false, 0,
 			"LOGIN=unclear", "LOGIN: no answer: EOF"},

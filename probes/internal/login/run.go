@@ -3,6 +3,7 @@ package login
 import (
 	"fmt"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -15,7 +16,7 @@ type Planned interface {
 
 // Outcome is what Run needs to know of an attempt's answer.
 type Outcome struct {
-	Result Result
+	Result observe.LoginResult
 	// TLS is set when the attempt went over TLS.
 	TLS bool
 	// Why says what the classification rests on.
@@ -75,10 +76,10 @@ func (r Runner[P, A]) Run(plan []P) ([]A, error) {
 		if terr != nil {
 			return recs, fmt.Errorf("%s: %s", method, out.Why)
 		}
-		if out.Result == LoggedIn {
+		if out.Result == observe.LoginLoggedIn {
 			break
 		}
-		if out.Result == Checked && !out.TLS {
+		if out.Result == observe.LoginChecked && !out.TLS {
 			stopPasswords = true
 		}
 	}
