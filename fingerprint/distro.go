@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 var (
@@ -67,7 +69,7 @@ var packagePrefixUbuntu = map[string]map[string]string{
 
 // setDebianFamily fills distro, release and OS for a Debian-family package
 // revision of a product.
-func setDebianFamily(fp *Fingerprint, product, upstream, rev string) {
+func setDebianFamily(fp *observe.Fingerprint, product, upstream, rev string) {
 	switch {
 	case fp.Distro == "ubuntu" || strings.Contains(rev, "ubuntu"):
 		fp.Distro = "ubuntu"
@@ -83,7 +85,7 @@ func setDebianFamily(fp *Fingerprint, product, upstream, rev string) {
 					fp.DistroRelease = rs[0]
 				} else {
 					fp.ReleaseCandidates = rs
-					fp.note("OpenSSH " + upstream + " shipped in Ubuntu " + strings.Join(rs, " and "))
+					note(fp, "OpenSSH "+upstream+" shipped in Ubuntu "+strings.Join(rs, " and "))
 				}
 			}
 		}
@@ -94,7 +96,7 @@ func setDebianFamily(fp *Fingerprint, product, upstream, rev string) {
 		}
 		if fp.DistroRelease != "" {
 			fp.OS = "Ubuntu " + fp.DistroRelease
-			fp.note("Ubuntu release derived from the package version; Ubuntu banners carry no release marker")
+			note(fp, "Ubuntu release derived from the package version; Ubuntu banners carry no release marker")
 		} else {
 			fp.OS = "Ubuntu"
 		}
@@ -103,7 +105,7 @@ func setDebianFamily(fp *Fingerprint, product, upstream, rev string) {
 		if r == "" && product == productOpenSSH {
 			if x, ok := openSSHDebian[upstream]; ok && !strings.ContainsAny(rev, "+~") {
 				r = x
-				fp.note("Debian release derived from the original package version of OpenSSH " + upstream)
+				note(fp, "Debian release derived from the original package version of OpenSSH "+upstream)
 			}
 		}
 		fp.DistroRelease = r
@@ -118,19 +120,19 @@ func setDebianFamily(fp *Fingerprint, product, upstream, rev string) {
 			}
 		} else {
 			fp.OS = name
-			fp.note("package revision " + rev + " names no Debian release (it may also be an Ubuntu build of the same package)")
+			note(fp, "package revision "+rev+" names no Debian release (it may also be an Ubuntu build of the same package)")
 		}
 	}
 }
 
 // setEL fills distro and release from an RPM .elN release tag.
-func setEL(fp *Fingerprint, pkg string) bool {
+func setEL(fp *observe.Fingerprint, pkg string) bool {
 	m := elTag.FindStringSubmatch(pkg)
 	if m == nil {
 		return false
 	}
 	fp.Distro, fp.DistroRelease = "el", m[1]
 	fp.OS = "Enterprise Linux " + m[1] + " (RHEL or a rebuild)"
-	fp.note("RPM release tag .el" + m[1] + ": Red Hat Enterprise Linux " + m[1] + " or a rebuild (CentOS, Oracle, Rocky, Alma)")
+	note(fp, "RPM release tag .el"+m[1]+": Red Hat Enterprise Linux "+m[1]+" or a rebuild (CentOS, Oracle, Rocky, Alma)")
 	return true
 }

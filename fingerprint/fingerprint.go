@@ -17,45 +17,6 @@ import (
 	"github.com/kensa-inspect/kensa/observe"
 )
 
-// Fingerprint is what the banners of one service show about its software.
-// It is stored in results as observations.fingerprints.
-type Fingerprint struct {
-	Service string `json:"service"`
-	Address string `json:"address"`
-	Port    int    `json:"port"`
-	// Product is the canonical product name (Postfix, Sendmail, Exim,
-	// Microsoft Exchange, Microsoft SMTP Service (IIS), OpenSMTPD, qmail,
-	// Courier, Dovecot, Cyrus, UW-IMAP, Qpopper, Zimbra, Lotus Domino,
-	// OpenSSH, Dropbear, ...), "" when not recognised.
-	Product string `json:"product"`
-	// Version is the upstream version, "" when hidden.
-	Version string `json:"version"`
-	// Line is the product's release line when the banner names it
-	// without a version ("2007" for "Microsoft Exchange Server 2007").
-	Line string `json:"line,omitempty"`
-	// Distro is the distribution whose marker shows: debian, ubuntu,
-	// raspbian, el (an RPM .elN tag: RHEL or a rebuild), rhel, centos,
-	// windows, freebsd; "" when none.
-	Distro string `json:"distro"`
-	// DistroRelease is the release ("12", "22.04", "5", "2003"), "" when
-	// unknown.
-	DistroRelease string `json:"distro_release"`
-	// ReleaseCandidates lists the possible releases when the banner
-	// narrows the release to several (OpenSSH 8.4p1 on Ubuntu: 21.04 or
-	// 21.10).
-	ReleaseCandidates []string `json:"release_candidates,omitempty"`
-	// PackageVersion is the distribution package version
-	// (1:9.2p1-2+deb12u3), "" when not shown.
-	PackageVersion string `json:"package_version"`
-	// OS names the operating system when it can be inferred.
-	OS string `json:"os"`
-	// Evidence holds the banner lines the fingerprint was read from,
-	// prefixed with their kind ("greeting: 220 mx ESMTP Postfix").
-	Evidence []string `json:"evidence"`
-	// Notes say how sure the reading is and what it could not see.
-	Notes []string `json:"notes,omitempty"`
-}
-
 // maxText bounds how much of one banner is parsed.
 const maxText = 4096
 
@@ -63,8 +24,8 @@ const maxText = 4096
 // (service, address and port), in the order services first appear. A
 // service whose banners name no known product still gets a fingerprint,
 // with an empty product, so that rules know it was seen.
-func Identify(banners []observe.Banner) []Fingerprint {
-	var out []Fingerprint
+func Identify(banners []observe.Banner) []observe.Fingerprint {
+	var out []observe.Fingerprint
 	idx := map[string]int{}
 	for _, b := range banners {
 		key := b.Service + "\x00" + b.Address + "\x00" + itoa(b.Port)
@@ -84,8 +45,8 @@ func Identify(banners []observe.Banner) []Fingerprint {
 }
 
 // Parse reads one banner.
-func Parse(b observe.Banner) Fingerprint {
-	fp := Fingerprint{Service: b.Service, Address: b.Address, Port: b.Port}
+func Parse(b observe.Banner) observe.Fingerprint {
+	fp := observe.Fingerprint{Service: b.Service, Address: b.Address, Port: b.Port}
 	text := b.Text
 	if len(text) > maxText {
 		text = text[:maxText]
@@ -130,7 +91,7 @@ func Parse(b observe.Banner) Fingerprint {
 			parsePOP3(&fp, text)
 		}
 	}
-	if fp.Product != "" || fp.Distro != "" || fp.OS != "" || len(fp.hints()) > 0 {
+	if fp.Product != "" || fp.Distro != "" || fp.OS != "" || len(hints(&fp)) > 0 {
 		fp.Evidence = append(fp.Evidence, kind+": "+clip(text, 300))
 	}
 	return fp
@@ -147,7 +108,7 @@ func IsMail(service string) bool { return isSMTP(service) || isIMAP(service) || 
 
 // hints are facts an EHLO reply carries for merging (Exchange
 // extensions), kept in notes with a marker prefix until merged.
-func (fp *Fingerprint) hints() []string {
+func hints(fp *observe.Fingerprint) []string {
 	var out []string
 	for _, n := range fp.Notes {
 		if strings.HasPrefix(n, hintPrefix) {
@@ -159,7 +120,7 @@ func (fp *Fingerprint) hints() []string {
 
 const hintPrefix = "hint:"
 
-func (fp *Fingerprint) note(s string) {
+func note(fp *observe.Fingerprint, s string) {
 	for _, n := range fp.Notes {
 		if n == s {
 			return
@@ -171,7 +132,7 @@ func (fp *Fingerprint) note(s string) {
 // merge combines the fingerprint of a further banner of the same service:
 // fields a earlier banner left empty are filled in; a product only a
 // later banner names is taken.
-func merge(a, b Fingerprint) Fingerprint {
+func merge(a, b observe.Fingerprint) observe.Fingerprint {
 	if a.Product == "" {
 		a.Product = b.Product
 	}
@@ -179,7 +140,7 @@ func merge(a, b Fingerprint) Fingerprint {
 		if a.Version == "" {
 			a.Version = b.Version
 		} else if b.Version != "" && b.Version != a.Version {
-			a.note("banners disagree on the version: " + a.Version + " and " + b.Version + "; the first is kept")
+			note(&a, "banners disagree on the version: "+a.Version+" and "+b.Version+"; the first is kept")
 		}
 		if a.Line == "" {
 			a.Line = b.Line
@@ -193,7 +154,7 @@ func merge(a, b Fingerprint) Fingerprint {
 			if len(a.ReleaseCandidates) == 0 || containsString(a.ReleaseCandidates, b.DistroRelease) {
 				a.DistroRelease = b.DistroRelease
 			} else {
-				a.note("banners disagree on the release: " + b.DistroRelease + " is not one of " + strings.Join(a.ReleaseCandidates, ", "))
+				note(&a, "banners disagree on the release: "+b.DistroRelease+" is not one of "+strings.Join(a.ReleaseCandidates, ", "))
 			}
 		}
 		if len(a.ReleaseCandidates) == 0 {
@@ -208,14 +169,14 @@ func merge(a, b Fingerprint) Fingerprint {
 	}
 	a.Evidence = append(a.Evidence, b.Evidence...)
 	for _, n := range b.Notes {
-		a.note(n)
+		note(&a, n)
 	}
 	return a
 }
 
 // finishMerged applies what only several banners together show: an IIS
 // SMTP service whose EHLO offers XEXCH50 is Exchange 2000/2003's.
-func finishMerged(fp *Fingerprint) {
+func finishMerged(fp *observe.Fingerprint) {
 	hasHint := func(h string) bool {
 		for _, n := range fp.Notes {
 			if n == hintPrefix+h {
@@ -233,7 +194,7 @@ func finishMerged(fp *Fingerprint) {
 			line = "2000"
 		}
 		if line != "" {
-			fp.note("SMTP is IIS " + fp.Version + " with the Exchange extension XEXCH50: Exchange " + line)
+			note(fp, "SMTP is IIS "+fp.Version+" with the Exchange extension XEXCH50: Exchange "+line)
 			fp.Product = productExchange
 			fp.Line = line
 			fp.Version = ""

@@ -3,6 +3,8 @@ package fingerprint
 import (
 	"regexp"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 var (
@@ -30,7 +32,7 @@ func imapText(text string) string {
 }
 
 // parseIMAP reads an IMAP greeting.
-func parseIMAP(fp *Fingerprint, text string) {
+func parseIMAP(fp *observe.Fingerprint, text string) {
 	t := imapText(text)
 	if parseMailboxCommon(fp, t) {
 		return
@@ -38,7 +40,7 @@ func parseIMAP(fp *Fingerprint, text string) {
 	switch {
 	case strings.Contains(t, "Courier-IMAP"):
 		fp.Product = productCourier
-		fp.note("Courier-IMAP hides its version")
+		note(fp, "Courier-IMAP hides its version")
 	case uwIMAPRe.MatchString(t):
 		fp.Product, fp.Version = productUW, uwIMAPRe.FindStringSubmatch(t)[1]
 	case dominoIMAPRe.MatchString(t):
@@ -47,7 +49,7 @@ func parseIMAP(fp *Fingerprint, text string) {
 }
 
 // parsePOP3 reads a POP3 greeting.
-func parsePOP3(fp *Fingerprint, text string) {
+func parsePOP3(fp *observe.Fingerprint, text string) {
 	t := strings.TrimSpace(firstLine(strings.TrimSpace(text)))
 	t = strings.TrimSpace(strings.TrimPrefix(t, "+OK"))
 	if parseMailboxCommon(fp, t) {
@@ -56,33 +58,33 @@ func parsePOP3(fp *Fingerprint, text string) {
 	switch {
 	case t == "Hello there." || strings.HasPrefix(t, "Hello there. <"):
 		fp.Product = productCourier
-		fp.note("\"Hello there.\" is Courier's POP3 greeting; it hides the version")
+		note(fp, "\"Hello there.\" is Courier's POP3 greeting; it hides the version")
 	case qpopperRe.MatchString(t):
 		fp.Product, fp.Version = productQpopper, qpopperRe.FindStringSubmatch(t)[1]
 	case uwPOPRe.MatchString(t):
 		fp.Product, fp.Version = productUW, uwPOPRe.FindStringSubmatch(t)[1]
-		fp.note("UW ipop3d, part of UW-IMAP")
+		note(fp, "UW ipop3d, part of UW-IMAP")
 	case notesPOPRe.MatchString(t):
 		fp.Product = productDomino
-		fp.note("Lotus Notes POP3 component version " + notesPOPRe.FindStringSubmatch(t)[1] + " is not the Domino release")
+		note(fp, "Lotus Notes POP3 component version "+notesPOPRe.FindStringSubmatch(t)[1]+" is not the Domino release")
 	}
 }
 
 // parseMailboxCommon reads the greetings IMAP and POP3 servers word alike.
-func parseMailboxCommon(fp *Fingerprint, t string) bool {
+func parseMailboxCommon(fp *observe.Fingerprint, t string) bool {
 	switch {
 	case dovecotRe.MatchString(t):
 		fp.Product = productDovecot
 		if p := strings.TrimSpace(dovecotRe.FindStringSubmatch(t)[1]); p != "" {
 			markerDistro(fp, p)
 		}
-		fp.note("Dovecot hides its version in the greeting")
+		note(fp, "Dovecot hides its version in the greeting")
 	case cyrusRe.MatchString(t):
 		fp.Product = productCyrus
 		if v := cyrusRe.FindStringSubmatch(t)[1]; v != "" {
 			cyrusVersion(fp, v)
 		} else {
-			fp.note("Cyrus hides its version")
+			note(fp, "Cyrus hides its version")
 		}
 	case exchIMAPRe.MatchString(t):
 		m := exchIMAPRe.FindStringSubmatch(t)
@@ -94,15 +96,15 @@ func parseMailboxCommon(fp *Fingerprint, t string) bool {
 			fp.Line = exchangeLine(fp.Version)
 		}
 		if fp.Version == "" {
-			fp.note("Exchange " + fp.Line + " names its release but no build number")
+			note(fp, "Exchange "+fp.Line+" names its release but no build number")
 		}
 	case exchNewRe.MatchString(t):
 		fp.Product = productExchange
 		fp.OS = "Windows Server"
-		fp.note("Exchange 2010 or later: the banner carries no release or build number")
+		note(fp, "Exchange 2010 or later: the banner carries no release or build number")
 	case zimbraRe.MatchString(t):
 		fp.Product = productZimbra
-		fp.note("Zimbra hides its version in the greeting")
+		note(fp, "Zimbra hides its version in the greeting")
 	case mdaemonRe.MatchString(t):
 		fp.Product, fp.Version = productMDaemon, mdaemonRe.FindStringSubmatch(t)[1]
 	case kerioRe.MatchString(t):
@@ -119,7 +121,7 @@ func parseMailboxCommon(fp *Fingerprint, t string) bool {
 
 // markerDistro reads a parenthesised distribution marker ("Debian",
 // "Ubuntu", "Raspbian").
-func markerDistro(fp *Fingerprint, p string) {
+func markerDistro(fp *observe.Fingerprint, p string) {
 	switch {
 	case strings.HasPrefix(p, "Debian"):
 		fp.Distro, fp.OS = "debian", "Debian"
@@ -128,16 +130,16 @@ func markerDistro(fp *Fingerprint, p string) {
 	case strings.HasPrefix(p, "Raspbian"):
 		fp.Distro, fp.OS = "raspbian", "Raspbian"
 	default:
-		fp.note("marker " + p)
+		note(fp, "marker "+p)
 	}
 }
 
 // cyrusVersion reads a Cyrus version string with its packaging tag:
 // 2.3.7-Invoca-RPM-2.3.7-7.el5, 2.2.13-Debian-2.2.13-14+lenny3.
-func cyrusVersion(fp *Fingerprint, v string) {
+func cyrusVersion(fp *observe.Fingerprint, v string) {
 	m := cyrusIDRe.FindStringSubmatch(v)
 	if m == nil {
-		fp.note("unreadable Cyrus version " + v)
+		note(fp, "unreadable Cyrus version "+v)
 		return
 	}
 	fp.Version = m[1]
@@ -162,7 +164,7 @@ func cyrusVersion(fp *Fingerprint, v string) {
 		return
 	}
 	if rest != "" {
-		fp.note("Cyrus build tag " + strings.TrimPrefix(rest, "-"))
+		note(fp, "Cyrus build tag "+strings.TrimPrefix(rest, "-"))
 	}
 }
 
@@ -199,7 +201,7 @@ func exchangeLine(build string) string {
 
 // parseIMAPID reads an IMAP ID answer as the IMAP probe renders it
 // ("name=Dovecot version=2.3.19.1 os=Linux").
-func parseIMAPID(fp *Fingerprint, text string) {
+func parseIMAPID(fp *observe.Fingerprint, text string) {
 	fields := map[string]string{}
 	keys := []string{"name", "version", "os", "os-version", "vendor", "support-url", "address", "date", "command", "arguments", "environment"}
 	t := strings.TrimSpace(text)
@@ -265,7 +267,7 @@ func parseIMAPID(fp *Fingerprint, text string) {
 	case strings.Contains(name, "exchange"):
 		fp.Product = productExchange
 	case name != "":
-		fp.note("IMAP ID names " + clip(fields["name"], 60))
+		note(fp, "IMAP ID names "+clip(fields["name"], 60))
 	}
 	if os := fields["os"]; os != "" && fp.OS == "" {
 		fp.OS = clip(os, 60)
@@ -288,7 +290,7 @@ var (
 )
 
 // parseImplementation reads a POP3 CAPA IMPLEMENTATION value (RFC 2449).
-func parseImplementation(fp *Fingerprint, text string) {
+func parseImplementation(fp *observe.Fingerprint, text string) {
 	t := strings.TrimSpace(firstLine(text))
 	switch {
 	case implCyrus.MatchString(t):

@@ -3,6 +3,8 @@ package fingerprint
 import (
 	"regexp"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 // Canonical product names.
@@ -58,7 +60,7 @@ func smtpText(text string) string {
 }
 
 // parseSMTP reads an SMTP greeting.
-func parseSMTP(fp *Fingerprint, text string) {
+func parseSMTP(fp *observe.Fingerprint, text string) {
 	t := smtpText(text)
 	switch {
 	case iisRe.MatchString(t):
@@ -72,12 +74,12 @@ func parseSMTP(fp *Fingerprint, text string) {
 	case exch2007Re.MatchString(t):
 		fp.Product = productExchange
 		fp.OS = "Windows Server"
-		fp.note("Exchange 2007 or later: the SMTP banner carries no build number, so the version is unknown")
+		note(fp, "Exchange 2007 or later: the SMTP banner carries no build number, so the version is unknown")
 	case sendmailRe.MatchString(t):
 		m := sendmailRe.FindStringSubmatch(t)
 		fp.Product, fp.Version = productSendmail, m[1]
 		if m[2] != m[1] {
-			fp.note("configuration version " + m[2] + " differs from the binary's " + m[1])
+			note(fp, "configuration version "+m[2]+" differs from the binary's "+m[1])
 		}
 		if tag := strings.TrimSpace(m[3]); tag != "" {
 			sendmailTag(fp, m[1], tag)
@@ -86,9 +88,9 @@ func parseSMTP(fp *Fingerprint, text string) {
 		m := eximRe.FindStringSubmatch(t)
 		fp.Product, fp.Version = productExim, m[1]
 		if m[2] != "" {
-			fp.note("local build number #" + m[2])
+			note(fp, "local build number #"+m[2])
 		}
-		fp.note("Exim banners carry no distribution marker: a distribution's backported fixes cannot be seen")
+		note(fp, "Exim banners carry no distribution marker: a distribution's backported fixes cannot be seen")
 	case postfixRe.MatchString(t):
 		m := postfixRe.FindStringSubmatch(t)
 		fp.Product = productPostfix
@@ -105,7 +107,7 @@ func parseSMTP(fp *Fingerprint, text string) {
 			fp.Distro = "raspbian"
 			fp.OS = "Raspbian"
 		case p != "":
-			fp.note("Postfix banner names " + p)
+			note(fp, "Postfix banner names "+p)
 		}
 	case dominoRe.MatchString(t):
 		fp.Product, fp.Version = productDomino, dominoRe.FindStringSubmatch(t)[1]
@@ -127,17 +129,17 @@ func parseSMTP(fp *Fingerprint, text string) {
 		fp.Product = productZimbra
 	}
 	if fp.Product != "" && fp.Version == "" && fp.Line == "" && fp.Product != productExchange {
-		fp.note(fp.Product + " hides its version")
+		note(fp, fp.Product+" hides its version")
 	}
 }
 
 // parseEHLO reads an EHLO or HELO reply: it carries the software's name
 // only rarely, but Exchange's extensions mark it.
-func parseEHLO(fp *Fingerprint, text string) {
+func parseEHLO(fp *observe.Fingerprint, text string) {
 	t := smtpText(text)
 	up := strings.ToUpper(t)
 	if strings.Contains(up, "XEXCH50") {
-		fp.note(hintPrefix + "xexch50")
+		note(fp, hintPrefix+"xexch50")
 	}
 	// Some servers repeat their banner in the EHLO greeting line.
 	first := firstLine(t)
@@ -148,17 +150,17 @@ func parseEHLO(fp *Fingerprint, text string) {
 
 // sendmailTag reads the third part of a Sendmail version: a distribution
 // marker such as Debian-2+deb12u2 (a Debian or Ubuntu package revision).
-func sendmailTag(fp *Fingerprint, upstream, tag string) {
+func sendmailTag(fp *observe.Fingerprint, upstream, tag string) {
 	rev, ok := strings.CutPrefix(tag, "Debian-")
 	if !ok {
-		fp.note("Sendmail build tag " + tag)
+		note(fp, "Sendmail build tag "+tag)
 		if strings.Contains(tag, "SuSE") || strings.Contains(tag, "SUSE") {
 			fp.OS = "SUSE Linux"
 		}
 		return
 	}
 	if !debRevision.MatchString(rev) {
-		fp.note("unreadable Debian revision " + rev)
+		note(fp, "unreadable Debian revision "+rev)
 		return
 	}
 	fp.PackageVersion = upstream + "-" + rev
@@ -166,7 +168,7 @@ func sendmailTag(fp *Fingerprint, upstream, tag string) {
 }
 
 // setWindows derives the Windows release from an IIS SMTP build number.
-func setWindows(fp *Fingerprint, build string) {
+func setWindows(fp *observe.Fingerprint, build string) {
 	fp.Distro = "windows"
 	parts := strings.Split(build, ".")
 	if len(parts) < 3 {
@@ -181,11 +183,11 @@ func setWindows(fp *Fingerprint, build string) {
 		} else {
 			fp.OS = "Windows Server " + r
 		}
-		fp.note("IIS SMTP build " + build + " is part of " + fp.OS)
+		note(fp, "IIS SMTP build "+build+" is part of "+fp.OS)
 		return
 	}
 	fp.OS = "Windows"
-	fp.note("IIS SMTP build " + build + " does not map to a known Windows release")
+	note(fp, "IIS SMTP build "+build+" does not map to a known Windows release")
 }
 
 // windowsBuilds maps Windows major.minor.build numbers to Windows

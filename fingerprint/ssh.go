@@ -3,6 +3,8 @@ package fingerprint
 import (
 	"regexp"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 var (
@@ -14,14 +16,14 @@ var (
 
 // parseSSH reads an SSH identification line (RFC 4253:
 // SSH-protoversion-softwareversion SP comments).
-func parseSSH(fp *Fingerprint, line string) {
+func parseSSH(fp *observe.Fingerprint, line string) {
 	m := sshIdent.FindStringSubmatch(line)
 	if m == nil {
 		return
 	}
 	proto, soft, comment := m[1], m[2], strings.TrimSpace(m[3])
 	if proto == "1.99" || strings.HasPrefix(proto, "1.") {
-		fp.note("protocol " + proto + ": SSH-1 is offered")
+		note(fp, "protocol "+proto+": SSH-1 is offered")
 	}
 	switch {
 	case opensshRe.MatchString(soft):
@@ -29,7 +31,7 @@ func parseSSH(fp *Fingerprint, line string) {
 		fp.Version = opensshRe.FindStringSubmatch(soft)[1]
 		if strings.HasPrefix(soft, "OpenSSH_for_Windows_") {
 			fp.Distro, fp.OS = "windows", "Windows"
-			fp.note("Win32-OpenSSH: the Windows release is not shown")
+			note(fp, "Win32-OpenSSH: the Windows release is not shown")
 			return
 		}
 	case dropbearRe.MatchString(soft):
@@ -43,11 +45,11 @@ func parseSSH(fp *Fingerprint, line string) {
 		return
 	default:
 		fp.Product = clip(soft, 60)
-		fp.note("unrecognised SSH software " + clip(soft, 60))
+		note(fp, "unrecognised SSH software "+clip(soft, 60))
 	}
 	if comment == "" {
 		if fp.Product == productOpenSSH {
-			fp.note("no distribution marker (Red Hat family, OpenBSD and self-built OpenSSH show none)")
+			note(fp, "no distribution marker (Red Hat family, OpenBSD and self-built OpenSSH show none)")
 		}
 		return
 	}
@@ -56,14 +58,14 @@ func parseSSH(fp *Fingerprint, line string) {
 
 // sshComment reads the comment after the software version: Debian-…,
 // Ubuntu-…, Raspbian-…, FreeBSD-YYYYMMDD.
-func sshComment(fp *Fingerprint, c string) {
+func sshComment(fp *observe.Fingerprint, c string) {
 	first := strings.Fields(c)[0]
 	switch {
 	case strings.HasPrefix(first, "Debian-"), strings.HasPrefix(first, "Ubuntu-"), strings.HasPrefix(first, "Raspbian-"):
 		i := strings.IndexByte(first, '-')
 		vendor, rev := first[:i], first[i+1:]
 		if !debRevision.MatchString(rev) {
-			fp.note("unreadable package revision " + clip(rev, 40))
+			note(fp, "unreadable package revision "+clip(rev, 40))
 			return
 		}
 		switch vendor {
@@ -79,13 +81,13 @@ func sshComment(fp *Fingerprint, c string) {
 	case freebsdTag.MatchString(first):
 		fp.Distro, fp.OS = "freebsd", "FreeBSD"
 		fp.PackageVersion = freebsdTag.FindStringSubmatch(first)[1]
-		fp.note("FreeBSD base-system OpenSSH imported " + fp.PackageVersion + "; the FreeBSD release cannot be derived from it")
+		note(fp, "FreeBSD base-system OpenSSH imported "+fp.PackageVersion+"; the FreeBSD release cannot be derived from it")
 	case strings.HasPrefix(first, "FreeBSD"):
 		fp.Distro, fp.OS = "freebsd", "FreeBSD"
 		if strings.Contains(first, "openssh-portable") {
-			fp.note("OpenSSH from the FreeBSD ports (" + clip(first, 60) + "), not the base system")
+			note(fp, "OpenSSH from the FreeBSD ports ("+clip(first, 60)+"), not the base system")
 		}
 	default:
-		fp.note("SSH comment " + clip(c, 60))
+		note(fp, "SSH comment "+clip(c, 60))
 	}
 }

@@ -3,6 +3,8 @@ package fingerprint
 import (
 	"regexp"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 var (
@@ -18,7 +20,7 @@ var (
 
 // parseTelnet reads a telnet (or rlogin) greeting and prompt: the login
 // banner often names the operating system release (/etc/issue).
-func parseTelnet(fp *Fingerprint, text string) {
+func parseTelnet(fp *observe.Fingerprint, text string) {
 	switch {
 	case ubuntuIssue.MatchString(text):
 		fp.Distro = "ubuntu"
@@ -49,7 +51,7 @@ func parseTelnet(fp *Fingerprint, text string) {
 		setEL(fp, "x.el"+kernelEL.FindStringSubmatch(text)[1])
 	case windowsTelnet.MatchString(text):
 		fp.Distro, fp.OS = "windows", "Windows"
-		fp.note("Microsoft Telnet Service: the Windows release is not shown")
+		note(fp, "Microsoft Telnet Service: the Windows release is not shown")
 	case strings.Contains(text, "User Access Verification"):
 		fp.OS = "Cisco IOS"
 	case freebsdIssue.MatchString(text):
@@ -60,6 +62,6 @@ func parseTelnet(fp *Fingerprint, text string) {
 		}
 	}
 	if fp.Distro != "" && fp.DistroRelease != "" {
-		fp.note("operating system release read from the login banner, which an administrator can edit")
+		note(fp, "operating system release read from the login banner, which an administrator can edit")
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/kensa-inspect/kensa/internal/textable"
-	"github.com/kensa-inspect/kensa/probes"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -15,8 +15,8 @@ import (
 // recordServices is the part of a record's observations the text view
 // shows besides verdicts.
 type recordServices struct {
-	Services     []probes.Service `json:"services"`
-	Problems     []string         `json:"problems"`
+	Services     []observe.Service `json:"services"`
+	Problems     []string          `json:"problems"`
 	Fingerprints []struct {
 		Service       string   `json:"service"`
 		Address       string   `json:"address"`
@@ -66,7 +66,7 @@ func softwareOf(rec *results.Record, l *labels) []softwareView {
 	if len(rec.Observations) == 0 {
 		return nil
 	}
-	var obs probes.Observations
+	var obs observe.Observations
 	if json.Unmarshal(rec.Observations, &obs) != nil {
 		return nil
 	}
@@ -117,7 +117,7 @@ func WriteRecordText(w io.Writer, rec *results.Record, cat *scoring.Catalog, lan
 	}
 	b.WriteString("\n" + l.ProbeServices + "\n")
 	for _, sv := range obs.Services {
-		if sv.State != probes.StateAnswered && !sv.Listed {
+		if sv.State != observe.StateAnswered && !sv.Listed {
 			continue
 		}
 		how := l.ProbeListed

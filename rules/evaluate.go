@@ -7,8 +7,6 @@ import (
 
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/observe"
-	"github.com/kensa-inspect/kensa/probes"
-	"github.com/kensa-inspect/kensa/probes/ntp"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -23,7 +21,7 @@ type Context struct {
 	Advisories *advisory.DB
 	Exceptions *advisory.Exceptions
 	// Clock is the scanner's own clock status (nil: not checked).
-	Clock *ntp.ClockStatus
+	Clock *observe.ClockStatus
 }
 
 // Reasons of items no probe decides.
@@ -47,7 +45,7 @@ const (
 // An item passes only if it passes on every address: while an address
 // of the server answered on no port at all, no probe-decided item can
 // pass (what it would show there is unknown).
-func Evaluate(c Context, id, host string, listed map[string]bool, obs *probes.Observations) map[string]scoring.Verdict {
+func Evaluate(c Context, id, host string, listed map[string]bool, obs *observe.Observations) map[string]scoring.Verdict {
 	services := obs.ServiceSet()
 	for s := range listed {
 		services[s] = true
@@ -134,10 +132,10 @@ var decidedBy = map[string][]string{
 
 // silentAddresses returns the scanned addresses on which no planned
 // service answered, when another address of the server did answer.
-func silentAddresses(obs *probes.Observations) []string {
+func silentAddresses(obs *observe.Observations) []string {
 	answered := map[string]bool{}
 	for _, s := range obs.Services {
-		if s.State == probes.StateAnswered {
+		if s.State == observe.StateAnswered {
 			answered[s.Address] = true
 		}
 	}
@@ -155,10 +153,10 @@ func silentAddresses(obs *probes.Observations) []string {
 
 // silentEvidence lists the planned services that did not answer, one
 // line each: what was tried.
-func silentEvidence(obs *probes.Observations) []string {
+func silentEvidence(obs *observe.Observations) []string {
 	var out []string
 	for _, s := range obs.Services {
-		if s.State != probes.StateAnswered {
+		if s.State != observe.StateAnswered {
 			out = append(out, fmt.Sprintf("%s %s", where(s.Service, s.Address, s.Port), s.State))
 		}
 	}
@@ -167,9 +165,9 @@ func silentEvidence(obs *probes.Observations) []string {
 
 // notProbed names the first of services that was planned but not probed,
 // or "".
-func notProbed(obs *probes.Observations, services []string) string {
+func notProbed(obs *observe.Observations, services []string) string {
 	for _, s := range obs.Services {
-		if s.State != probes.StateNotProbed {
+		if s.State != observe.StateNotProbed {
 			continue
 		}
 		for _, name := range services {
@@ -198,7 +196,7 @@ func submissions(obs []*observe.SMTP) []*observe.SMTP {
 }
 
 // Judge combines the probe verdicts with the inventory's declarations.
-func Judge(c Context, id, host string, listed map[string]bool, declared map[string]scoring.Outcome, obs *probes.Observations) map[string]scoring.Verdict {
+func Judge(c Context, id, host string, listed map[string]bool, declared map[string]scoring.Outcome, obs *observe.Observations) map[string]scoring.Verdict {
 	items := Evaluate(c, id, host, listed, obs)
 	for code, v := range items {
 		items[code] = scoring.Combine(v, declared[code])

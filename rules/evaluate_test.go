@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/advisory"
-	"github.com/kensa-inspect/kensa/probes"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -18,7 +18,7 @@ func ctx() Context {
 // is unknown, never na, when nothing could be observed (out of scope,
 // resolution failed).
 func TestListedServicesApplyWithoutObservations(t *testing.T) {
-	obs := &probes.Observations{Problems: []string{"address 192.0.2.1 of mx is outside the scope: not contacted"}}
+	obs := &observe.Observations{Problems: []string{"address 192.0.2.1 of mx is outside the scope: not contacted"}}
 	items := Evaluate(ctx(), "mx", "192.0.2.1", map[string]bool{"smtp": true, "imap": true}, obs)
 	for _, code := range []string{"A1", "P1", "M3", "X2", "S1", "S3", "M1", "M2", "S2"} {
 		if items[code].Outcome != scoring.Unknown {
@@ -36,7 +36,7 @@ func TestListedServicesApplyWithoutObservations(t *testing.T) {
 // TestNotProbedServiceBlocksPass: a planned service that could not be
 // probed before the budget ran out keeps its items from passing.
 func TestNotProbedServiceBlocksPass(t *testing.T) {
-	obs := &probes.Observations{Services: []probes.Service{
+	obs := &observe.Observations{Services: []observe.Service{
 		{Service: "telnet", Address: "192.0.2.1", Port: 23, State: "not-probed"},
 	}}
 	got := notProbed(obs, decidedBy["S1"])
@@ -52,9 +52,9 @@ func TestNotProbedServiceBlocksPass(t *testing.T) {
 // nothing answered is not a host without relay or receive-side checks:
 // every item is unknown with "no service answered".
 func TestNothingAnswered(t *testing.T) {
-	obs := &probes.Observations{Addresses: []string{"192.0.2.1"}}
+	obs := &observe.Observations{Addresses: []string{"192.0.2.1"}}
 	for _, name := range []string{"smtp", "submission", "imap", "pop3", "ssh", "ntp", "telnet"} {
-		obs.Services = append(obs.Services, probes.Service{Service: name, Address: "192.0.2.1", Port: 1, State: probes.StateNoAnswer})
+		obs.Services = append(obs.Services, observe.Service{Service: name, Address: "192.0.2.1", Port: 1, State: observe.StateNoAnswer})
 	}
 	items := Evaluate(ctx(), "mx", "192.0.2.1", nil, obs)
 	for _, it := range scoring.Mail.Items {
@@ -71,17 +71,17 @@ func TestNothingAnswered(t *testing.T) {
 // TestSilentAddressBlocksPass: an address of the server that answered on
 // no port keeps every probe-decided item from passing.
 func TestSilentAddressBlocksPass(t *testing.T) {
-	obs := &probes.Observations{
+	obs := &observe.Observations{
 		Addresses: []string{"192.0.2.1", "192.0.2.2"},
-		Services: []probes.Service{
-			{Service: "telnet", Address: "192.0.2.1", Port: 23, State: probes.StateAnswered},
-			{Service: "telnet", Address: "192.0.2.2", Port: 23, State: probes.StateNoAnswer},
+		Services: []observe.Service{
+			{Service: "telnet", Address: "192.0.2.1", Port: 23, State: observe.StateAnswered},
+			{Service: "telnet", Address: "192.0.2.2", Port: 23, State: observe.StateNoAnswer},
 		},
 	}
 	if got := silentAddresses(obs); len(got) != 1 || got[0] != "192.0.2.2" {
 		t.Fatalf("silent %q", got)
 	}
-	obs.Services[1].State = probes.StateAnswered
+	obs.Services[1].State = observe.StateAnswered
 	if got := silentAddresses(obs); len(got) != 0 {
 		t.Fatalf("silent %q", got)
 	}

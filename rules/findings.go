@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/kensa-inspect/kensa/observe"
-	"github.com/kensa-inspect/kensa/probes"
 )
 
 // Findings lists what an inspector wants to see of a server besides its
@@ -15,7 +14,7 @@ import (
 // the evaluation date, and answering services the inventory omits
 // (undeclared, "imap:143"). Weak algorithms and TLS are listed whatever
 // the policy; the policy decides whether they also fail S1, P1 and X1.
-func Findings(c Context, id, host string, obs *probes.Observations, undeclared []string) []string {
+func Findings(c Context, id, host string, obs *observe.Observations, undeclared []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(s string) {

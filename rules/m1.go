@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/advisory"
-	"github.com/kensa-inspect/kensa/fingerprint"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -31,7 +31,7 @@ import (
 // excepted findings and Verdict.Exception the exceptions used. Expired
 // exceptions are ignored and listed in the evidence. M1 applies to every
 // server.
-func M1(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
+func M1(fps []observe.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
 	_ = pol
 	if db == nil {
 		db = advisory.Default()
@@ -43,7 +43,7 @@ func M1(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions
 		supported []string
 		seenOS    bool
 	)
-	addFinding := func(fp fingerprint.Fingerprint, f finding) {
+	addFinding := func(fp observe.Fingerprint, f finding) {
 		if _, ok := where[f.id]; !ok {
 			findings = append(findings, f)
 		}
@@ -130,7 +130,7 @@ func M1(fps []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions
 // several candidate releases it returns the latest-ending one, and all
 // reports whether every candidate has an entry (only then can the
 // release be called past its end of life).
-func osEOL(db *advisory.DB, fp fingerprint.Fingerprint) (l advisory.Lifecycle, ok, all bool) {
+func osEOL(db *advisory.DB, fp observe.Fingerprint) (l advisory.Lifecycle, ok, all bool) {
 	if fp.Distro == "" {
 		return l, false, false
 	}

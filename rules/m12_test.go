@@ -8,14 +8,13 @@ import (
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/fingerprint"
 	"github.com/kensa-inspect/kensa/observe"
-	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
 var asOf = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 // fps identifies banners given as "service port kind|text".
-func fps(lines ...string) []fingerprint.Fingerprint {
+func fps(lines ...string) []observe.Fingerprint {
 	var bs []observe.Banner
 	for _, l := range lines {
 		head, text, _ := strings.Cut(l, "|")
@@ -27,15 +26,15 @@ func fps(lines ...string) []fingerprint.Fingerprint {
 }
 
 // m2 grades fps as the fingerprints of services that all answered.
-func m2(fs []fingerprint.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, id, host string, at time.Time, pol Policy) scoring.Verdict {
+func m2(fs []observe.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, id, host string, at time.Time, pol Policy) scoring.Verdict {
 	return M2(fs, answered(fs), db, exc, id, host, at, pol)
 }
 
 // answered lists the services of fingerprints as listed and answering.
-func answered(fs []fingerprint.Fingerprint) []probes.Service {
-	var out []probes.Service
+func answered(fs []observe.Fingerprint) []observe.Service {
+	var out []observe.Service
 	for _, f := range fs {
-		out = append(out, probes.Service{Service: f.Service, Address: f.Address, Port: f.Port, Listed: true, State: probes.StateAnswered})
+		out = append(out, observe.Service{Service: f.Service, Address: f.Address, Port: f.Port, Listed: true, State: observe.StateAnswered})
 	}
 	return out
 }
@@ -62,7 +61,7 @@ func TestM2(t *testing.T) {
 	db := advisory.Default()
 	cases := []struct {
 		name   string
-		fps    []fingerprint.Fingerprint
+		fps    []observe.Fingerprint
 		want   scoring.Outcome
 		reason []string
 		evid   []string
@@ -272,7 +271,7 @@ func TestM1(t *testing.T) {
 	db := advisory.Default()
 	cases := []struct {
 		name   string
-		fps    []fingerprint.Fingerprint
+		fps    []observe.Fingerprint
 		at     time.Time
 		want   scoring.Outcome
 		reason []string
@@ -398,32 +397,32 @@ func TestM2EveryMailServiceNeedsVersion(t *testing.T) {
 	if v := M2(smtpFP, base, db, nil, "", "", asOf, DefaultPolicy()); v.Outcome != scoring.Pass {
 		t.Fatalf("one versioned service alone: %s %s", v.Outcome, v.Reason)
 	}
-	svc := func(name, addr string, port int, listed bool, st probes.ServiceState) probes.Service {
-		return probes.Service{Service: name, Address: addr, Port: port, Listed: listed, State: st}
+	svc := func(name, addr string, port int, listed bool, st observe.ServiceState) observe.Service {
+		return observe.Service{Service: name, Address: addr, Port: port, Listed: listed, State: st}
 	}
 	for _, c := range []struct {
 		name string
-		add  probes.Service
+		add  observe.Service
 		want scoring.Outcome
 		why  string
 	}{
-		{"listed imap silent", svc("imap", "192.0.2.10", 143, true, probes.StateNoAnswer), scoring.Unknown, "192.0.2.10:143 imap: listed but did not answer"},
-		{"answering imaps without banner (TLS failed)", svc("imaps", "192.0.2.10", 993, false, probes.StateAnswered), scoring.Unknown, "192.0.2.10:993 imaps: answered but showed no banner"},
-		{"smtp on a second address down", svc("smtp", "192.0.2.11", 25, true, probes.StateNoAnswer), scoring.Unknown, "192.0.2.11:25 smtp: listed but did not answer"},
-		{"submission not probed", svc("submission", "192.0.2.10", 587, true, probes.StateNotProbed), scoring.Unknown, "not probed"},
-		{"second address out of scope", svc("smtp", "192.0.2.12", 25, true, probes.StateOutOfScope), scoring.Unknown, "outside the scope"},
-		{"ssh silent is not a mail service", svc("ssh", "192.0.2.10", 22, true, probes.StateNoAnswer), scoring.Pass, ""},
-		{"discovered pop3 not answering", svc("pop3", "192.0.2.10", 110, false, probes.StateNoAnswer), scoring.Pass, ""},
+		{"listed imap silent", svc("imap", "192.0.2.10", 143, true, observe.StateNoAnswer), scoring.Unknown, "192.0.2.10:143 imap: listed but did not answer"},
+		{"answering imaps without banner (TLS failed)", svc("imaps", "192.0.2.10", 993, false, observe.StateAnswered), scoring.Unknown, "192.0.2.10:993 imaps: answered but showed no banner"},
+		{"smtp on a second address down", svc("smtp", "192.0.2.11", 25, true, observe.StateNoAnswer), scoring.Unknown, "192.0.2.11:25 smtp: listed but did not answer"},
+		{"submission not probed", svc("submission", "192.0.2.10", 587, true, observe.StateNotProbed), scoring.Unknown, "not probed"},
+		{"second address out of scope", svc("smtp", "192.0.2.12", 25, true, observe.StateOutOfScope), scoring.Unknown, "outside the scope"},
+		{"ssh silent is not a mail service", svc("ssh", "192.0.2.10", 22, true, observe.StateNoAnswer), scoring.Pass, ""},
+		{"discovered pop3 not answering", svc("pop3", "192.0.2.10", 110, false, observe.StateNoAnswer), scoring.Pass, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			v := M2(smtpFP, append(append([]probes.Service(nil), base...), c.add), db, nil, "", "", asOf, DefaultPolicy())
+			v := M2(smtpFP, append(append([]observe.Service(nil), base...), c.add), db, nil, "", "", asOf, DefaultPolicy())
 			if v.Outcome != c.want || !strings.Contains(v.Reason, c.why) {
 				t.Fatalf("%s: %s", v.Outcome, v.Reason)
 			}
 		})
 	}
 	// A silent mail service alone, no banner at all: unknown with the reason.
-	v := M2(nil, []probes.Service{svc("smtp", "192.0.2.10", 25, true, probes.StateNoAnswer)}, db, nil, "", "", asOf, DefaultPolicy())
+	v := M2(nil, []observe.Service{svc("smtp", "192.0.2.10", 25, true, observe.StateNoAnswer)}, db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "listed but did not answer") {
 		t.Fatalf("silent only: %s %s", v.Outcome, v.Reason)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/fingerprint"
-	"github.com/kensa-inspect/kensa/probes"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -44,12 +44,12 @@ import (
 // Verdict.Exception the exceptions used. Expired exceptions are ignored
 // and listed in the evidence. M2 applies to every server: without any
 // mail service the outcome is unknown.
-func M2(fps []fingerprint.Fingerprint, services []probes.Service, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
+func M2(fps []observe.Fingerprint, services []observe.Service, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
 	_ = pol
 	if db == nil {
 		db = advisory.Default()
 	}
-	var mail []fingerprint.Fingerprint
+	var mail []observe.Fingerprint
 	seen := map[string]bool{}
 	for _, fp := range fps {
 		if fingerprint.IsMail(fp.Service) {
@@ -60,16 +60,16 @@ func M2(fps []fingerprint.Fingerprint, services []probes.Service, db *advisory.D
 	// Mail services that showed no banner at all.
 	var silent []string
 	for _, s := range services {
-		if !fingerprint.IsMail(s.Service) || !(s.Listed || s.State == probes.StateAnswered) || seen[endpointKey(s.Service, s.Address, s.Port)] {
+		if !fingerprint.IsMail(s.Service) || !(s.Listed || s.State == observe.StateAnswered) || seen[endpointKey(s.Service, s.Address, s.Port)] {
 			continue
 		}
 		w := where(s.Service, s.Address, s.Port)
 		switch s.State {
-		case probes.StateAnswered:
+		case observe.StateAnswered:
 			silent = append(silent, w+": answered but showed no banner, so its version cannot be seen")
-		case probes.StateNotProbed:
+		case observe.StateNotProbed:
 			silent = append(silent, w+": not probed before the budget ran out, so its version cannot be seen")
-		case probes.StateOutOfScope:
+		case observe.StateOutOfScope:
 			silent = append(silent, w+": outside the scope, not contacted, so its version cannot be seen")
 		default:
 			silent = append(silent, w+": listed but did not answer, so its version cannot be seen")
@@ -161,7 +161,7 @@ type m2Result struct {
 // m2One judges one mail service's fingerprint. Findings covered by an
 // active exception are removed; with none left, the service is judged as
 // if they had never been found.
-func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time, active []advisory.Exception) m2Result {
+func m2One(fp observe.Fingerprint, db *advisory.DB, asOf time.Time, active []advisory.Exception) m2Result {
 	var r m2Result
 	if fp.Product == "" {
 		r.reason = "the mail software is not recognised from its banner"
@@ -232,7 +232,7 @@ func m2One(fp fingerprint.Fingerprint, db *advisory.DB, asOf time.Time, active [
 	return r
 }
 
-func productLabel(fp fingerprint.Fingerprint) string {
+func productLabel(fp observe.Fingerprint) string {
 	s := fp.Product
 	switch {
 	case fp.Version != "":
@@ -247,7 +247,7 @@ func productLabel(fp fingerprint.Fingerprint) string {
 }
 
 // fpWhere names a fingerprint's service: "192.0.2.1:25 smtp".
-func fpWhere(fp fingerprint.Fingerprint) string {
+func fpWhere(fp observe.Fingerprint) string {
 	if a, err := netip.ParseAddr(fp.Address); err == nil {
 		return netip.AddrPortFrom(a, uint16(fp.Port)).String() + " " + fp.Service
 	}
@@ -335,7 +335,7 @@ func sourceSuffix(s string) string {
 
 // distroSupported reports whether a fingerprint's distribution release is
 // known and still receives free security updates at asOf.
-func distroSupported(db *advisory.DB, fp fingerprint.Fingerprint, asOf time.Time) bool {
+func distroSupported(db *advisory.DB, fp observe.Fingerprint, asOf time.Time) bool {
 	l, ok, all := osEOL(db, fp)
 	return ok && all && !l.Ended(asOf)
 }

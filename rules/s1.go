@@ -7,9 +7,6 @@ import (
 	"strings"
 
 	"github.com/kensa-inspect/kensa/observe"
-	"github.com/kensa-inspect/kensa/probes"
-	"github.com/kensa-inspect/kensa/probes/admin"
-	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -39,7 +36,7 @@ var s1StrongMethods = map[string]bool{"publickey": true, "gssapi-with-mic": true
 // (hostbased, …), or no SSH service was observed at all (no
 // administration channel observable). A standard cleartext port that
 // refuses or times out without being listed counts as not answering.
-func S1(sshObs []*ssh.Observation, adminObs []*admin.Observation, services []probes.Service, pol Policy) scoring.Verdict {
+func S1(sshObs []*observe.SSH, adminObs []*observe.Admin, services []observe.Service, pol Policy) scoring.Verdict {
 	var fails, unknowns, notes []string
 	var failEv, otherEv []string
 	examined := 0
@@ -50,7 +47,7 @@ func S1(sshObs []*ssh.Observation, adminObs []*admin.Observation, services []pro
 		}
 		w := s1Where(o.Endpoint)
 		switch {
-		case o.Reachable || o.State == admin.StateAnswered:
+		case o.Reachable || o.State == observe.AdminStateAnswered:
 			fails = append(fails, w+" answers: a cleartext administration channel")
 			failEv = append(failEv, w+" connection accepted")
 			if len(o.Negotiation) > 0 {
@@ -63,7 +60,7 @@ func S1(sshObs []*ssh.Observation, adminObs []*admin.Observation, services []pro
 					}
 				}
 			}
-		case o.State == admin.StateRefused:
+		case o.State == observe.AdminStateRefused:
 			otherEv = append(otherEv, w+" connection refused: not answering")
 		case o.Listed:
 			why := o.State
@@ -101,10 +98,10 @@ func S1(sshObs []*ssh.Observation, adminObs []*admin.Observation, services []pro
 		}
 		if o.NoneAccepted {
 			fail("lets a user in without any credential (method none accepted)")
-			ev = append(ev, w+" S: USERAUTH_SUCCESS for method none, user "+ssh.FakeUser)
+			ev = append(ev, w+" S: USERAUTH_SUCCESS for method none, user "+observe.FakeUser)
 		}
 		if o.AuthExamined && !o.NoneAccepted {
-			ev = append(ev, fmt.Sprintf("%s S: USERAUTH_FAILURE methods: %s (after none, user %s)", w, strings.Join(o.AuthMethods, ","), ssh.FakeUser))
+			ev = append(ev, fmt.Sprintf("%s S: USERAUTH_FAILURE methods: %s (after none, user %s)", w, strings.Join(o.AuthMethods, ","), observe.FakeUser))
 		}
 		var secret []string
 		for _, m := range []string{"password", "keyboard-interactive"} {
@@ -181,7 +178,7 @@ var s1AdminServices = []string{"telnet", "rlogin", "rsh"}
 // s1Cleartext says which cleartext administration ports were checked
 // and found not answering, and which services were not checked at all
 // (neither listed nor probed by discovery), without claiming more.
-func s1Cleartext(services []probes.Service, adminObs []*admin.Observation) string {
+func s1Cleartext(services []observe.Service, adminObs []*observe.Admin) string {
 	var checked, unchecked []string
 	for _, name := range s1AdminServices {
 		var ports []string
@@ -192,7 +189,7 @@ func s1Cleartext(services []probes.Service, adminObs []*admin.Observation) strin
 			}
 		}
 		for _, sv := range services {
-			if sv.Service == name && sv.State != probes.StateNotProbed && sv.State != probes.StateOutOfScope {
+			if sv.Service == name && sv.State != observe.StateNotProbed && sv.State != observe.StateOutOfScope {
 				add(sv.Address, sv.Port)
 			}
 		}

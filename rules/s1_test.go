@@ -54,7 +54,7 @@ func closedPort(t *testing.T, service string) observe.Target {
 	return addrOf(t, service, a)
 }
 
-func sshScan(t *testing.T, p sshd.Profile) *ssh.Observation {
+func sshScan(t *testing.T, p sshd.Profile) *observe.SSH {
 	t.Helper()
 	s, err := sshd.Start("127.0.0.1:0", sshd.Config{Profile: p})
 	if err != nil {
@@ -74,14 +74,14 @@ func sshScan(t *testing.T, p sshd.Profile) *ssh.Observation {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back ssh.Observation
+	var back observe.SSH
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
 	return &back
 }
 
-func refusedTelnet(t *testing.T) *admin.Observation {
+func refusedTelnet(t *testing.T) *observe.Admin {
 	return admin.Probe(context.Background(), adminEnv(), closedPort(t, "telnet"), admin.Options{})
 }
 
@@ -95,7 +95,7 @@ func TestS1FleetTruth(t *testing.T) {
 			for _, pol := range []struct{ tol, weak bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
 				policy := rules.DefaultPolicy()
 				policy.SSHToleratePasswords, policy.SSHWeakAlgorithmsFail = pol.tol, pol.weak
-				v := rules.S1([]*ssh.Observation{obs}, []*admin.Observation{tel}, nil, policy)
+				v := rules.S1([]*observe.SSH{obs}, []*observe.Admin{tel}, nil, policy)
 				want := sshd.TruthPolicy(p, pol.tol, pol.weak)
 				t.Logf("policy %+v: %s: %s", pol, v.Outcome, v.Reason)
 				if v.Outcome != want {
@@ -121,7 +121,7 @@ func TestS1CleartextTruth(t *testing.T) {
 			}
 			defer s.Close()
 			a := admin.Probe(context.Background(), adminEnv(), addrOf(t, telnetd.Service(p), s.Addr()), admin.Options{Quiet: time.Second})
-			v := rules.S1([]*ssh.Observation{good}, []*admin.Observation{a}, nil, rules.DefaultPolicy())
+			v := rules.S1([]*observe.SSH{good}, []*observe.Admin{a}, nil, rules.DefaultPolicy())
 			if v.Outcome != telnetd.Truth(p) {
 				t.Fatalf("%s (%s), truth %s", v.Outcome, v.Reason, telnetd.Truth(p))
 			}
@@ -129,7 +129,7 @@ func TestS1CleartextTruth(t *testing.T) {
 				t.Fatalf("reason %q", v.Reason)
 			}
 			// Without any SSH, an answering listener still fails.
-			if v := rules.S1(nil, []*admin.Observation{a}, nil, rules.DefaultPolicy()); v.Outcome != scoring.Fail {
+			if v := rules.S1(nil, []*observe.Admin{a}, nil, rules.DefaultPolicy()); v.Outcome != scoring.Fail {
 				t.Fatalf("without SSH: %s", v.Outcome)
 			}
 		})
@@ -151,23 +151,23 @@ func TestS1AdminStates(t *testing.T) {
 	tg := observe.Target{Service: "telnet", Addr: netip.MustParseAddrPort("127.0.0.1:23")}
 	filteredListed := admin.Probe(context.Background(), env, tg, admin.Options{Listed: true})
 	filteredStd := admin.Probe(context.Background(), env, tg, admin.Options{})
-	if filteredListed.State != admin.StateTimeout {
+	if filteredListed.State != observe.AdminStateTimeout {
 		t.Fatalf("state %q", filteredListed.State)
 	}
 	pol := rules.DefaultPolicy()
 	for _, tc := range []struct {
 		name  string
-		ssh   []*ssh.Observation
-		adm   []*admin.Observation
+		ssh   []*observe.SSH
+		adm   []*observe.Admin
 		want  scoring.Outcome
 		words string
 	}{
-		{"filtered listed telnet", []*ssh.Observation{good}, []*admin.Observation{filteredListed}, scoring.Unknown, "listed"},
-		{"filtered standard port", []*ssh.Observation{good}, []*admin.Observation{filteredStd}, scoring.Pass, "public-key"},
-		{"refused standard port", []*ssh.Observation{good}, []*admin.Observation{refusedTelnet(t)}, scoring.Pass, "public-key"},
+		{"filtered listed telnet", []*observe.SSH{good}, []*observe.Admin{filteredListed}, scoring.Unknown, "listed"},
+		{"filtered standard port", []*observe.SSH{good}, []*observe.Admin{filteredStd}, scoring.Pass, "public-key"},
+		{"refused standard port", []*observe.SSH{good}, []*observe.Admin{refusedTelnet(t)}, scoring.Pass, "public-key"},
 		{"nothing at all", nil, nil, scoring.Unknown, "no administration channel observable"},
-		{"only closed cleartext ports", nil, []*admin.Observation{refusedTelnet(t)}, scoring.Unknown, "no administration channel observable"},
-		{"ssh alone", []*ssh.Observation{good}, nil, scoring.Pass, "public-key"},
+		{"only closed cleartext ports", nil, []*observe.Admin{refusedTelnet(t)}, scoring.Unknown, "no administration channel observable"},
+		{"ssh alone", []*observe.SSH{good}, nil, scoring.Pass, "public-key"},
 	} {
 		v := rules.S1(tc.ssh, tc.adm, nil, pol)
 		if v.Outcome != tc.want || !strings.Contains(v.Reason, tc.words) {
@@ -177,15 +177,15 @@ func TestS1AdminStates(t *testing.T) {
 }
 
 func TestS1Synthetic(t *testing.T) {
-	mk := func(methods ...string) *ssh.Observation {
-		o := &ssh.Observation{SSH2: true, AuthExamined: true, AuthMethods: methods}
+	mk := func(methods ...string) *observe.SSH {
+		o := &observe.SSH{SSH2: true, AuthExamined: true, AuthMethods: methods}
 		o.Service, o.Address, o.Port, o.Reachable = "ssh", "192.0.2.1", 22, true
-		o.Ident = &ssh.Ident{Line: "SSH-2.0-OpenSSH_9.6", Proto: "2.0", Software: "OpenSSH_9.6"}
+		o.Ident = &observe.SSHIdent{Line: "SSH-2.0-OpenSSH_9.6", Proto: "2.0", Software: "OpenSSH_9.6"}
 		return o
 	}
 	pol := rules.DefaultPolicy()
 	for _, tc := range []struct {
-		obs  *ssh.Observation
+		obs  *observe.SSH
 		want scoring.Outcome
 	}{
 		{mk("publickey"), scoring.Pass},
@@ -193,8 +193,8 @@ func TestS1Synthetic(t *testing.T) {
 		{mk("publickey", "hostbased"), scoring.Unknown},
 		{mk("publickey", "password"), scoring.Fail},
 		{mk("keyboard-interactive"), scoring.Fail},
-		{func() *ssh.Observation { o := mk(); o.AuthExamined = false; o.Error = "handshake: timeout"; return o }(), scoring.Unknown},
-		{func() *ssh.Observation {
+		{func() *observe.SSH { o := mk(); o.AuthExamined = false; o.Error = "handshake: timeout"; return o }(), scoring.Unknown},
+		{func() *observe.SSH {
 			o := mk()
 			o.Reachable = false
 			o.Ident = nil
@@ -202,7 +202,7 @@ func TestS1Synthetic(t *testing.T) {
 			return o
 		}(), scoring.Unknown},
 	} {
-		v := rules.S1([]*ssh.Observation{tc.obs}, nil, nil, pol)
+		v := rules.S1([]*observe.SSH{tc.obs}, nil, nil, pol)
 		if v.Outcome != tc.want {
 			t.Errorf("%v: %s (%s), want %s", tc.obs.AuthMethods, v.Outcome, v.Reason, tc.want)
 		}
@@ -215,17 +215,17 @@ func TestS1Synthetic(t *testing.T) {
 	// A second SSH port that could not be examined keeps a pass away.
 	bad := mk()
 	bad.Port, bad.AuthExamined, bad.Error = 2222, false, "handshake: timeout"
-	if v := rules.S1([]*ssh.Observation{mk("publickey"), bad}, nil, nil, pol); v.Outcome != scoring.Unknown {
+	if v := rules.S1([]*observe.SSH{mk("publickey"), bad}, nil, nil, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("one unexamined port: %s", v.Outcome)
 	}
 	// A weak finding is only a note by default.
 	weak := mk("publickey")
-	weak.Findings = []ssh.Finding{{Severity: ssh.SeverityFail, Kind: "cipher", Algorithm: "3des-cbc", Reason: "x"}}
-	if v := rules.S1([]*ssh.Observation{weak}, nil, nil, pol); v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "3des-cbc") {
+	weak.Findings = []observe.SSHFinding{{Severity: observe.SeverityFail, Kind: "cipher", Algorithm: "3des-cbc", Reason: "x"}}
+	if v := rules.S1([]*observe.SSH{weak}, nil, nil, pol); v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "3des-cbc") {
 		t.Errorf("weak default: %s (%s)", v.Outcome, v.Reason)
 	}
 	pol.SSHWeakAlgorithmsFail = true
-	if v := rules.S1([]*ssh.Observation{weak}, nil, nil, pol); v.Outcome != scoring.Fail {
+	if v := rules.S1([]*observe.SSH{weak}, nil, nil, pol); v.Outcome != scoring.Fail {
 		t.Errorf("weak under policy: %s", v.Outcome)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/observe"
-	"github.com/kensa-inspect/kensa/probes/ntp"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -54,7 +53,7 @@ var s3SilentCodes = map[string]bool{
 // it looks unsynchronised the verdict carries a warning in its reason
 // and evidence; the outcome is not changed (a fleet-wide pattern of
 // offset failures then points at the scanner).
-func S3(addresses []string, ntpObs []*ntp.Observation, greetings []observe.TimeSample, clock *ntp.ClockStatus, pol Policy) scoring.Verdict {
+func S3(addresses []string, ntpObs []*observe.NTP, greetings []observe.TimeSample, clock *observe.ClockStatus, pol Policy) scoring.Verdict {
 	limit := pol.NTPMaxOffset.D()
 	if limit <= 0 {
 		limit = DefaultPolicy().NTPMaxOffset.D()
@@ -69,7 +68,7 @@ func S3(addresses []string, ntpObs []*ntp.Observation, greetings []observe.TimeS
 
 // s3Addresses returns addresses, or when it is empty the addresses the
 // observations name, in order of appearance.
-func s3Addresses(addresses []string, ntpObs []*ntp.Observation, greetings []observe.TimeSample) []string {
+func s3Addresses(addresses []string, ntpObs []*observe.NTP, greetings []observe.TimeSample) []string {
 	if len(addresses) > 0 {
 		return addresses
 	}
@@ -87,7 +86,7 @@ func s3Addresses(addresses []string, ntpObs []*ntp.Observation, greetings []obse
 	return out
 }
 
-func s3Decide(addresses []string, ntpObs []*ntp.Observation, greetings []observe.TimeSample, limit time.Duration) scoring.Verdict {
+func s3Decide(addresses []string, ntpObs []*observe.NTP, greetings []observe.TimeSample, limit time.Duration) scoring.Verdict {
 	addrs := s3Addresses(addresses, ntpObs, greetings)
 	if len(addrs) == 0 {
 		return s1Verdict(scoring.Unknown, "no time source observable: no NTP service probed; no SMTP greeting carried a timestamp", nil)
@@ -120,7 +119,7 @@ func s3Decide(addresses []string, ntpObs []*ntp.Observation, greetings []observe
 
 // s3Address judges the time sources of one address: its NTP answers,
 // and when they decide nothing, its SMTP greetings' timestamps.
-func s3Address(addr string, ntpObs []*ntp.Observation, greetings []observe.TimeSample, limit time.Duration) (scoring.Outcome, string, []string) {
+func s3Address(addr string, ntpObs []*observe.NTP, greetings []observe.TimeSample, limit time.Duration) (scoring.Outcome, string, []string) {
 	var fail, pass, unknown []string
 	var failEv, passEv, otherEv []string
 	probed := false
@@ -189,7 +188,7 @@ func s3Address(addr string, ntpObs []*ntp.Observation, greetings []observe.TimeS
 }
 
 // s3NTP judges one NTP observation.
-func s3NTP(o *ntp.Observation, limit time.Duration) (scoring.Outcome, string, []string) {
+func s3NTP(o *observe.NTP, limit time.Duration) (scoring.Outcome, string, []string) {
 	if o.Answered == 0 {
 		return scoring.Unknown, "no NTP answer (" + s1Or(o.Error, "no reply") + ")", []string{"no answer: " + s1Or(o.Error, "no reply")}
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
-func ntpScan(t *testing.T, cfg ntpd.Config) *ntp.Observation {
+func ntpScan(t *testing.T, cfg ntpd.Config) *observe.NTP {
 	t.Helper()
 	s, err := ntpd.Start("127.0.0.1:0", cfg)
 	if err != nil {
@@ -30,7 +30,7 @@ func ntpScan(t *testing.T, cfg ntpd.Config) *ntp.Observation {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back ntp.Observation
+	var back observe.NTP
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestS3FleetTruth(t *testing.T) {
 	for _, cfg := range cfgs {
 		t.Run(string(cfg.Profile)+"/"+cfg.Offset.String(), func(t *testing.T) {
 			obs := ntpScan(t, cfg)
-			v := rules.S3(nil, []*ntp.Observation{obs}, nil, nil, pol)
+			v := rules.S3(nil, []*observe.NTP{obs}, nil, nil, pol)
 			want := ntpd.Truth(cfg, pol.NTPMaxOffset.D())
 			t.Logf("%s: %s", v.Outcome, v.Reason)
 			if v.Outcome != want {
@@ -80,7 +80,7 @@ func at(addr string, g observe.TimeSample) observe.TimeSample {
 
 func TestS3Greeting(t *testing.T) {
 	pol := rules.DefaultPolicy()
-	noNTP := &ntp.Observation{Endpoint: observe.Endpoint{Service: "ntp", Address: "192.0.2.1", Port: 123, Error: "query: timeout"}}
+	noNTP := &observe.NTP{Endpoint: observe.Endpoint{Service: "ntp", Address: "192.0.2.1", Port: 123, Error: "query: timeout"}}
 	for _, tc := range []struct {
 		name string
 		g    observe.TimeSample
@@ -93,7 +93,7 @@ func TestS3Greeting(t *testing.T) {
 		{"behind 5s", greeting(-5*time.Second, 10*time.Millisecond), scoring.Fail},
 		{"ahead 1.2s", greeting(1200*time.Millisecond, 10*time.Millisecond), scoring.Unknown},
 	} {
-		v := rules.S3(nil, []*ntp.Observation{noNTP}, []observe.TimeSample{tc.g}, nil, pol)
+		v := rules.S3(nil, []*observe.NTP{noNTP}, []observe.TimeSample{tc.g}, nil, pol)
 		if v.Outcome != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, v.Outcome, v.Reason, tc.want)
 		}
@@ -114,24 +114,24 @@ func TestS3Sources(t *testing.T) {
 	}
 	synced := ntpScan(t, ntpd.Config{Profile: ntpd.Synced})
 	// NTP decides before the greeting fallback of the same address.
-	if v := rules.S3(nil, []*ntp.Observation{synced}, []observe.TimeSample{at(synced.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Pass {
+	if v := rules.S3(nil, []*observe.NTP{synced}, []observe.TimeSample{at(synced.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Pass {
 		t.Fatalf("NTP first: %s (%s)", v.Outcome, v.Reason)
 	}
 	// RATE says nothing; the greeting decides.
 	rate := ntpScan(t, ntpd.Config{Profile: ntpd.Rate})
-	if v := rules.S3(nil, []*ntp.Observation{rate}, []observe.TimeSample{at(rate.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "RATE") {
+	if v := rules.S3(nil, []*observe.NTP{rate}, []observe.TimeSample{at(rate.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "RATE") {
 		t.Fatalf("RATE then greeting: %s (%s)", v.Outcome, v.Reason)
 	}
 	// The scanner's clock: a warning, same outcome.
-	cs := &ntp.ClockStatus{Checked: true, Reason: "STA_UNSYNC"}
-	v := rules.S3(nil, []*ntp.Observation{synced}, nil, cs, pol)
+	cs := &observe.ClockStatus{Checked: true, Reason: "STA_UNSYNC"}
+	v := rules.S3(nil, []*observe.NTP{synced}, nil, cs, pol)
 	if v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "warning") || !strings.Contains(strings.Join(v.Evidence, "\n"), "scanner clock") {
 		t.Fatalf("scanner warning: %s (%s)", v.Outcome, v.Reason)
 	}
 	// A tighter policy turns the same offset into a fail.
 	off := ntpScan(t, ntpd.Config{Profile: ntpd.Synced, Offset: 300 * time.Millisecond})
 	pol.NTPMaxOffset = rules.Duration(100 * time.Millisecond)
-	if v := rules.S3(nil, []*ntp.Observation{off}, nil, nil, pol); v.Outcome != scoring.Fail {
+	if v := rules.S3(nil, []*observe.NTP{off}, nil, nil, pol); v.Outcome != scoring.Fail {
 		t.Fatalf("tight policy: %s (%s)", v.Outcome, v.Reason)
 	}
 }
@@ -144,20 +144,20 @@ func TestS3EveryAddress(t *testing.T) {
 	synced := ntpScan(t, ntpd.Config{Profile: ntpd.Synced})
 	a1 := synced.Address
 	const a2 = "127.0.0.2"
-	silent := &ntp.Observation{Endpoint: observe.Endpoint{Service: "ntp", Address: a2, Port: 123, Error: "query: timeout"}}
+	silent := &observe.NTP{Endpoint: observe.Endpoint{Service: "ntp", Address: a2, Port: 123, Error: "query: timeout"}}
 	addrs := []string{a1, a2}
 	for _, tc := range []struct {
 		name      string
-		ntp       []*ntp.Observation
+		ntp       []*observe.NTP
 		greetings []observe.TimeSample
 		want      scoring.Outcome
 		why       string
 	}{
-		{"second address never answered NTP", []*ntp.Observation{synced, silent}, nil, scoring.Unknown, a2},
-		{"second address without NTP planned", []*ntp.Observation{synced}, nil, scoring.Unknown, "no time source observable on " + a2},
-		{"another address's greeting does not count", []*ntp.Observation{synced, silent}, []observe.TimeSample{at(a1, greeting(0, 10*time.Millisecond))}, scoring.Unknown, a2},
-		{"its own greeting in time", []*ntp.Observation{synced, silent}, []observe.TimeSample{at(a2, greeting(0, 10*time.Millisecond))}, scoring.Pass, "SMTP greeting time"},
-		{"its own greeting off", []*ntp.Observation{synced, silent}, []observe.TimeSample{at(a2, greeting(5*time.Second, 10*time.Millisecond))}, scoring.Fail, "clock off"},
+		{"second address never answered NTP", []*observe.NTP{synced, silent}, nil, scoring.Unknown, a2},
+		{"second address without NTP planned", []*observe.NTP{synced}, nil, scoring.Unknown, "no time source observable on " + a2},
+		{"another address's greeting does not count", []*observe.NTP{synced, silent}, []observe.TimeSample{at(a1, greeting(0, 10*time.Millisecond))}, scoring.Unknown, a2},
+		{"its own greeting in time", []*observe.NTP{synced, silent}, []observe.TimeSample{at(a2, greeting(0, 10*time.Millisecond))}, scoring.Pass, "SMTP greeting time"},
+		{"its own greeting off", []*observe.NTP{synced, silent}, []observe.TimeSample{at(a2, greeting(5*time.Second, 10*time.Millisecond))}, scoring.Fail, "clock off"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := rules.S3(addrs, tc.ntp, tc.greetings, nil, pol)
@@ -170,29 +170,29 @@ func TestS3EveryAddress(t *testing.T) {
 
 func TestS3Synthetic(t *testing.T) {
 	pol := rules.DefaultPolicy()
-	mk := func(f func(o *ntp.Observation)) *ntp.Observation {
-		o := &ntp.Observation{Answered: 4, Stratum: 2, OffsetValid: true, TimingSamples: 4, RefID: "192.0.2.9"}
+	mk := func(f func(o *observe.NTP)) *observe.NTP {
+		o := &observe.NTP{Answered: 4, Stratum: 2, OffsetValid: true, TimingSamples: 4, RefID: "192.0.2.9"}
 		o.Service, o.Address, o.Port, o.Reachable = "ntp", "192.0.2.1", 123, true
 		f(o)
 		return o
 	}
 	for _, tc := range []struct {
 		name string
-		o    *ntp.Observation
+		o    *observe.NTP
 		want scoring.Outcome
 	}{
-		{"fine", mk(func(o *ntp.Observation) { o.OffsetMS = 12 }), scoring.Pass},
-		{"near limit", mk(func(o *ntp.Observation) { o.OffsetMS, o.UncertaintyMS = 990, 20 }), scoring.Unknown},
-		{"beyond limit despite rtt", mk(func(o *ntp.Observation) { o.OffsetMS, o.UncertaintyMS = -1100, 20 }), scoring.Fail},
-		{"chrony without source", mk(func(o *ntp.Observation) { o.Stratum, o.Leap, o.OffsetValid = 0, 3, false }), scoring.Fail},
-		{"ntpd KoD RATE", mk(func(o *ntp.Observation) { o.Stratum, o.Leap, o.KissCode, o.OffsetValid = 0, 3, "RATE", false }), scoring.Unknown},
-		{"RSTR", mk(func(o *ntp.Observation) { o.Stratum, o.KissCode, o.OffsetValid = 0, "RSTR", false }), scoring.Unknown},
-		{"INIT leap 0", mk(func(o *ntp.Observation) { o.Stratum, o.KissCode, o.OffsetValid = 0, "INIT", false }), scoring.Fail},
-		{"odd code", mk(func(o *ntp.Observation) { o.Stratum, o.KissCode, o.OffsetValid = 0, "XYZW", false }), scoring.Unknown},
-		{"root distance", mk(func(o *ntp.Observation) { o.RootDistanceMS = 17000 }), scoring.Fail},
-		{"stratum 17", mk(func(o *ntp.Observation) { o.Stratum = 17 }), scoring.Unknown},
+		{"fine", mk(func(o *observe.NTP) { o.OffsetMS = 12 }), scoring.Pass},
+		{"near limit", mk(func(o *observe.NTP) { o.OffsetMS, o.UncertaintyMS = 990, 20 }), scoring.Unknown},
+		{"beyond limit despite rtt", mk(func(o *observe.NTP) { o.OffsetMS, o.UncertaintyMS = -1100, 20 }), scoring.Fail},
+		{"chrony without source", mk(func(o *observe.NTP) { o.Stratum, o.Leap, o.OffsetValid = 0, 3, false }), scoring.Fail},
+		{"ntpd KoD RATE", mk(func(o *observe.NTP) { o.Stratum, o.Leap, o.KissCode, o.OffsetValid = 0, 3, "RATE", false }), scoring.Unknown},
+		{"RSTR", mk(func(o *observe.NTP) { o.Stratum, o.KissCode, o.OffsetValid = 0, "RSTR", false }), scoring.Unknown},
+		{"INIT leap 0", mk(func(o *observe.NTP) { o.Stratum, o.KissCode, o.OffsetValid = 0, "INIT", false }), scoring.Fail},
+		{"odd code", mk(func(o *observe.NTP) { o.Stratum, o.KissCode, o.OffsetValid = 0, "XYZW", false }), scoring.Unknown},
+		{"root distance", mk(func(o *observe.NTP) { o.RootDistanceMS = 17000 }), scoring.Fail},
+		{"stratum 17", mk(func(o *observe.NTP) { o.Stratum = 17 }), scoring.Unknown},
 	} {
-		if v := rules.S3(nil, []*ntp.Observation{tc.o}, nil, nil, pol); v.Outcome != tc.want {
+		if v := rules.S3(nil, []*observe.NTP{tc.o}, nil, nil, pol); v.Outcome != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, v.Outcome, v.Reason, tc.want)
 		}
 	}

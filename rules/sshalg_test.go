@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kensa-inspect/kensa/internal/fleet/sshd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/rules"
 )
@@ -54,8 +55,8 @@ func TestSSHFindingsProfiles(t *testing.T) {
 	}
 	var dss, md5 bool
 	for _, f := range rules.SSHFindings(sshScan(t, sshd.LegacyKexInit)) {
-		dss = dss || (f.Algorithm == "ssh-dss" && f.Severity == ssh.SeverityFail)
-		md5 = md5 || (f.Algorithm == "hmac-md5" && f.Severity == ssh.SeverityFail)
+		dss = dss || (f.Algorithm == "ssh-dss" && f.Severity == observe.SeverityFail)
+		md5 = md5 || (f.Algorithm == "hmac-md5" && f.Severity == observe.SeverityFail)
 	}
 	if !dss || !md5 {
 		t.Fatal("legacy KEXINIT: no fail finding for ssh-dss and hmac-md5")
@@ -85,17 +86,17 @@ func TestSSHFindingsStockOpenSSH(t *testing.T) {
 }
 
 func TestSSHTerrapin(t *testing.T) {
-	k := &ssh.KexInit{Kex: []string{"curve25519-sha256"}, CiphersServerClient: []string{"chacha20-poly1305@openssh.com"}}
-	var got ssh.Finding
+	k := &observe.KexInit{Kex: []string{"curve25519-sha256"}, CiphersServerClient: []string{"chacha20-poly1305@openssh.com"}}
+	var got observe.SSHFinding
 	for _, f := range rules.GradeSSH(k, nil) {
 		if f.Kind == "strict_kex" {
 			got = f
 		}
 	}
-	if got.Severity != ssh.SeverityFail {
+	if got.Severity != observe.SeverityFail {
 		t.Fatalf("no strict kex with chacha20: %+v", got)
 	}
-	k.Kex = append(k.Kex, ssh.StrictKexServer)
+	k.Kex = append(k.Kex, observe.StrictKexServer)
 	for _, f := range rules.GradeSSH(k, nil) {
 		if f.Kind == "strict_kex" {
 			t.Fatalf("strict kex offered, still %s", f)
@@ -107,13 +108,13 @@ func TestSSHTerrapin(t *testing.T) {
 // time is graded again from its KEXINIT (what it stored as findings then
 // does not count); one without KEXINIT or host keys keeps its findings.
 func TestSSHFindingsLegacyRecords(t *testing.T) {
-	stale := []ssh.Finding{{Severity: ssh.SeverityNote, Kind: "cipher", Algorithm: "3des-cbc", Reason: "graded long ago"}}
-	o := &ssh.Observation{KexInit: &ssh.KexInit{Kex: []string{"curve25519-sha256", ssh.StrictKexServer}, CiphersServerClient: []string{"3des-cbc"}}, Findings: stale}
+	stale := []observe.SSHFinding{{Severity: observe.SeverityNote, Kind: "cipher", Algorithm: "3des-cbc", Reason: "graded long ago"}}
+	o := &observe.SSH{KexInit: &observe.KexInit{Kex: []string{"curve25519-sha256", observe.StrictKexServer}, CiphersServerClient: []string{"3des-cbc"}}, Findings: stale}
 	fs := rules.SSHFindings(o)
-	if len(fs) != 1 || fs[0].Algorithm != "3des-cbc" || fs[0].Severity != ssh.SeverityFail {
+	if len(fs) != 1 || fs[0].Algorithm != "3des-cbc" || fs[0].Severity != observe.SeverityFail {
 		t.Fatalf("graded again: %v", fs)
 	}
-	o = &ssh.Observation{Findings: stale}
+	o = &observe.SSH{Findings: stale}
 	if fs := rules.SSHFindings(o); len(fs) != 1 || fs[0].Reason != "graded long ago" {
 		t.Fatalf("kept as recorded: %v", fs)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kensa-inspect/kensa/internal/fleet/imapd"
 	"github.com/kensa-inspect/kensa/observe"
-	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/imap"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/rules"
@@ -128,7 +127,7 @@ func TestP1CertificateAtEvaluationDate(t *testing.T) {
 	}
 
 	// The record's findings are judged at the Context's date too.
-	obs := &probes.Observations{IMAP: []*observe.IMAP{&stored}}
+	obs := &observe.Observations{IMAP: []*observe.IMAP{&stored}}
 	c := rules.Context{Catalog: scoring.Mail, Policy: pol, AsOf: today}
 	for _, f := range rules.Findings(c, "mx", "127.0.0.1", obs, nil) {
 		if strings.Contains(f, "certificate") {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/observe"
-	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
@@ -93,17 +92,17 @@ type Target struct {
 
 // Outcome of a target once probed (see probes.ServiceState).
 const (
-	StateAnswered   = probes.StateAnswered   // the service is there (it accepted a connection or answered)
-	StateNoAnswer   = probes.StateNoAnswer   // nothing answered
-	StateNotProbed  = probes.StateNotProbed  // the budget ran out before the probe could try: nothing is known
-	StateOutOfScope = probes.StateOutOfScope // the address is outside the scope: not contacted
+	StateAnswered   = observe.StateAnswered   // the service is there (it accepted a connection or answered)
+	StateNoAnswer   = observe.StateNoAnswer   // nothing answered
+	StateNotProbed  = observe.StateNotProbed  // the budget ran out before the probe could try: nothing is known
+	StateOutOfScope = observe.StateOutOfScope // the address is outside the scope: not contacted
 )
 
 // TargetResult is a target with what its probe returned.
 type TargetResult struct {
 	Target
 	// State is what became of the target.
-	State probes.ServiceState
+	State observe.ServiceState
 	// Observation is what the probe returned (nil when not probed).
 	Observation any
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/fingerprint"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/ntp"
 	"github.com/kensa-inspect/kensa/probes/wire"
@@ -146,11 +147,11 @@ func (j *Judge) Stamp(m *results.ScanMeta) {
 }
 
 // Clock returns the scanner's clock status, if it was checked.
-func (j *Judge) Clock() *ntp.ClockStatus { return j.ctx.Clock }
+func (j *Judge) Clock() *observe.ClockStatus { return j.ctx.Clock }
 
 // Conclude is the engine's Conclude hook.
 func (j *Judge) Conclude(s *Server) *results.Record {
-	obs := &probes.Observations{Problems: s.Problems}
+	obs := &observe.Observations{Problems: s.Problems}
 	for _, a := range s.Addresses {
 		obs.Addresses = append(obs.Addresses, a.String())
 	}
@@ -158,7 +159,7 @@ func (j *Judge) Conclude(s *Server) *results.Record {
 		obs.OutOfScope = append(obs.OutOfScope, a.String())
 	}
 	for _, t := range s.Targets {
-		obs.Services = append(obs.Services, probes.Service{Service: t.Service, Address: t.Addr.Addr().String(),
+		obs.Services = append(obs.Services, observe.Service{Service: t.Service, Address: t.Addr.Addr().String(),
 			Port: int(t.Addr.Port()), Listed: t.Listed, State: t.State})
 		if t.Observation != nil {
 			obs.Add(t.Observation)
@@ -187,7 +188,7 @@ func (j *Judge) Conclude(s *Server) *results.Record {
 }
 
 // judge fills the record's items and findings from obs.
-func (j *Judge) judge(rec *results.Record, obs *probes.Observations) {
+func (j *Judge) judge(rec *results.Record, obs *observe.Observations) {
 	listed := map[string]bool{}
 	for _, svc := range rec.Server.Services {
 		name, _, _ := strings.Cut(svc, ":")
@@ -201,7 +202,7 @@ func (j *Judge) judge(rec *results.Record, obs *probes.Observations) {
 // observations under this judge's policy, evaluation date, advisory
 // data and exceptions, and stamps the record's scan metadata with them.
 func (j *Judge) Regrade(rec *results.Record) error {
-	var obs probes.Observations
+	var obs observe.Observations
 	if err := json.Unmarshal(rec.Observations, &obs); err != nil {
 		return fmt.Errorf("record of %s: observations: %w", rec.Server.ID, err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
 	"github.com/kensa-inspect/kensa/internal/htmlcheck"
 	"github.com/kensa-inspect/kensa/internal/itest"
-	"github.com/kensa-inspect/kensa/probes"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/results"
 )
 
@@ -46,7 +46,7 @@ func scanHostile(t *testing.T) string {
 	}
 	// The greeting reaches the record among the banners of the
 	// observations, which the report shows verbatim.
-	var obs probes.Observations
+	var obs observe.Observations
 	if err := json.Unmarshal(set.Records[0].Observations, &obs); err != nil {
 		t.Fatal(err)
 	}

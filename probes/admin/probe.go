@@ -19,24 +19,6 @@ import (
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
-// FakeUser is the only user name the probe ever presents.
-const FakeUser = "kensa-probe-nonexistent"
-
-// States of a connection attempt.
-const (
-	// StateAnswered: the listener accepted the connection.
-	StateAnswered = "answered"
-	// StateRefused: the port is closed (TCP reset).
-	StateRefused = "refused"
-	// StateTimeout: no answer at all (a filtering firewall, or a host
-	// down).
-	StateTimeout = "timeout"
-	// StateUnreachable: the network says the host cannot be reached.
-	StateUnreachable = "unreachable"
-	// StateError: any other failure to connect.
-	StateError = "error"
-)
-
 // Defaults of Options.
 const (
 	DefaultQuiet = time.Second
@@ -57,61 +39,11 @@ type Options struct {
 	User string
 }
 
-// Observation is what the probe saw of one telnet, rlogin or rsh port.
-// Reachable (of the embedded Endpoint) is set when the listener accepted
-// the connection: for these protocols that alone is the finding, and
-// rlogin and rsh servers say nothing until the client speaks.
-type Observation struct {
-	observe.Endpoint
-	// Listed is set when the inventory lists the service on this port.
-	Listed bool `json:"listed"`
-	// State is how the connection attempt went: answered, refused,
-	// timeout, unreachable or error.
-	State string `json:"state"`
-	// Negotiation lists the telnet options the server asked for or
-	// offered ("DO TERMINAL-TYPE", "WILL ECHO"); the probe declined all.
-	Negotiation []string `json:"negotiation,omitempty"`
-	// Text is what the server wrote, option negotiation removed,
-	// sanitised and cut at 2 KiB.
-	Text string `json:"text,omitempty"`
-	// Prompt is the last line of Text when it awaits input ("login: ").
-	Prompt string `json:"prompt,omitempty"`
-	// BytesRead is how many bytes the server sent.
-	BytesRead int64 `json:"bytes_read"`
-	// ClosedByServer is set when the server closed the connection.
-	ClosedByServer bool `json:"closed_by_server,omitempty"`
-}
-
-// Banners returns the text before the prompt (kind "greeting") and the
-// prompt (kind "prompt").
-func (o *Observation) Banners() []observe.Banner {
-	var out []observe.Banner
-	b := func(kind, text string) {
-		out = append(out, observe.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
-	}
-	greeting := o.Text
-	if o.Prompt != "" {
-		if i := strings.LastIndexByte(greeting, '\n'); i >= 0 {
-			greeting = greeting[:i]
-		} else {
-			greeting = ""
-		}
-	}
-	greeting = strings.TrimSpace(greeting)
-	if greeting != "" {
-		b("greeting", greeting)
-	}
-	if o.Prompt != "" {
-		b("prompt", o.Prompt)
-	}
-	return out
-}
-
 // Probe connects to the telnet, rlogin or rsh service t (by t.Service)
 // and records what happens. It never returns nil.
-func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *observe.Admin {
 	if opts.User == "" {
-		opts.User = FakeUser
+		opts.User = observe.FakeUser
 	}
 	lim := env.Lim()
 	if opts.Quiet <= 0 {
@@ -120,7 +52,7 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *O
 	if opts.Quiet > lim.ReadTimeout {
 		opts.Quiet = lim.ReadTimeout
 	}
-	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock()), Listed: opts.Listed}
+	obs := &observe.Admin{Endpoint: observe.NewEndpoint(t, env.Clock()), Listed: opts.Listed}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
 	defer func() { obs.Finish(env.Clock(), tr.Take()) }()
 
@@ -131,7 +63,7 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *O
 		return obs
 	}
 	defer conn.Close()
-	obs.State = StateAnswered
+	obs.State = observe.AdminStateAnswered
 	obs.Reachable = true
 	tr.Note("connection accepted")
 
@@ -271,11 +203,11 @@ func shape(b []byte, service string) (text, prompt string) {
 func connectState(err error) string {
 	switch wire.Classify(err) {
 	case "refused", "reset":
-		return StateRefused
+		return observe.AdminStateRefused
 	case "timeout":
-		return StateTimeout
+		return observe.AdminStateTimeout
 	case "unreachable":
-		return StateUnreachable
+		return observe.AdminStateUnreachable
 	}
-	return StateError
+	return observe.AdminStateError
 }

@@ -32,7 +32,7 @@ func tgt(t *testing.T, service string, a net.Addr) observe.Target {
 	return observe.Target{Service: service, Addr: ap}
 }
 
-func run(t *testing.T, env wire.Env, tg observe.Target, opts admin.Options) *admin.Observation {
+func run(t *testing.T, env wire.Env, tg observe.Target, opts admin.Options) *observe.Admin {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -55,7 +55,7 @@ func TestProfiles(t *testing.T) {
 			}
 			defer s.Close()
 			obs := run(t, testEnv(), tgt(t, telnetd.Service(p), s.Addr()), admin.Options{Listed: true, Quiet: time.Second})
-			if obs.State != admin.StateAnswered || !obs.Reachable || !obs.Listed {
+			if obs.State != observe.AdminStateAnswered || !obs.Reachable || !obs.Listed {
 				t.Fatalf("state %q reachable %v", obs.State, obs.Reachable)
 			}
 			if obs.Error != "" {
@@ -101,7 +101,7 @@ func TestRefused(t *testing.T) {
 	a := ln.Addr()
 	ln.Close()
 	obs := run(t, testEnv(), tgt(t, "telnet", a), admin.Options{})
-	if obs.State != admin.StateRefused || obs.Reachable {
+	if obs.State != observe.AdminStateRefused || obs.Reachable {
 		t.Fatalf("state %q", obs.State)
 	}
 }
@@ -120,7 +120,7 @@ func TestFiltered(t *testing.T) {
 	env.Dialer = blackhole{}
 	tg := observe.Target{Service: "telnet", Addr: netip.MustParseAddrPort("127.0.0.1:23")}
 	obs := run(t, env, tg, admin.Options{Listed: true})
-	if obs.State != admin.StateTimeout || obs.Reachable {
+	if obs.State != observe.AdminStateTimeout || obs.Reachable {
 		t.Fatalf("state %q error %q", obs.State, obs.Error)
 	}
 }
@@ -159,7 +159,7 @@ func TestEndlessStream(t *testing.T) {
 	})
 	start := time.Now()
 	obs := run(t, testEnv(), tgt(t, "telnet", a), admin.Options{})
-	if obs.State != admin.StateAnswered || !strings.Contains(obs.Error, "too much data") {
+	if obs.State != observe.AdminStateAnswered || !strings.Contains(obs.Error, "too much data") {
 		t.Fatalf("state %q error %q", obs.State, obs.Error)
 	}
 	if len(obs.Text) > 4096 || len(obs.Negotiation) > 64 || len(obs.Transcript) > wire.MaxTranscriptLines+1 {
@@ -185,7 +185,7 @@ func TestTrickle(t *testing.T) {
 	env := testEnv()
 	env.Limits.ReadTimeout = 300 * time.Millisecond
 	obs := admin.Probe(ctx, env, tgt(t, "telnet", a), admin.Options{Quiet: 250 * time.Millisecond})
-	if obs.State != admin.StateAnswered || obs.BytesRead == 0 {
+	if obs.State != observe.AdminStateAnswered || obs.BytesRead == 0 {
 		t.Fatalf("%+v", obs)
 	}
 }

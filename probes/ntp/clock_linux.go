@@ -5,18 +5,19 @@ package ntp
 import (
 	"fmt"
 
+	"github.com/kensa-inspect/kensa/observe"
 	"golang.org/x/sys/unix"
 )
 
 // LocalClock reads the scanner host's clock status with adjtimex(2)
 // (read-only: no mode bits set, so no privilege is needed).
-func LocalClock() ClockStatus {
+func LocalClock() observe.ClockStatus {
 	var tx unix.Timex
 	state, err := unix.Adjtimex(&tx)
 	if err != nil {
-		return ClockStatus{Reason: "adjtimex: " + err.Error()}
+		return observe.ClockStatus{Reason: "adjtimex: " + err.Error()}
 	}
-	cs := ClockStatus{
+	cs := observe.ClockStatus{
 		Checked:    true,
 		MaxErrorMS: float64(tx.Maxerror) / 1000,
 		EstErrorMS: float64(tx.Esterror) / 1000,

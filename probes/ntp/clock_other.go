@@ -2,7 +2,9 @@
 
 package ntp
 
+import "github.com/kensa-inspect/kensa/observe"
+
 // LocalClock cannot read the clock status on this system.
-func LocalClock() ClockStatus {
-	return ClockStatus{Reason: "clock status not available on this system"}
+func LocalClock() observe.ClockStatus {
+	return observe.ClockStatus{Reason: "clock status not available on this system"}
 }

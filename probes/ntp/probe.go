@@ -62,79 +62,6 @@ func (o Options) withDefaults(lim wire.Limits) Options {
 	return o
 }
 
-// Sample is one query and its reply.
-type Sample struct {
-	// Sent and Received are the scanner's clock when the query left and
-	// the reply arrived.
-	Sent     time.Time `json:"sent"`
-	Received time.Time `json:"received,omitzero"`
-	// Answered is set when a well-formed server reply to this query
-	// arrived (mode 4, origin timestamp matching the query's).
-	Answered bool `json:"answered"`
-	// Timing is set when the reply's timestamps give an offset: an
-	// answer that is no kiss-of-death and that the library accepted.
-	Timing bool `json:"timing"`
-	// OffsetMS is the server's clock minus the scanner's, corrected for
-	// the round trip ((t2-t1)+(t3-t4))/2; RTTMS the round trip without
-	// the server's processing time.
-	OffsetMS float64 `json:"offset_ms"`
-	RTTMS    float64 `json:"rtt_ms"`
-	// The reply's raw header fields.
-	Leap             int       `json:"leap"`
-	Version          int       `json:"version"`
-	Mode             int       `json:"mode"`
-	Stratum          int       `json:"stratum"`
-	Poll             int       `json:"poll"`
-	Precision        int       `json:"precision"`
-	RootDelayMS      float64   `json:"root_delay_ms"`
-	RootDispersionMS float64   `json:"root_dispersion_ms"`
-	RefID            string    `json:"ref_id,omitempty"`
-	RefIDHex         string    `json:"ref_id_hex,omitempty"`
-	ReferenceTime    time.Time `json:"reference_time,omitzero"`
-	ServerReceived   time.Time `json:"server_received,omitzero"`
-	ServerSent       time.Time `json:"server_sent,omitzero"`
-	// KissCode is the reference ID as text when the stratum is 0 (RATE,
-	// DENY, RSTR, INIT, …).
-	KissCode string `json:"kiss_code,omitempty"`
-	// Error says what went wrong with this query, if anything.
-	Error string `json:"error,omitempty"`
-
-	kind string // wire.Classify of a network failure
-}
-
-// Observation is what the probe saw of one NTP service.
-type Observation struct {
-	observe.Endpoint
-	Samples []Sample `json:"samples"`
-	// Answered counts the well-formed replies to the probe's queries.
-	Answered int `json:"answered"`
-	// OffsetValid is set when at least one reply gave an offset;
-	// OffsetMS is then the median offset (server minus scanner) and
-	// UncertaintyMS half the longest round trip among those replies, the
-	// bound of the error of an NTP offset.
-	OffsetValid   bool    `json:"offset_valid"`
-	OffsetMS      float64 `json:"offset_ms"`
-	UncertaintyMS float64 `json:"uncertainty_ms"`
-	TimingSamples int     `json:"timing_samples"`
-	// The server's state, from its last answer that is no kiss-of-death
-	// (or its last answer, if all were kisses).
-	Leap             int     `json:"leap"`
-	Version          int     `json:"version"`
-	Stratum          int     `json:"stratum"`
-	RefID            string  `json:"ref_id,omitempty"`
-	RootDelayMS      float64 `json:"root_delay_ms"`
-	RootDispersionMS float64 `json:"root_dispersion_ms"`
-	// RootDistanceMS is root delay / 2 + root dispersion + round trip /
-	// 2: the server's own bound on its error from true time, as seen
-	// here.
-	RootDistanceMS float64 `json:"root_distance_ms"`
-	// KissCode is the last kiss code received, if any.
-	KissCode string `json:"kiss_code,omitempty"`
-}
-
-// Banners returns nothing: NTP has no banner.
-func (o *Observation) Banners() []observe.Banner { return nil }
-
 // IsKissOfDeathCode reports whether a kiss code tells a client to stop
 // or slow down (RFC 5905 section 7.4): RATE, DENY, RSTR.
 func IsKissOfDeathCode(code string) bool {
@@ -142,9 +69,9 @@ func IsKissOfDeathCode(code string) bool {
 }
 
 // Probe queries the NTP service t over UDP. It never returns nil.
-func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *observe.NTP {
 	opts = opts.withDefaults(env.Lim())
-	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock()), Samples: []Sample{}}
+	obs := &observe.NTP{Endpoint: observe.NewEndpoint(t, env.Clock()), Samples: []observe.NTPSample{}}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
 	defer func() { obs.Finish(env.Clock(), tr.Take()) }()
 
@@ -162,7 +89,7 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *O
 			}
 			break
 		}
-		s := query(ctx, env, t, opts)
+		s, kind := query(ctx, env, t, opts)
 		obs.Samples = append(obs.Samples, s)
 		tr.Add("C", fmt.Sprintf("NTPv4 client query %d", i+1))
 		if s.Answered {
@@ -176,10 +103,10 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *O
 			continue
 		}
 		tr.Note("%s", s.Error)
-		if s.kind == "refused" || s.kind == "unreachable" {
+		if kind == "refused" || kind == "unreachable" {
 			break
 		}
-		if s.kind == "timeout" {
+		if kind == "timeout" {
 			timeouts++
 			if timeouts >= 2 && obs.Answered == 0 {
 				break
@@ -190,7 +117,7 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *O
 	return obs
 }
 
-func describeSample(s Sample) string {
+func describeSample(s observe.NTPSample) string {
 	txt := fmt.Sprintf("leap %d version %d stratum %d refid %s root delay %.3fms dispersion %.3fms",
 		s.Leap, s.Version, s.Stratum, s.RefID, s.RootDelayMS, s.RootDispersionMS)
 	if s.Timing {
@@ -203,9 +130,9 @@ func describeSample(s Sample) string {
 }
 
 // summarise fills the observation's summary from its samples.
-func summarise(obs *Observation) {
+func summarise(obs *observe.NTP) {
 	var offsets []float64
-	var state *Sample
+	var state *observe.NTPSample
 	for i := range obs.Samples {
 		s := &obs.Samples[i]
 		if !s.Answered {
@@ -267,19 +194,19 @@ func (c *capture) ProcessResponse(buf []byte) error {
 // query sends one query on its own socket and reads one reply. The
 // socket is opened first (a scan engine may make it wait for its
 // bounds); the reply timeout starts once it is open.
-func query(ctx context.Context, env wire.Env, t observe.Target, opts Options) Sample {
+func query(ctx context.Context, env wire.Env, t observe.Target, opts Options) (s observe.NTPSample, kind string) {
 	conn, err := env.Dial(ctx, "udp", t, nil)
 	if err != nil {
-		s := Sample{Sent: env.Clock()}
-		s.Error, s.kind = wire.Describe("connect", err), wire.Classify(err)
-		return s
+		s = observe.NTPSample{Sent: env.Clock()}
+		s.Error, kind = wire.Describe("connect", err), wire.Classify(err)
+		return s, kind
 	}
 	defer conn.Close()
 	qctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	stop := context.AfterFunc(qctx, func() { conn.Close() })
 	defer stop()
-	s := Sample{Sent: env.Clock()}
+	s = observe.NTPSample{Sent: env.Clock()}
 	c := &capture{}
 	resp, err := bntp.QueryWithOptions(t.Addr.String(), bntp.QueryOptions{
 		Version:       4,
@@ -296,21 +223,21 @@ func query(ctx context.Context, env wire.Env, t observe.Target, opts Options) Sa
 			// The query's own deadline closed the socket.
 			err = context.DeadlineExceeded
 		}
-		s.Error, s.kind = wire.Describe("query", err), wire.Classify(err)
-		return s
+		s.Error, kind = wire.Describe("query", err), wire.Classify(err)
+		return s, kind
 	}
 	s.Received = env.Clock()
 	p, perr := ParsePacket(c.raw)
 	switch {
 	case perr != nil:
-		s.Error, s.kind = "bad reply: "+perr.Error(), "error"
-		return s
+		s.Error, kind = "bad reply: "+perr.Error(), "error"
+		return s, kind
 	case p.Mode != ModeServer:
-		s.Error, s.kind = fmt.Sprintf("bad reply: mode %d, not a server reply (4)", p.Mode), "error"
-		return s
+		s.Error, kind = fmt.Sprintf("bad reply: mode %d, not a server reply (4)", p.Mode), "error"
+		return s, kind
 	case p.Origin != c.sent:
-		s.Error, s.kind = "bad reply: origin timestamp does not match the query", "error"
-		return s
+		s.Error, kind = "bad reply: origin timestamp does not match the query", "error"
+		return s, kind
 	}
 	s.Answered = true
 	s.Leap, s.Version, s.Mode, s.Stratum = int(p.Leap), int(p.Version), int(p.Mode), int(p.Stratum)
@@ -321,14 +248,14 @@ func query(ctx context.Context, env wire.Env, t observe.Target, opts Options) Sa
 	s.ReferenceTime, s.ServerReceived, s.ServerSent = Time(p.RefTime), Time(p.Receive), Time(p.Transmit)
 	if p.Stratum == 0 {
 		s.KissCode = p.KissCode()
-		return s // a kiss-of-death's timestamps mean nothing
+		return s, kind // a kiss-of-death's timestamps mean nothing
 	}
 	if resp == nil || err != nil {
 		if err == nil {
 			err = errors.New("no response")
 		}
 		s.Error = "reply unusable for timing: " + err.Error()
-		return s
+		return s, kind
 	}
 	s.Timing = true
 	s.OffsetMS, s.RTTMS = ms(resp.ClockOffset), ms(resp.RTT)
@@ -336,7 +263,7 @@ func query(ctx context.Context, env wire.Env, t observe.Target, opts Options) Sa
 		s.Received = resp.Timestamps.ClientRecv
 	}
 	s.Sent = resp.Timestamps.ClientXmit
-	return s
+	return s, kind
 }
 
 // ms converts a duration to milliseconds, to the microsecond.

@@ -43,7 +43,7 @@ func tgt(t *testing.T, a net.Addr) observe.Target {
 	return observe.Target{Service: "ntp", Addr: ap}
 }
 
-func run(t *testing.T, s *ntpd.Server, opts ntp.Options) *ntp.Observation {
+func run(t *testing.T, s *ntpd.Server, opts ntp.Options) *observe.NTP {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

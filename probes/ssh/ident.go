@@ -4,43 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 // MaxIdentLen is the longest identification line RFC 4253 (section 4.2)
 // allows, including the closing CR LF.
 const MaxIdentLen = 255
 
-// Ident is a parsed SSH identification line,
-// "SSH-protoversion-softwareversion SP comments".
-type Ident struct {
-	// Line is the whole line without its line ending.
-	Line string `json:"line"`
-	// Proto is the protocol version: "2.0", "1.99" (both protocols),
-	// "1.5" (SSH-1 only).
-	Proto string `json:"proto"`
-	// Software is the software version ("OpenSSH_9.2p1").
-	Software string `json:"software"`
-	// Comments is the text after the first space, if any
-	// ("Debian-2+deb12u3").
-	Comments string `json:"comments,omitempty"`
-}
-
-// SSH1 reports whether the line announces SSH protocol 1: a version
-// 1.x, including 1.99 (a server speaking both 1 and 2).
-func (id Ident) SSH1() bool { return strings.HasPrefix(id.Proto, "1.") }
-
-// SSH2 reports whether the line announces SSH protocol 2: version 2.0,
-// or 1.99, which RFC 4253 section 5.1 defines as "2.0 and 1.x".
-func (id Ident) SSH2() bool { return id.Proto == "2.0" || id.Proto == "1.99" }
-
 // ParseIdent parses one identification line (with or without its CR LF).
 // It returns an error when the line does not start with "SSH-", has no
 // software version, or holds a protocol version that is not of the form
 // digits.digits.
-func ParseIdent(line string) (Ident, error) {
+func ParseIdent(line string) (observe.SSHIdent, error) {
 	line = strings.TrimSuffix(line, "\n")
 	line = strings.TrimSuffix(line, "\r")
-	id := Ident{Line: line}
+	id := observe.SSHIdent{Line: line}
 	if !strings.HasPrefix(line, "SSH-") {
 		return id, errors.New("not an SSH identification line (no \"SSH-\" prefix)")
 	}

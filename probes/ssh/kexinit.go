@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 // SSH message numbers the probe reads itself (RFC 4253).
@@ -18,55 +20,6 @@ const (
 // server. RFC 4253 section 6.1 requires support for 35,000 bytes; a
 // KEXINIT is a few kilobytes.
 const MaxPacket = 64 << 10
-
-// StrictKexServer is the pseudo key-exchange algorithm by which a server
-// offers strict key exchange, the countermeasure to the Terrapin attack
-// (CVE-2023-48795).
-const StrictKexServer = "kex-strict-s-v00@openssh.com"
-
-// KexInit holds the algorithm lists of an SSH_MSG_KEXINIT (RFC 4253
-// section 7.1), in the sender's order of preference.
-type KexInit struct {
-	Kex                     []string `json:"kex"`
-	HostKey                 []string `json:"host_key"`
-	CiphersClientServer     []string `json:"ciphers_client_server"`
-	CiphersServerClient     []string `json:"ciphers_server_client"`
-	MACsClientServer        []string `json:"macs_client_server"`
-	MACsServerClient        []string `json:"macs_server_client"`
-	CompressionClientServer []string `json:"compression_client_server"`
-	CompressionServerClient []string `json:"compression_server_client"`
-	LanguagesClientServer   []string `json:"languages_client_server,omitempty"`
-	LanguagesServerClient   []string `json:"languages_server_client,omitempty"`
-	FirstKexFollows         bool     `json:"first_kex_follows,omitempty"`
-}
-
-// StrictKex reports whether the server offers strict key exchange.
-func (k *KexInit) StrictKex() bool {
-	return k != nil && contains(k.Kex, StrictKexServer)
-}
-
-// Ciphers returns the ciphers of both directions, each once, in order.
-func (k *KexInit) Ciphers() []string {
-	return union(k.CiphersServerClient, k.CiphersClientServer)
-}
-
-// MACs returns the MACs of both directions, each once, in order.
-func (k *KexInit) MACs() []string { return union(k.MACsServerClient, k.MACsClientServer) }
-
-// Compression returns the compression methods of both directions.
-func (k *KexInit) Compression() []string {
-	return union(k.CompressionServerClient, k.CompressionClientServer)
-}
-
-func union(a, b []string) []string {
-	out := append([]string(nil), a...)
-	for _, s := range b {
-		if !contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -136,7 +89,7 @@ func ReadPacket(r io.Reader) (raw, payload []byte, err error) {
 // ParseKexInit parses the payload of an SSH_MSG_KEXINIT: the message
 // number 20, a 16-byte cookie, ten name-lists, a boolean and a reserved
 // uint32. Names are kept as sent; callers sanitise them for display.
-func ParseKexInit(payload []byte) (*KexInit, error) {
+func ParseKexInit(payload []byte) (*observe.KexInit, error) {
 	if len(payload) == 0 {
 		return nil, errors.New("empty packet")
 	}
@@ -148,7 +101,7 @@ func ParseKexInit(payload []byte) (*KexInit, error) {
 		return nil, errors.New("KEXINIT too short for its cookie")
 	}
 	p = p[16:]
-	k := &KexInit{}
+	k := &observe.KexInit{}
 	lists := []*[]string{
 		&k.Kex, &k.HostKey,
 		&k.CiphersClientServer, &k.CiphersServerClient,

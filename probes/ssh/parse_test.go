@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kensa-inspect/kensa/internal/fleet/sshd"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 )
 
@@ -49,7 +50,7 @@ func TestParseIdent(t *testing.T) {
 }
 
 func TestKexInitRoundTrip(t *testing.T) {
-	lists := [][]string{{"curve25519-sha256", ssh.StrictKexServer}, {"ssh-ed25519"}, {"aes128-ctr"}, {"aes256-ctr", "3des-cbc"},
+	lists := [][]string{{"curve25519-sha256", observe.StrictKexServer}, {"ssh-ed25519"}, {"aes128-ctr"}, {"aes256-ctr", "3des-cbc"},
 		{"hmac-sha2-256"}, {"hmac-md5"}, {"none"}, {"none", "zlib"}, {}, {}}
 	pkt := sshd.KexInitPacket(lists)
 	payload, rest, err := ssh.ParsePacket(append(pkt, 'x'))

@@ -30,9 +30,6 @@ import (
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
-// FakeUser is the only user name the probe ever presents.
-const FakeUser = "kensa-probe-nonexistent"
-
 // Defaults of Options.
 const (
 	DefaultClientVersion = "SSH-2.0-kensa"
@@ -61,7 +58,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.User == "" {
-		o.User = FakeUser
+		o.User = observe.FakeUser
 	}
 	if o.ClientVersion == "" {
 		o.ClientVersion = DefaultClientVersion
@@ -72,101 +69,13 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// HostKey is one host key the server proved it holds.
-type HostKey struct {
-	// Algorithm is the format the server presented: the key's type, or
-	// the certificate's ("ssh-ed25519-cert-v01@openssh.com").
-	Algorithm string `json:"algorithm"`
-	// Type is the key's format ("ssh-rsa", "ssh-ed25519"); for a
-	// certificate, the certified key's format.
-	Type string `json:"type"`
-	// Bits is the key's size (RSA modulus, curve size); 0 if unknown.
-	Bits int `json:"bits"`
-	// Fingerprint is the key's SHA-256 fingerprint, "SHA256:…".
-	Fingerprint string `json:"fingerprint"`
-	// Certificate is set when the server presented an OpenSSH
-	// certificate for the key.
-	Certificate bool `json:"certificate,omitempty"`
-}
-
-// Negotiated holds the algorithms the probe's main connection agreed on.
-type Negotiated struct {
-	Kex     string `json:"kex"`
-	HostKey string `json:"host_key"`
-	Cipher  string `json:"cipher"`
-	MAC     string `json:"mac,omitempty"`
-}
-
-// Observation is what the probe saw of one SSH service.
-type Observation struct {
-	observe.Endpoint
-	// Ident is the server's identification line, parsed; nil when none
-	// arrived.
-	Ident *Ident `json:"ident,omitempty"`
-	// PreIdent holds the first lines the server sent before its
-	// identification line, if any.
-	PreIdent []string `json:"pre_ident,omitempty"`
-	// SSH1 is set when the identification announces protocol 1 (1.x,
-	// including 1.99); SSH2 when it announces protocol 2 (2.0 or 1.99).
-	SSH1 bool `json:"ssh1"`
-	SSH2 bool `json:"ssh2"`
-	// KexInit holds the server's algorithm lists; nil when its first
-	// packet was not read.
-	KexInit *KexInit `json:"kexinit,omitempty"`
-	// StrictKex is set when the server offers strict key exchange.
-	StrictKex bool `json:"strict_kex"`
-	// Negotiated are the algorithms agreed on by the main connection.
-	Negotiated *Negotiated `json:"negotiated,omitempty"`
-	// HostKeys are the host keys obtained, the main connection's first.
-	HostKeys []HostKey `json:"host_keys,omitempty"`
-	// AuthExamined is set when the server answered the "none" request:
-	// either it accepted it (NoneAccepted) or it listed the methods it
-	// allows (AuthMethods).
-	AuthExamined bool `json:"auth_examined"`
-	// NoneAccepted is set when the server let the fake user in with the
-	// "none" method, without any credential.
-	NoneAccepted bool `json:"none_accepted"`
-	// AuthMethods are the methods the server allows after "none"
-	// failed ("publickey", "password", "keyboard-interactive", …).
-	AuthMethods []string `json:"auth_methods,omitempty"`
-	// AuthBanner is the SSH_MSG_USERAUTH_BANNER text, if any.
-	AuthBanner string `json:"auth_banner,omitempty"`
-	// Findings are the weak algorithms and keys as kensa versions that
-	// graded at scan time recorded them. The probe no longer fills it:
-	// rules.SSHFindings grades KexInit and HostKeys when the record is
-	// judged, so that a re-grade sees today's grading.
-	Findings []Finding `json:"findings,omitempty"`
-}
-
-// Banners returns the identification line, any lines sent before it,
-// and the authentication banner.
-func (o *Observation) Banners() []observe.Banner {
-	var out []observe.Banner
-	b := func(kind, text string) {
-		out = append(out, observe.Banner{Service: o.Service, Address: o.Address, Port: o.Port, Kind: kind, Text: text})
-	}
-	for _, l := range o.PreIdent {
-		b("greeting", l)
-	}
-	if o.Ident != nil {
-		b("identification", o.Ident.Line)
-	}
-	if o.AuthBanner != "" {
-		b("greeting", o.AuthBanner)
-	}
-	return out
-}
-
-// AllowsMethod reports whether the server listed method after "none".
-func (o *Observation) AllowsMethod(method string) bool { return contains(o.AuthMethods, method) }
-
 // errStop aborts the client handshake once the probe has what it wants.
 var errStop = errors.New("kensa: stop before sending any credential")
 
 // Probe examines the SSH service t. It never returns nil.
-func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *Observation {
+func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *observe.SSH {
 	opts = opts.withDefaults()
-	obs := &Observation{Endpoint: observe.NewEndpoint(t, env.Clock())}
+	obs := &observe.SSH{Endpoint: observe.NewEndpoint(t, env.Clock())}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
 	defer func() { obs.Finish(env.Clock(), tr.Take()) }()
 
@@ -254,7 +163,7 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *O
 			obs.AuthMethods = append(obs.AuthMethods, wire.Sanitize(m, 64))
 		}
 		a := ac.Algorithms
-		obs.Negotiated = &Negotiated{Kex: a.KeyExchange, HostKey: a.HostKey, Cipher: a.Read.Cipher, MAC: a.Read.MAC}
+		obs.Negotiated = &observe.SSHNegotiated{Kex: a.KeyExchange, HostKey: a.HostKey, Cipher: a.Read.Cipher, MAC: a.Read.MAC}
 		tr.Add("C", "USERAUTH_REQUEST none user "+opts.User)
 		tr.Add("S", "USERAUTH_FAILURE methods: "+strings.Join(obs.AuthMethods, ","))
 		tr.Note("stopped before sending any credential")
@@ -289,21 +198,21 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *O
 
 // readIdent reads lines until the identification line, bounded in count
 // and length.
-func readIdent(br *bufio.Reader, maxPre int, obs *Observation, tr *wire.Transcript) (Ident, error) {
+func readIdent(br *bufio.Reader, maxPre int, obs *observe.SSH, tr *wire.Transcript) (observe.SSHIdent, error) {
 	for i := 0; ; i++ {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			tr.Add("S", string(line))
-			return Ident{}, fmt.Errorf("identification: line longer than %d bytes", br.Size())
+			return observe.SSHIdent{}, fmt.Errorf("identification: line longer than %d bytes", br.Size())
 		}
 		if err != nil {
 			if len(line) > 0 {
 				tr.Add("S", string(line))
 			}
 			if i == 0 && len(line) == 0 {
-				return Ident{}, errors.New(wire.Describe("identification", err))
+				return observe.SSHIdent{}, errors.New(wire.Describe("identification", err))
 			}
-			return Ident{}, fmt.Errorf("identification: no SSH identification line (%s)", wire.Classify(err))
+			return observe.SSHIdent{}, fmt.Errorf("identification: no SSH identification line (%s)", wire.Classify(err))
 		}
 		text := strings.TrimRight(string(line), "\r\n")
 		tr.Add("S", text)
@@ -315,7 +224,7 @@ func readIdent(br *bufio.Reader, maxPre int, obs *Observation, tr *wire.Transcri
 			}
 			id, err := ParseIdent(text)
 			if err != nil {
-				return Ident{}, fmt.Errorf("identification: %v", err)
+				return observe.SSHIdent{}, fmt.Errorf("identification: %v", err)
 			}
 			return id, nil
 		}
@@ -323,12 +232,12 @@ func readIdent(br *bufio.Reader, maxPre int, obs *Observation, tr *wire.Transcri
 			obs.PreIdent = append(obs.PreIdent, wire.Sanitize(text, wire.MaxShownLine))
 		}
 		if i+1 >= maxPre {
-			return Ident{}, fmt.Errorf("identification: no SSH identification line in the first %d lines", maxPre)
+			return observe.SSHIdent{}, fmt.Errorf("identification: no SSH identification line in the first %d lines", maxPre)
 		}
 	}
 }
 
-func noteKexInit(tr *wire.Transcript, k *KexInit) {
+func noteKexInit(tr *wire.Transcript, k *observe.KexInit) {
 	tr.Add("S", "KEXINIT kex: "+strings.Join(k.Kex, ","))
 	tr.Add("S", "KEXINIT host_key: "+strings.Join(k.HostKey, ","))
 	tr.Add("S", "KEXINIT ciphers: "+strings.Join(k.Ciphers(), ","))
@@ -474,7 +383,7 @@ func hostKeyOrder(offered []string, skip map[string]bool) []string {
 // extraHostKeys opens one more connection for each RSA or DSA key the
 // server offers besides the one negotiated, to measure it; the handshake
 // is abandoned as soon as the key is seen.
-func extraHostKeys(ctx context.Context, env wire.Env, t observe.Target, opts Options, obs *Observation, tr *wire.Transcript) {
+func extraHostKeys(ctx context.Context, env wire.Env, t observe.Target, opts Options, obs *observe.SSH, tr *wire.Transcript) {
 	if obs.KexInit == nil || len(obs.HostKeys) == 0 {
 		return
 	}
@@ -518,7 +427,7 @@ func extraHostKeys(ctx context.Context, env wire.Env, t observe.Target, opts Opt
 			return
 		}
 		cfg := clientConfig(opts, algs)
-		var got *HostKey
+		var got *observe.SSHHostKey
 		cfg.HostKeyCallback = func(_ string, _ net.Addr, key gossh.PublicKey) error {
 			hk := describeKey(key)
 			got = &hk
@@ -540,8 +449,8 @@ func extraHostKeys(ctx context.Context, env wire.Env, t observe.Target, opts Opt
 }
 
 // describeKey records a host key's type, size and fingerprint.
-func describeKey(key gossh.PublicKey) HostKey {
-	hk := HostKey{Algorithm: key.Type()}
+func describeKey(key gossh.PublicKey) observe.SSHHostKey {
+	hk := observe.SSHHostKey{Algorithm: key.Type()}
 	if cert, ok := key.(*gossh.Certificate); ok {
 		hk.Certificate = true
 		key = cert.Key

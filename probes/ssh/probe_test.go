@@ -48,12 +48,12 @@ func startProfile(t *testing.T, cfg sshd.Config) *sshd.Server {
 	return s
 }
 
-func probe(t *testing.T, s *sshd.Server, opts ssh.Options) *ssh.Observation {
+func probe(t *testing.T, s *sshd.Server, opts ssh.Options) *observe.SSH {
 	t.Helper()
 	return probeEnv(t, testEnv(), s, opts)
 }
 
-func probeEnv(t *testing.T, env wire.Env, s *sshd.Server, opts ssh.Options) *ssh.Observation {
+func probeEnv(t *testing.T, env wire.Env, s *sshd.Server, opts ssh.Options) *observe.SSH {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

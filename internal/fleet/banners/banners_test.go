@@ -7,7 +7,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/advisory"
 	"github.com/kensa-inspect/kensa/fingerprint"
-	"github.com/kensa-inspect/kensa/probes"
+	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/rules"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -177,10 +177,10 @@ func TestM2With(t *testing.T) {
 
 // answered lists the services of fingerprints as listed and answering:
 // a set's banners are all its mail services.
-func answered(fps []fingerprint.Fingerprint) []probes.Service {
-	var out []probes.Service
+func answered(fps []observe.Fingerprint) []observe.Service {
+	var out []observe.Service
 	for _, f := range fps {
-		out = append(out, probes.Service{Service: f.Service, Address: f.Address, Port: f.Port, Listed: true, State: probes.StateAnswered})
+		out = append(out, observe.Service{Service: f.Service, Address: f.Address, Port: f.Port, Listed: true, State: observe.StateAnswered})
 	}
 	return out
 }
