@@ -118,3 +118,22 @@ func TestSkipObservations(t *testing.T) {
 		t.Fatalf("%s", set.Records[0].Observations)
 	}
 }
+
+func TestCheckNew(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.jsonl")
+	if err := CheckNew(path); err != nil {
+		t.Fatalf("no file: %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("CheckNew created the file: %v", err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckNew(path)
+	var ex *ExistsError
+	if !errors.As(err, &ex) || ex.Path != path || err.Error() != "results file "+path+" exists" {
+		t.Fatalf("existing file: %v", err)
+	}
+}

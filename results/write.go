@@ -127,3 +127,23 @@ func TruncateIncomplete(path string) (int64, error) {
 	}
 	return size, f.Truncate(0)
 }
+
+// ExistsError reports a results file that is there already where a new
+// scan would start one: going on with it (a resume) or replacing it is
+// the operator's explicit choice.
+type ExistsError struct {
+	// Path is the results file.
+	Path string
+}
+
+func (e *ExistsError) Error() string { return fmt.Sprintf("results file %s exists", e.Path) }
+
+// CheckNew checks, before anything is changed, that a new scan may
+// write its results to path: a file there already is an *ExistsError.
+// A path that cannot be examined is left for Append to report.
+func CheckNew(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return &ExistsError{Path: path}
+	}
+	return nil
+}

@@ -74,7 +74,8 @@ type Judge struct {
 	excPath, excDigest string
 }
 
-// NewJudge loads the advisory data and exceptions.
+// NewJudge loads the advisory data and exceptions. A file that cannot
+// be loaded is a *JudgeDataError naming which.
 func NewJudge(c JudgeConfig) (*Judge, error) {
 	j := &Judge{ctx: rules.Context{Catalog: c.Catalog, Policy: c.Policy, AsOf: Day(c.AsOf)}}
 	if j.ctx.Catalog == nil {
@@ -83,7 +84,7 @@ func NewJudge(c JudgeConfig) (*Judge, error) {
 	if c.AdvisoriesFile != "" {
 		db, err := advisory.Load(c.AdvisoriesFile)
 		if err != nil {
-			return nil, err
+			return nil, &JudgeDataError{Field: JudgeAdvisories, Path: c.AdvisoriesFile, Err: err}
 		}
 		j.ctx.Advisories = db
 		j.advPath = c.AdvisoriesFile
@@ -94,7 +95,7 @@ func NewJudge(c JudgeConfig) (*Judge, error) {
 	if c.ExceptionsFile != "" {
 		exc, err := advisory.LoadExceptions(c.ExceptionsFile)
 		if err != nil {
-			return nil, err
+			return nil, &JudgeDataError{Field: JudgeExceptions, Path: c.ExceptionsFile, Err: err}
 		}
 		j.ctx.Exceptions = exc
 		j.Expired = exc.Expired(j.ctx.AsOf)
@@ -196,6 +197,36 @@ func (j *Judge) judge(rec *results.Record, obs *observe.Observations) {
 	}
 	rec.Items = rules.Judge(j.ctx, rec.Server.ID, rec.Server.Host, listed, rec.Server.Declared, obs)
 	rec.Findings = rules.Findings(j.ctx, rec.Server.ID, rec.Server.Host, obs, rec.Undeclared)
+}
+
+// JudgeDataError reports advisory data or exceptions that NewJudge
+// cannot load. Its message is the loader's own, which names the file.
+type JudgeDataError struct {
+	// Field is JudgeAdvisories or JudgeExceptions.
+	Field JudgeField
+	// Path is the file given.
+	Path string
+	// Err is the loader's error.
+	Err error
+}
+
+func (e *JudgeDataError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the loader's error.
+func (e *JudgeDataError) Unwrap() error { return e.Err }
+
+// RegradeSet re-derives every record of set from its observations
+// (Regrade) and stamps the set's metadata with this judge, so that the
+// reports made from it name the judge that judged it. It stops at the
+// first record whose observations cannot be read.
+func (j *Judge) RegradeSet(set *results.Set) error {
+	for _, rec := range set.Records {
+		if err := j.Regrade(rec); err != nil {
+			return err
+		}
+	}
+	j.Stamp(&set.Meta)
+	return nil
 }
 
 // Regrade re-derives a stored record's items and findings from its

@@ -86,7 +86,7 @@ func cmdDemo(e *env, args []string) error {
 		return err
 	}
 	defer en.close()
-	res, err := runScan(e, en, resPath, nil, false, true, *quiet, 0)
+	res, err := runScan(e, en, resPath, nil, true, *quiet, 0)
 	if err != nil {
 		return err
 	}

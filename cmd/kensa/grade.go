@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/report"
 	"github.com/kensa-inspect/kensa/results"
+	"github.com/kensa-inspect/kensa/scan"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -63,9 +63,9 @@ func (r *reportFlags) load(e *env, path string) (report.Input, error) {
 			return in, err
 		}
 	}
-	inv, note, err := r.findInventory(set)
+	inv, note, err := report.MatchInventory(set, r.inventory)
 	if err != nil {
-		return in, err
+		return in, wrapBadInput(err)
 	}
 	if note != "" {
 		in.Notes = append(in.Notes, note)
@@ -76,43 +76,6 @@ func (r *reportFlags) load(e *env, path string) (report.Input, error) {
 	}
 	in.Servers, in.Unattributed = report.Outcomes(set, in.Catalog, servers)
 	return in, nil
-}
-
-// findInventory returns the inventory to place missing servers: the one
-// given by flag (which must load), or the one the records name when it
-// is still there and unchanged.
-func (r *reportFlags) findInventory(set *results.Set) (*inventory.Inventory, string, error) {
-	if r.inventory != "" {
-		inv, err := inventory.Load(r.inventory)
-		if err != nil {
-			return nil, "", wrapBadInput(err)
-		}
-		if d := set.Meta.InventoryDigest; d != "" && d != inv.Digest {
-			return inv, fmt.Sprintf("note: inventory %s differs from the one scanned (%s)", r.inventory, d), nil
-		}
-		return inv, "", nil
-	}
-	// The inventory the records name, if it is still there and unchanged,
-	// orders the groups and places missing servers.
-	p := set.Meta.InventoryPath
-	if p == "" {
-		return nil, "", nil
-	}
-	missing := len(set.Records) < set.Meta.InventoryServers
-	if _, err := os.Stat(p); err != nil {
-		if !missing {
-			return nil, "", nil
-		}
-		return nil, fmt.Sprintf("note: the scanned inventory %s cannot be read (%v); pass --inventory to place missing servers", p, err), nil
-	}
-	inv, err := inventory.Load(p)
-	if err != nil || inv.Digest != set.Meta.InventoryDigest {
-		if !missing {
-			return nil, "", nil
-		}
-		return nil, fmt.Sprintf("note: the scanned inventory %s has changed since the scan; pass --inventory to place missing servers", p), nil
-	}
-	return inv, "", nil
 }
 
 func cmdGrade(e *env, args []string) error {
@@ -215,21 +178,25 @@ func cmdQuestionnaire(e *env, args []string) error {
 }
 
 // regradeSet re-derives every record's verdicts and findings from its
-// observations, with the judge regradeJudge chooses: the command line's
-// values, or else the records' own.
+// observations, with the judge scan.RegradeJudge chooses: the command
+// line's values, or else the records' own.
 func regradeSet(e *env, set *results.Set, jf *judgeFlags) error {
-	judge, err := jf.regradeJudge(e, set)
+	given, err := jf.choice()
 	if err != nil {
 		return err
+	}
+	judge, notes, err := scan.RegradeJudge(set, given)
+	for _, n := range notes {
+		fmt.Fprintf(e.stderr, "kensa: note: --regrade: %s\n", n)
+	}
+	if err != nil {
+		return wrapBadInput(fmt.Errorf("--regrade: %w", err))
 	}
 	for _, x := range judge.Expired {
 		fmt.Fprintf(e.stderr, "kensa: warning: expired exception ignored: %s\n", x)
 	}
-	for _, rec := range set.Records {
-		if err := judge.Regrade(rec); err != nil {
-			return wrapBadInput(fmt.Errorf("--regrade: %w", err))
-		}
+	if err := judge.RegradeSet(set); err != nil {
+		return wrapBadInput(fmt.Errorf("--regrade: %w", err))
 	}
-	judge.Stamp(&set.Meta)
 	return nil
 }

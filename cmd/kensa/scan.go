@@ -16,7 +16,6 @@ import (
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/report"
 	"github.com/kensa-inspect/kensa/results"
-	"github.com/kensa-inspect/kensa/rules"
 	"github.com/kensa-inspect/kensa/scan"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -38,51 +37,6 @@ type engineFlags struct {
 	trace                 string
 	logLevel              string
 	judgeFlags
-}
-
-// judgeFlags choose how observations become verdicts: the rules policy,
-// advisory data, exceptions and evaluation date. scan, probe, demo and
-// grade --regrade share them.
-type judgeFlags struct {
-	policy                 string
-	ntpMaxOffset           time.Duration
-	toleratePasswords      bool
-	weakSSHFails, weakTLS  bool
-	advisories, exceptions string
-	asOf                   string
-}
-
-func (f *judgeFlags) register(fs *flagSet) {
-	fs.StringVar(&f.policy, "policy", "", "rules policy YAML file (thresholds, tolerated methods)")
-	fs.DurationVar(&f.ntpMaxOffset, "ntp-max-offset", 0, "largest clock offset passing S3 (default 1s, or the policy file's)")
-	fs.BoolVar(&f.toleratePasswords, "tolerate-ssh-passwords", false, "S1 passes with SSH password or keyboard-interactive authentication")
-	fs.BoolVar(&f.weakSSHFails, "weak-ssh-fails", false, "weak SSH algorithms fail S1 (default: findings only)")
-	fs.BoolVar(&f.weakTLS, "weak-tls-fails", false, "weak TLS fails P1 and X1 (default: findings only)")
-	fs.StringVar(&f.advisories, "advisories", "", "advisory data file replacing the embedded set")
-	fs.StringVar(&f.exceptions, "exceptions", "", "exceptions YAML file (server, advisory ids, justification, expiry)")
-	fs.StringVar(&f.asOf, "as-of", "", "evaluation date YYYY-MM-DD (UTC) for end-of-life, exception expiry and certificate validity (default: today; --resume and --regrade: the records')")
-}
-
-// judge builds the judge from the flags alone, at today's UTC date
-// unless --as-of. checkClock reads the scanner's own clock status (for a
-// live scan; a regrade has no clock to check).
-func (f *judgeFlags) judge(checkClock bool) (*scan.Judge, error) {
-	pol, err := f.rulesPolicy()
-	if err != nil {
-		return nil, err
-	}
-	asOf := scan.Day(time.Now())
-	if f.asOf != "" {
-		if asOf, err = time.Parse(time.DateOnly, f.asOf); err != nil {
-			return nil, badInput("--as-of %q: want YYYY-MM-DD", f.asOf)
-		}
-	}
-	j, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: pol, AsOf: asOf,
-		AdvisoriesFile: f.advisories, ExceptionsFile: f.exceptions, CheckClock: checkClock})
-	if err != nil {
-		return nil, wrapBadInput(err)
-	}
-	return j, nil
 }
 
 func (f *engineFlags) register(fs *flagSet) {
@@ -107,19 +61,6 @@ func (f *engineFlags) register(fs *flagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 }
 
-// rulesPolicy builds the policy from --policy and the policy flags.
-func (f *judgeFlags) rulesPolicy() (rules.Policy, error) {
-	pol := rules.DefaultPolicy()
-	if f.policy != "" {
-		p, err := rules.LoadPolicy(f.policy)
-		if err != nil {
-			return pol, wrapBadInput(err)
-		}
-		pol = p
-	}
-	return f.withPolicyFlags(pol), nil
-}
-
 func (f *engineFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
@@ -141,22 +82,20 @@ func (en *engine) close() {
 	}
 }
 
-// build turns the flags into an engine configuration for inv. prior
-// holds the records of a resumed scan (nil otherwise): the judge is
-// then theirs (judgeFlags.resumeJudge).
-func (f *engineFlags) build(e *env, inv *inventory.Inventory, prior *results.Set) (*engine, error) {
+// build turns the flags into an engine configuration for inv. rs is
+// the results file of a resumed scan (nil otherwise): when it holds
+// records, the judge and the scan id are theirs (scan.OpenResume).
+func (f *engineFlags) build(e *env, inv *inventory.Inventory, rs *scan.Resume) (*engine, error) {
 	en := &engine{}
 	log, err := f.logger(e.stderr)
 	if err != nil {
 		return nil, err
 	}
+	resumed := rs != nil && len(rs.Set.Records) > 0
 	var judge *scan.Judge
-	if prior != nil && len(prior.Records) > 0 {
-		judge, err = f.resumeJudge(prior)
-	} else {
-		judge, err = f.judge(true)
-	}
-	if err != nil {
+	if resumed {
+		judge = rs.Judge
+	} else if judge, err = f.judge(true); err != nil {
 		return nil, err
 	}
 	if c := judge.Clock(); c != nil && !c.Synced {
@@ -211,8 +150,8 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory, prior *results.Set
 		SourceAddress: f.sourceIP, Catalog: scoring.Mail.Name, Scope: f.scope,
 	}
 	judge.Stamp(&en.cfg.Meta)
-	if prior != nil && len(prior.Records) > 0 {
-		en.cfg.Meta.ScanID = prior.Meta.ScanID
+	if resumed {
+		en.cfg.Meta.ScanID = rs.ScanID
 	}
 	return en, nil
 }
@@ -257,16 +196,16 @@ func cmdScan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	prior, err := openResults(*out, inv, *resume, *overwrite)
+	rs, err := ef.openResults(*out, inv, *resume, *overwrite)
 	if err != nil {
 		return err
 	}
-	en, err := ef.build(e, inv, prior)
+	en, err := ef.build(e, inv, rs)
 	if err != nil {
 		return err
 	}
 	defer en.close()
-	res, err := runScan(e, en, *out, prior, *resume, *overwrite && !*resume, *quiet, *maxTime)
+	res, err := runScan(e, en, *out, rs, *overwrite && !*resume, *quiet, *maxTime)
 	if err != nil {
 		return err
 	}
@@ -286,31 +225,53 @@ func cmdScan(e *env, args []string) error {
 	return checkFailUnder(g, *failUnder)
 }
 
-// runScan runs the engine, writing to out, and reports progress. prior
-// holds the records already in out (openResults; nil when there are
-// none): their servers are skipped. resume cuts an incomplete last
-// record from out first; replace removes out.
-func runScan(e *env, en *engine, out string, prior *results.Set, resume, replace, quiet bool, maxTime time.Duration) (scan.Summary, error) {
+// openResults checks the results file of a scan before anything is
+// built or changed: it refuses an existing file unless resume or
+// overwrite, and for resume returns what the file holds
+// (scan.OpenResume): records of inv only, judged as the flags given
+// allow. It returns nil when the scan does not resume.
+func (f *engineFlags) openResults(out string, inv *inventory.Inventory, resume, overwrite bool) (*scan.Resume, error) {
+	if !resume {
+		if overwrite {
+			return nil, nil
+		}
+		if err := results.CheckNew(out); err != nil {
+			return nil, badInput("%v: pass --resume to go on with it or --overwrite to replace it", err)
+		}
+		return nil, nil
+	}
+	given, err := f.choice()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := scan.OpenResume(out, inv, given)
+	if err != nil {
+		return nil, wrapBadInput(fmt.Errorf("--resume: %w", err))
+	}
+	return rs, nil
+}
+
+// runScan runs the engine, writing to out, and reports progress. rs is
+// the results file of a resumed scan (openResults; nil otherwise): an
+// incomplete last record is cut from out first, and the servers with a
+// record are skipped. replace removes out.
+func runScan(e *env, en *engine, out string, rs *scan.Resume, replace, quiet bool, maxTime time.Duration) (scan.Summary, error) {
 	inv := en.cfg.Inventory
 	if replace {
 		if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return scan.Summary{}, err
 		}
 	}
-	if resume {
-		cut, err := results.TruncateIncomplete(out)
+	skip := map[string]bool{}
+	if rs != nil {
+		cut, err := rs.Cut()
 		if err != nil {
 			return scan.Summary{}, wrapBadInput(fmt.Errorf("--resume: %w", err))
 		}
 		if cut > 0 {
 			fmt.Fprintf(e.stderr, "kensa: resume: cut %d bytes of an incomplete last record from %s\n", cut, out)
 		}
-	}
-	skip := map[string]bool{}
-	if prior != nil {
-		for _, r := range prior.Records {
-			skip[r.Server.ID] = true
-		}
+		skip = rs.Skip
 	}
 	w, err := results.Append(out)
 	if err != nil {
