@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -67,12 +68,12 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("%s: host %q not normalised (%q, %v)", name, s.Host, h, err)
 				}
 				for _, svc := range s.Services {
-					if _, ok := LookupService(svc.Name); !ok || svc.Port < 1 || svc.Port > 65535 {
+					if _, ok := probes.Lookup(svc.Name); !ok || svc.Port < 1 || svc.Port > 65535 {
 						t.Fatalf("%s: bad service accepted: %+v", name, svc)
 					}
 				}
 				for code, o := range s.Declared {
-					if _, ok := scoring.Mail.Item(code); !ok || (o != "pass" && o != "fail") {
+					if _, ok := scoring.MailCatalog.Item(code); !ok || (o != "pass" && o != "fail") {
 						t.Fatalf("%s: bad declaration accepted: %s=%s", name, code, o)
 					}
 				}

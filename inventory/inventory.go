@@ -6,9 +6,9 @@
 // Load and Parse read an inventory and return an *Inventory or, when any
 // row is bad, an *Error listing every Problem as "file:line:col: field:
 // msg". Summarize counts servers per organisation, unit, service and
-// declared item for `kensa inventory check`. The service registry
-// (KnownServices, LookupService, StandardPort) names the services an
-// inventory may list and their standard ports.
+// declared item for `kensa inventory check`. The services an inventory
+// may list, and their standard ports, are those of the probes' registry
+// (probes.Registry).
 package inventory
 
 import (

@@ -41,7 +41,7 @@ const (
 // whole with an *Error naming every problem; a file that cannot be read
 // gives the error of the file system.
 func Load(path string) (*Inventory, error) {
-	return LoadWith(path, scoring.Mail)
+	return LoadWith(path, scoring.MailCatalog)
 }
 
 // LoadWith is Load with the catalog whose item codes a declared column
@@ -68,14 +68,14 @@ func LoadWith(path string, cat *scoring.Catalog) (*Inventory, error) {
 // Parse validates an inventory held in memory. name is used in problems
 // and as Inventory.Path, and its extension chooses the format as in Load.
 func Parse(name string, data []byte) (*Inventory, error) {
-	return ParseWith(name, data, scoring.Mail)
+	return ParseWith(name, data, scoring.MailCatalog)
 }
 
 // ParseWith is Parse with the catalog whose item codes a declared column
 // may name.
 func ParseWith(name string, data []byte, cat *scoring.Catalog) (*Inventory, error) {
 	if cat == nil {
-		cat = scoring.Mail
+		cat = scoring.MailCatalog
 	}
 	sum := sha256.Sum256(data)
 	inv := &Inventory{Path: name, Digest: "sha256:" + hex.EncodeToString(sum[:])}

@@ -77,8 +77,8 @@ func TestLoadSample(t *testing.T) {
 		t.Errorf("ByID on a hand-made inventory = %v, %v", s, ok)
 	}
 	// ServiceSet feeds scoring: A1 applies, P1 does not.
-	a1, _ := scoring.Mail.Item("A1")
-	p1, _ := scoring.Mail.Item("P1")
+	a1, _ := scoring.MailCatalog.Item("A1")
+	p1, _ := scoring.MailCatalog.Item("P1")
 	if !a1.Applies(s.ServiceSet()) || p1.Applies(s.ServiceSet()) {
 		t.Errorf("applicability from ServiceSet wrong")
 	}
@@ -235,37 +235,5 @@ func TestFormatSniffing(t *testing.T) {
 		if inv.Format != tc.format || len(inv.Servers) != 1 {
 			t.Errorf("%s %q: format %s, %d servers; want %s", tc.name, tc.data[:12], inv.Format, len(inv.Servers), tc.format)
 		}
-	}
-}
-
-func TestServiceRegistry(t *testing.T) {
-	want := "smtp submission smtps pop3 pop3s imap imaps ssh ntp telnet rlogin rsh"
-	if got := strings.Join(ServiceNames(), " "); got != want {
-		t.Errorf("ServiceNames() = %s", got)
-	}
-	for name, port := range map[string]int{"smtp": 25, "submission": 587, "smtps": 465, "pop3": 110, "pop3s": 995,
-		"imap": 143, "imaps": 993, "ssh": 22, "ntp": 123, "telnet": 23, "rlogin": 513, "rsh": 514, "http": 0} {
-		if got := StandardPort(name); got != port {
-			t.Errorf("StandardPort(%s) = %d, want %d", name, got, port)
-		}
-	}
-	if d, _ := LookupService("ntp"); d.Transport != "udp" {
-		t.Errorf("ntp transport %q", d.Transport)
-	}
-	if d, _ := LookupService("imaps"); !d.ImplicitTLS {
-		t.Errorf("imaps not implicit TLS")
-	}
-	// Every service a catalog item applies to is known.
-	for _, it := range scoring.Mail.Items {
-		for _, s := range it.AppliesTo {
-			if _, ok := LookupService(s); !ok {
-				t.Errorf("item %s applies to unknown service %s", it.Code, s)
-			}
-		}
-	}
-	ks := KnownServices()
-	ks[0].Name = "changed"
-	if ServiceNames()[0] != "smtp" {
-		t.Errorf("KnownServices returned the registry itself")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattn/go-runewidth"
 
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -114,7 +115,7 @@ func Summarize(inv *Inventory) Summary {
 			}
 		}
 	}
-	for _, def := range registry {
+	for _, def := range probes.Registry {
 		if n := svc[def.Name]; n > 0 {
 			s.Services = append(s.Services, ServiceCount{Service: def.Name, Servers: n})
 		}

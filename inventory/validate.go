@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
@@ -220,9 +221,9 @@ func (v *validator) services(entries []svcEntry) []Service {
 			v.add(e.at, "services", "%q: want name:port, such as smtp:25", e.text)
 			continue
 		}
-		def, known := LookupService(name)
+		def, known := probes.Lookup(name)
 		if !known {
-			v.add(e.at, "services", "%q: unknown service %q (known: %s)", e.text, e.name, serviceList)
+			v.add(e.at, "services", "%q: unknown service %q (known: %s)", e.text, e.name, strings.Join(probes.Names(), ", "))
 			continue
 		}
 		port, err := parsePort(strings.TrimSpace(e.port))

@@ -54,40 +54,54 @@ type Observations struct {
 	Fingerprints []Fingerprint `json:"fingerprints,omitempty"`
 }
 
+// Observation is what one probe saw of one service: every protocol's
+// observation type in this package implements it (and only those can:
+// collect files it in its own field of Observations).
+type Observation interface {
+	// Banners returns the banners the service volunteered.
+	Banners() []Banner
+	// collect files the observation under its protocol.
+	collect(o *Observations)
+}
+
+func (x *SMTP) collect(o *Observations)  { o.SMTP = append(o.SMTP, x) }
+func (x *IMAP) collect(o *Observations)  { o.IMAP = append(o.IMAP, x) }
+func (x *POP3) collect(o *Observations)  { o.POP3 = append(o.POP3, x) }
+func (x *SSH) collect(o *Observations)   { o.SSH = append(o.SSH, x) }
+func (x *Admin) collect(o *Observations) { o.Admin = append(o.Admin, x) }
+func (x *NTP) collect(o *Observations)   { o.NTP = append(o.NTP, x) }
+
 // Add files an observation under its protocol.
-func (o *Observations) Add(obs any) {
-	switch x := obs.(type) {
-	case *SMTP:
-		o.SMTP = append(o.SMTP, x)
-	case *IMAP:
-		o.IMAP = append(o.IMAP, x)
-	case *POP3:
-		o.POP3 = append(o.POP3, x)
-	case *SSH:
-		o.SSH = append(o.SSH, x)
-	case *Admin:
-		o.Admin = append(o.Admin, x)
-	case *NTP:
-		o.NTP = append(o.NTP, x)
+func (o *Observations) Add(obs Observation) { obs.collect(o) }
+
+// All returns every observation of the server, protocol by protocol.
+func (o *Observations) All() []Observation {
+	var out []Observation
+	for _, x := range o.SMTP {
+		out = append(out, x)
 	}
+	for _, x := range o.IMAP {
+		out = append(out, x)
+	}
+	for _, x := range o.POP3 {
+		out = append(out, x)
+	}
+	for _, x := range o.SSH {
+		out = append(out, x)
+	}
+	for _, x := range o.Admin {
+		out = append(out, x)
+	}
+	for _, x := range o.NTP {
+		out = append(out, x)
+	}
+	return out
 }
 
 // Banners returns every banner of every observation.
 func (o *Observations) Banners() []Banner {
 	var out []Banner
-	for _, x := range o.SMTP {
-		out = append(out, x.Banners()...)
-	}
-	for _, x := range o.IMAP {
-		out = append(out, x.Banners()...)
-	}
-	for _, x := range o.POP3 {
-		out = append(out, x.Banners()...)
-	}
-	for _, x := range o.SSH {
-		out = append(out, x.Banners()...)
-	}
-	for _, x := range o.Admin {
+	for _, x := range o.All() {
 		out = append(out, x.Banners()...)
 	}
 	return out

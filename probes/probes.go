@@ -1,13 +1,19 @@
-// Package probes gathers the protocol probes, one package each (smtp,
-// imap, pop3, ssh, admin for telnet/rlogin/rsh, ntp), behind one
-// dispatch: Probe runs the probe a service calls for, and Observations
-// holds what all probes saw of one server, as stored under
-// "observations" in a kensa/v1 record. Probes observe; they decide no
+// Package probes holds the registry of the services kensa probes — one
+// entry per service, the one place a protocol is registered — and
+// dispatches a target to its probe. The protocols themselves are one
+// package each (smtp, imap, pop3, ssh, ntp, admin for telnet, rlogin and
+// rsh), built on package wire for bounded connections; what they return
+// is an observation of package observe. Probes observe; they decide no
 // verdict (that is package rules).
+//
+// Adding a protocol takes a package under probes/ with its Probe, its
+// observation type in package observe, and one entry in Registry. See
+// docs/ARCHITECTURE.md.
 package probes
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/admin"
@@ -31,35 +37,132 @@ type Options struct {
 	Admin admin.Options
 }
 
-// Probe runs the probe of t's service and returns its observation (nil
-// for a service without a probe). listed says whether the inventory lists
-// the service.
-func Probe(ctx context.Context, env wire.Env, t observe.Target, listed bool, opts Options) any {
-	switch t.Service {
-	case "smtp", "submission", "smtps":
-		return smtp.Probe(ctx, env, t, opts.SMTP)
-	case "imap", "imaps":
-		return imap.Probe(ctx, env, t, opts.IMAP)
-	case "pop3", "pop3s":
-		return pop3.Probe(ctx, env, t, opts.POP3)
-	case "ssh":
-		return ssh.Probe(ctx, env, t, opts.SSH)
-	case "telnet", "rlogin", "rsh":
-		o := opts.Admin
-		o.Listed = listed
-		return admin.Probe(ctx, env, t, o)
-	case "ntp":
-		return ntp.Probe(ctx, env, t, opts.NTP)
-	}
-	return nil
+// Transports of a service.
+const (
+	TCP = "tcp"
+	UDP = "udp"
+)
+
+// ProbeFunc examines one target and returns what it saw, never nil.
+// listed says whether the inventory lists the service (rather than
+// discovery finding it on its standard port).
+type ProbeFunc func(ctx context.Context, env wire.Env, t observe.Target, listed bool, opts Options) observe.Observation
+
+// Entry is one service kensa knows and probes.
+type Entry struct {
+	// Name is the name inventories, flags and results use ("smtp",
+	// "imaps").
+	Name string
+	// Port is the standard port, where discovery looks for the service.
+	Port int
+	// Transport is TCP or UDP.
+	Transport string
+	// ImplicitTLS is set for the services that speak TLS from the first
+	// byte (smtps, imaps, pop3s).
+	ImplicitTLS bool
+	// Order is the service's place in a server's probe order, lowest
+	// first: short clear-text conversations first (IMAP, POP3 begin in
+	// the clear), the long relay tests of SMTP last, so that every
+	// server gets its first connections early and briefly and a server
+	// whose services are silent shows itself before the long
+	// conversations crowd the connection slots.
+	Order int
+	// Probe examines the service.
+	Probe ProbeFunc
+	// Observation is a nil pointer of the type Probe returns.
+	Observation observe.Observation
+	// Answered reports whether the observation of a datagram service
+	// shows an answer; nil for TCP services, whose answer the scan
+	// engine sees itself (an accepted connection).
+	Answered func(observe.Observation) bool
 }
 
-// Answered reports whether an observation shows a service over UDP that
-// answered (TCP services answer when they accept a connection, which the
-// scan engine sees itself).
-func Answered(obs any) bool {
-	if o, ok := obs.(*observe.NTP); ok {
-		return o.Answered > 0
+func probeSMTP(ctx context.Context, env wire.Env, t observe.Target, _ bool, o Options) observe.Observation {
+	return smtp.Probe(ctx, env, t, o.SMTP)
+}
+
+func probeIMAP(ctx context.Context, env wire.Env, t observe.Target, _ bool, o Options) observe.Observation {
+	return imap.Probe(ctx, env, t, o.IMAP)
+}
+
+func probePOP3(ctx context.Context, env wire.Env, t observe.Target, _ bool, o Options) observe.Observation {
+	return pop3.Probe(ctx, env, t, o.POP3)
+}
+
+func probeSSH(ctx context.Context, env wire.Env, t observe.Target, _ bool, o Options) observe.Observation {
+	return ssh.Probe(ctx, env, t, o.SSH)
+}
+
+func probeNTP(ctx context.Context, env wire.Env, t observe.Target, _ bool, o Options) observe.Observation {
+	return ntp.Probe(ctx, env, t, o.NTP)
+}
+
+func probeAdmin(ctx context.Context, env wire.Env, t observe.Target, listed bool, o Options) observe.Observation {
+	ao := o.Admin
+	ao.Listed = listed
+	return admin.Probe(ctx, env, t, ao)
+}
+
+func ntpAnswered(obs observe.Observation) bool {
+	o, ok := obs.(*observe.NTP)
+	return ok && o.Answered > 0
+}
+
+// Registry is every service kensa probes, in the order inventories list
+// them: mail transfer, mail access, administration, time.
+var Registry = []Entry{
+	{Name: "smtp", Port: 25, Transport: TCP, Order: 8, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
+	{Name: "submission", Port: 587, Transport: TCP, Order: 7, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
+	{Name: "smtps", Port: 465, Transport: TCP, ImplicitTLS: true, Order: 6, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
+	{Name: "pop3", Port: 110, Transport: TCP, Order: 1, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
+	{Name: "pop3s", Port: 995, Transport: TCP, ImplicitTLS: true, Order: 5, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
+	{Name: "imap", Port: 143, Transport: TCP, Order: 0, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
+	{Name: "imaps", Port: 993, Transport: TCP, ImplicitTLS: true, Order: 5, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
+	{Name: "ssh", Port: 22, Transport: TCP, Order: 2, Probe: probeSSH, Observation: (*observe.SSH)(nil)},
+	{Name: "ntp", Port: 123, Transport: UDP, Order: 4, Probe: probeNTP, Observation: (*observe.NTP)(nil), Answered: ntpAnswered},
+	{Name: "telnet", Port: 23, Transport: TCP, Order: 3, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
+	{Name: "rlogin", Port: 513, Transport: TCP, Order: 3, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
+	{Name: "rsh", Port: 514, Transport: TCP, Order: 3, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
+}
+
+// Lookup returns the entry of the service called name (exact, lower
+// case).
+func Lookup(name string) (Entry, bool) {
+	for _, e := range Registry {
+		if e.Name == name {
+			return e, true
+		}
 	}
-	return false
+	return Entry{}, false
+}
+
+// Names returns the name of every registered service, in registry order.
+func Names() []string {
+	out := make([]string, len(Registry))
+	for i, e := range Registry {
+		out[i] = e.Name
+	}
+	return out
+}
+
+// StandardPort returns the standard port of the service called name, or
+// 0 when no such service is registered.
+func StandardPort(name string) int {
+	e, _ := Lookup(name)
+	return e.Port
+}
+
+// Probe runs the probe of t's service and reports, for a datagram
+// service, whether it answered. A service without an entry is an error
+// of the caller: its name was never validated.
+func Probe(ctx context.Context, env wire.Env, t observe.Target, listed bool, opts Options) (obs observe.Observation, answered bool, err error) {
+	e, ok := Lookup(t.Service)
+	if !ok {
+		return nil, false, fmt.Errorf("probes: no probe for service %q", t.Service)
+	}
+	obs = e.Probe(ctx, env, t, listed, opts)
+	if e.Answered != nil {
+		answered = e.Answered(obs)
+	}
+	return obs, answered, nil
 }

@@ -27,8 +27,8 @@ func sampleInput(t *testing.T, lang string) Input {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := Input{Catalog: scoring.Mail, Results: set, Policy: scoring.CountUnknown, Lang: lang}
-	in.Servers, in.Unattributed = Outcomes(set, scoring.Mail, nil)
+	in := Input{Catalog: scoring.MailCatalog, Results: set, Policy: scoring.CountUnknown, Lang: lang}
+	in.Servers, in.Unattributed = Outcomes(set, scoring.MailCatalog, nil)
 	return in
 }
 
@@ -45,7 +45,7 @@ func hostileInput(t *testing.T) Input {
 		Undeclared: []string{"imap:143" + hostileImg},
 		Findings:   []string{expiredPrefix + "evil-01: CVE-1 until 2026-01-01 — " + bad},
 	}
-	for _, it := range scoring.Mail.Items {
+	for _, it := range scoring.MailCatalog.Items {
 		rec.Items[it.Code] = scoring.Verdict{Outcome: scoring.Fail, Source: scoring.FromProbe, Reason: "banner " + bad,
 			Evidence: []string{"198.51.100.7:25 smtp S: 220 " + bad, "198.51.100.7:25 smtp S: 250 " + hostileImg}}
 	}
@@ -56,7 +56,7 @@ func hostileInput(t *testing.T) Input {
 	v.Probed, v.Declared, v.Discrepancy = scoring.Fail, scoring.Pass, true
 	rec.Items["A1"] = v
 	in.Results.Records = append(in.Results.Records, rec)
-	in.Servers, in.Unattributed = Outcomes(in.Results, scoring.Mail, nil)
+	in.Servers, in.Unattributed = Outcomes(in.Results, scoring.MailCatalog, nil)
 	return in
 }
 
@@ -184,7 +184,7 @@ func nearlyPerfect(t *testing.T) Input {
 	var servers []scoring.ServerOutcomes
 	for i := range 625 {
 		items := map[string]scoring.Verdict{}
-		for _, it := range scoring.Mail.Items {
+		for _, it := range scoring.MailCatalog.Items {
 			items[it.Code] = scoring.Verdict{Outcome: scoring.Pass, Source: scoring.FromProbe, Reason: "verified by probe"}
 		}
 		if i == 0 {
@@ -194,5 +194,5 @@ func nearlyPerfect(t *testing.T) Input {
 		set.Records = append(set.Records, &results.Record{Schema: results.Schema, Server: results.ServerRef{ID: id, Org: "省", Unit: "本省", Host: "192.0.2.1"}, Items: items})
 		servers = append(servers, scoring.ServerOutcomes{ID: id, Org: "省", Unit: "本省", Items: items})
 	}
-	return Input{Catalog: scoring.Mail, Results: set, Servers: servers, Policy: scoring.CountUnknown, Lang: "ja"}
+	return Input{Catalog: scoring.MailCatalog, Results: set, Servers: servers, Policy: scoring.CountUnknown, Lang: "ja"}
 }

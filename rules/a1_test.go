@@ -59,7 +59,7 @@ func TestA1Truth(t *testing.T) {
 				cfg.GreetingDelay = 5 * time.Second
 			}
 			o := scanFleet(t, cfg, "smtp")
-			v := rules.A1([]*observe.SMTP{o}, pol)
+			v := rules.A1OpenRelay([]*observe.SMTP{o}, pol)
 			want := smtpd.Truth(p).A1
 			if v.Outcome != want {
 				t.Fatalf("A1 %s (%s), truth %s (%s)", v.Outcome, v.Reason, want, smtpd.Truth(p).Why)
@@ -98,7 +98,7 @@ func checkVerdict(t *testing.T, v scoring.Verdict, obs ...*observe.SMTP) {
 
 func TestA1FailEvidence(t *testing.T) {
 	o := scanFleet(t, smtpd.Config{Profile: smtpd.AddressTrick}, "smtp")
-	v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
+	v := rules.A1OpenRelay([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if v.Outcome != scoring.Fail {
 		t.Fatalf("%+v", v)
 	}
@@ -120,17 +120,17 @@ func TestA1Services(t *testing.T) {
 	sub := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, TLS: true}, "submission")
 	open := scanFleet(t, smtpd.Config{Profile: smtpd.OpenRelay}, "smtps")
 	grey := scanFleet(t, smtpd.Config{Profile: smtpd.Greylist}, "smtp")
-	if v := rules.A1([]*observe.SMTP{closed, sub}, pol); v.Outcome != scoring.Pass {
+	if v := rules.A1OpenRelay([]*observe.SMTP{closed, sub}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("closed + submission: %+v", v)
 	}
-	if v := rules.A1([]*observe.SMTP{closed, grey}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary failure") {
+	if v := rules.A1OpenRelay([]*observe.SMTP{closed, grey}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary failure") {
 		t.Errorf("closed + greylist: %+v", v)
 	}
 	// smtps on a plain server: the handshake fails, nothing seen.
-	if v := rules.A1([]*observe.SMTP{closed, open}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1OpenRelay([]*observe.SMTP{closed, open}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("closed + broken smtps: %+v", v)
 	}
-	if v := rules.A1(nil, pol); v.Outcome != scoring.NA {
+	if v := rules.A1OpenRelay(nil, pol); v.Outcome != scoring.NA {
 		t.Errorf("no service: %+v", v)
 	}
 }
@@ -150,32 +150,32 @@ func TestA1Synthetic(t *testing.T) {
 		}
 		return o
 	}
-	if v := rules.A1([]*observe.SMTP{base()}, pol); v.Outcome != scoring.Pass {
+	if v := rules.A1OpenRelay([]*observe.SMTP{base()}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("all refused: %+v", v)
 	}
 	// A missing test is not a pass.
 	o := base()
 	o.Relay.Tests = o.Relay.Tests[:15]
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "test 16 not attempted") {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "test 16 not attempted") {
 		t.Errorf("missing test: %+v", v)
 	}
 	// Planned beyond 16 counts too.
 	o = base()
 	o.Relay.Planned = 17
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("missing local test: %+v", v)
 	}
 	// An untested attempt followed by a refused one (another sender)
 	// is refused; an accepted attempt anywhere fails.
 	o = base()
 	o.Relay.Tests = append([]observe.RelayTest{{ID: 5, Result: observe.RelayUntested, Why: "sender refused"}}, o.Relay.Tests...)
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Pass {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("retried test: %+v", v)
 	}
 	o.Relay.Tests = append(o.Relay.Tests, observe.RelayTest{ID: 9, Result: observe.RelayAccepted, Sender: "a@[192.0.2.1]", Recipient: "relaytest@d@[192.0.2.1]",
 		MailCommand: "MAIL FROM:<a@[192.0.2.1]>", RcptCommand: "RCPT TO:<relaytest@d@[192.0.2.1]>",
 		RcptReply: &observe.SMTPReply{Code: 250, Lines: []string{"250 2.1.5 Ok"}}})
-	v := rules.A1([]*observe.SMTP{o}, pol)
+	v := rules.A1OpenRelay([]*observe.SMTP{o}, pol)
 	if v.Outcome != scoring.Fail || len(v.Evidence) != 3 || v.Evidence[2] != "192.0.2.1:25 smtp S: 250 2.1.5 Ok" {
 		t.Errorf("accepted: %+v", v)
 	}
@@ -183,21 +183,21 @@ func TestA1Synthetic(t *testing.T) {
 	o = base()
 	o.Greeting = &observe.SMTPReply{Code: 554, Lines: []string{"554 5.7.1 go away"}}
 	o.Relay = nil
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "554") ||
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "554") ||
 		len(v.Evidence) != 1 {
 		t.Errorf("554: %+v", v)
 	}
 	o.Greeting = &observe.SMTPReply{Code: 421, Lines: []string{"421 4.3.2 busy"}}
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary") {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "temporary") {
 		t.Errorf("421: %+v", v)
 	}
 	o = &observe.SMTP{Endpoint: observe.Endpoint{Service: "smtp", Address: "2001:db8::1", Port: 25, Error: "connect: timeout"}}
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "[2001:db8::1]:25 smtp: unreachable: connect: timeout") {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "[2001:db8::1]:25 smtp: unreachable: connect: timeout") {
 		t.Errorf("unreachable: %+v", v)
 	}
 	o = base()
 	o.Relay = nil
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("relay not run: %+v", v)
 	}
 }
@@ -209,7 +209,7 @@ func TestA1RecipientDomain(t *testing.T) {
 	pol := rules.DefaultPolicy()
 	for _, p := range []smtpd.Profile{smtpd.UnknownDomain, smtpd.NullMX, smtpd.Unrouteable} {
 		o := scanFleet(t, smtpd.Config{Profile: p, TLS: true}, "smtp")
-		v := rules.A1([]*observe.SMTP{o}, pol)
+		v := rules.A1OpenRelay([]*observe.SMTP{o}, pol)
 		if v.Outcome != scoring.Unknown {
 			t.Errorf("%s: A1 %s: %s", p, v.Outcome, v.Reason)
 			continue
@@ -223,7 +223,7 @@ func TestA1RecipientDomain(t *testing.T) {
 	}
 	// A closed server's reason has no such advice.
 	o := scanFleet(t, smtpd.Config{Profile: smtpd.Greylist}, "smtp")
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || strings.Contains(v.Reason, "--relay-domain") {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown || strings.Contains(v.Reason, "--relay-domain") {
 		t.Errorf("greylist: %+v", v)
 	}
 }
@@ -234,34 +234,34 @@ func TestA1RecipientDomain(t *testing.T) {
 func TestA1ClientRejected(t *testing.T) {
 	pol := rules.DefaultPolicy()
 	sub := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, TLS: true}, "submission")
-	v := rules.A1([]*observe.SMTP{sub}, pol)
+	v := rules.A1OpenRelay([]*observe.SMTP{sub}, pol)
 	if v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "Client host rejected: Access denied") ||
 		!strings.Contains(v.Reason, "could not be told apart") {
 		t.Errorf("submission A1: %+v", v)
 	}
 	checkVerdict(t, v, sub)
-	if x := rules.X1([]*observe.SMTP{sub}, pol); x.Outcome != scoring.Pass || !strings.Contains(x.Reason, "could not be told apart") {
+	if x := rules.X1SubmissionAuth([]*observe.SMTP{sub}, pol, time.Time{}); x.Outcome != scoring.Pass || !strings.Contains(x.Reason, "could not be told apart") {
 		t.Errorf("submission X1: %+v", x)
 	}
 	smtps := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, ImplicitTLS: true}, "smtps")
-	if v := rules.A1([]*observe.SMTP{smtps}, pol); v.Outcome != scoring.Pass {
+	if v := rules.A1OpenRelay([]*observe.SMTP{smtps}, pol); v.Outcome != scoring.Pass {
 		t.Errorf("smtps A1: %+v", v)
 	}
 	port25 := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected, TLS: true}, "smtp")
-	if v := rules.A1([]*observe.SMTP{port25}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "refuses the scanner's address") {
+	if v := rules.A1OpenRelay([]*observe.SMTP{port25}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "refuses the scanner's address") {
 		t.Errorf("port 25 A1: %+v", v)
 	}
 	// Without TLS no AUTH is offered: nothing says the refusal is
 	// about authentication.
 	noTLS := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionClientRejected}, "submission")
-	if v := rules.A1([]*observe.SMTP{noTLS}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1OpenRelay([]*observe.SMTP{noTLS}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("submission without TLS A1: %+v", v)
 	}
 	host := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionHostnameRejected, TLS: true}, "submission")
-	if v := rules.A1([]*observe.SMTP{host}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "450 4.7.25") {
+	if v := rules.A1OpenRelay([]*observe.SMTP{host}, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "450 4.7.25") {
 		t.Errorf("hostname check A1: %+v", v)
 	}
-	if x := rules.X1([]*observe.SMTP{host}, pol); x.Outcome != scoring.Unknown {
+	if x := rules.X1SubmissionAuth([]*observe.SMTP{host}, pol, time.Time{}); x.Outcome != scoring.Unknown {
 		t.Errorf("hostname check X1: %+v", x)
 	}
 }
@@ -304,20 +304,20 @@ func TestA1ClientRejectedSynthetic(t *testing.T) {
 		{"hostname", submissionWith("550 5.7.25 Client host rejected: cannot find your hostname, [192.0.2.9]", true), scoring.Unknown, false},
 	}
 	for _, c := range cases {
-		if v := rules.A1([]*observe.SMTP{c.o}, pol); v.Outcome != c.want {
+		if v := rules.A1OpenRelay([]*observe.SMTP{c.o}, pol); v.Outcome != c.want {
 			t.Errorf("%s: A1 %s: %s", c.name, v.Outcome, v.Reason)
 		}
 	}
 	// On port 25 the same reply proves nothing.
 	o := submissionWith("554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", true)
 	o.Service, o.Port = "smtp", 25
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("smtp: A1 %s: %s", v.Outcome, v.Reason)
 	}
 	// An accepted attempt still fails.
 	o = submissionWith("554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", true)
 	o.Relay.Tests[3].RcptReply = &observe.SMTPReply{Code: 250, Lines: []string{"250 2.1.5 Ok"}}
-	if v := rules.A1([]*observe.SMTP{o}, pol); v.Outcome != scoring.Fail {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, pol); v.Outcome != scoring.Fail {
 		t.Errorf("accepted: A1 %s: %s", v.Outcome, v.Reason)
 	}
 }
@@ -334,7 +334,7 @@ func TestA1RejudgesStoredAttempts(t *testing.T) {
 		o.Relay.Tests[i].Result = observe.RelayRefused
 		o.Relay.Tests[i].Why = "session requires authentication (530 5.7.0 Authentication required); was: temporary failure"
 	}
-	v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
+	v := rules.A1OpenRelay([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "15 of 16 relay tests untested") || !strings.Contains(v.Reason, "451 4.3.5") {
 		t.Errorf("A1 %s: %s", v.Outcome, v.Reason)
 	}
@@ -344,7 +344,7 @@ func TestA1RejudgesStoredAttempts(t *testing.T) {
 	for i := range o.Relay.Tests {
 		o.Relay.Tests[i].Result = observe.RelayRefused
 	}
-	if v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy()); v.Outcome != scoring.Unknown {
+	if v := rules.A1OpenRelay([]*observe.SMTP{o}, rules.DefaultPolicy()); v.Outcome != scoring.Unknown {
 		t.Errorf("rate limit: A1 %s: %s", v.Outcome, v.Reason)
 	}
 }

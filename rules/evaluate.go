@@ -30,7 +30,7 @@ const (
 	reasonContentOptIn    = "decided by the opt-in content test, which was not run: a declaration is needed"
 )
 
-// Evaluate returns the probe verdict of every catalog item for one
+// evaluate returns the probe verdict of every catalog item for one
 // server. listed are the services the inventory lists. An item that
 // applies to the server's services (listed, or discovered answering) is
 // never na: when no observation could be made (unreachable, outside the
@@ -45,12 +45,12 @@ const (
 // An item passes only if it passes on every address: while an address
 // of the server answered on no port at all, no probe-decided item can
 // pass (what it would show there is unknown).
-func Evaluate(c Context, id, host string, listed map[string]bool, obs *observe.Observations) map[string]scoring.Verdict {
+func evaluate(c Context, id, host string, listed map[string]bool, obs *observe.Observations) map[string]scoring.Verdict {
 	services := obs.ServiceSet()
 	for s := range listed {
 		services[s] = true
 	}
-	pol := c.Policy.At(c.AsOf)
+	pol := c.Policy
 	out := make(map[string]scoring.Verdict, len(c.Catalog.Items))
 	if len(services) == 0 {
 		reason := "no service answered"
@@ -71,23 +71,23 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *observe.O
 		var v scoring.Verdict
 		switch it.Code {
 		case "M1":
-			v = M1(obs.Fingerprints, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
+			v = M1OSPatches(obs.Fingerprints, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
 		case "M2":
-			v = M2(obs.Fingerprints, obs.Services, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
+			v = M2MailSoftwarePatches(obs.Fingerprints, obs.Services, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
 		case "M3", "X2":
 			v = unknown(reasonContentOptIn)
 		case "S1":
-			v = S1(obs.SSH, obs.Admin, obs.Services, pol)
+			v = S1AdminAuth(obs.SSH, obs.Admin, obs.Services, pol)
 		case "S2":
 			v = unknown(reasonDeclarationOnly)
 		case "S3":
-			v = S3(obs.Addresses, obs.NTP, obs.TimeSamples(), c.Clock, pol)
+			v = S3TimeSync(obs.Addresses, obs.NTP, obs.TimeSamples(), c.Clock, pol)
 		case "A1":
-			v = A1(obs.SMTP, pol)
+			v = A1OpenRelay(obs.SMTP, pol)
 		case "P1":
-			v = P1(obs.IMAP, obs.POP3, pol)
+			v = P1ReceiveAuth(obs.IMAP, obs.POP3, pol, c.AsOf)
 		case "X1":
-			v = X1(submissions(obs.SMTP), pol)
+			v = X1SubmissionAuth(submissions(obs.SMTP), pol, c.AsOf)
 		default:
 			v = unknown("no rule for this item")
 		}
@@ -98,16 +98,16 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *observe.O
 			}
 			v = unknown(reason)
 		}
-		if v.Outcome == scoring.Pass && len(obs.OutOfScope) > 0 && len(decidedBy[it.Code]) > 0 {
+		if v.Outcome == scoring.Pass && len(obs.OutOfScope) > 0 && len(it.Deciders()) > 0 {
 			v = scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Evidence: v.Evidence,
 				Reason: "passes on the addresses scanned, but " + strings.Join(obs.OutOfScope, ", ") + " is outside the scope and was not checked: " + v.Reason}
 		}
-		if v.Outcome == scoring.Pass && len(silent) > 0 && len(decidedBy[it.Code]) > 0 {
+		if v.Outcome == scoring.Pass && len(silent) > 0 && len(it.Deciders()) > 0 {
 			v = scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Evidence: append(v.Evidence, silentEvidence(obs)...),
 				Reason: "passes on the addresses that answered, but " + strings.Join(silent, ", ") + " answered on no port (down or filtered), so nothing could be checked there: " + v.Reason}
 		}
 		if v.Outcome == scoring.Pass {
-			if missed := notProbed(obs, decidedBy[it.Code]); missed != "" {
+			if missed := notProbed(obs, it.Deciders()); missed != "" {
 				v = scoring.Verdict{Outcome: scoring.Unknown, Source: scoring.FromProbe, Evidence: v.Evidence,
 					Reason: "would pass, but " + missed + " could not be probed before the budget ran out: " + v.Reason}
 			}
@@ -115,19 +115,6 @@ func Evaluate(c Context, id, host string, listed map[string]bool, obs *observe.O
 		out[it.Code] = v
 	}
 	return out
-}
-
-// decidedBy lists, per item, the services whose observation can decide
-// it: an item cannot pass while one of them was planned (listed or
-// checked by discovery) but never probed.
-var decidedBy = map[string][]string{
-	"A1": {"smtp", "submission", "smtps"},
-	"X1": {"submission", "smtps"},
-	"P1": {"imap", "imaps", "pop3", "pop3s"},
-	"S1": {"ssh", "telnet", "rlogin", "rsh"},
-	"S3": {"ntp", "smtp", "submission", "smtps"},
-	"M1": {"smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s", "ssh", "telnet"},
-	"M2": {"smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s"},
 }
 
 // silentAddresses returns the scanned addresses on which no planned
@@ -197,7 +184,7 @@ func submissions(obs []*observe.SMTP) []*observe.SMTP {
 
 // Judge combines the probe verdicts with the inventory's declarations.
 func Judge(c Context, id, host string, listed map[string]bool, declared map[string]scoring.Outcome, obs *observe.Observations) map[string]scoring.Verdict {
-	items := Evaluate(c, id, host, listed, obs)
+	items := evaluate(c, id, host, listed, obs)
 	for code, v := range items {
 		items[code] = scoring.Combine(v, declared[code])
 	}

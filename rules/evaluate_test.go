@@ -11,7 +11,7 @@ import (
 )
 
 func ctx() Context {
-	return Context{Catalog: scoring.Mail, Policy: DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Advisories: advisory.Default()}
+	return Context{Catalog: scoring.MailCatalog, Policy: DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Advisories: advisory.Default()}
 }
 
 // TestListedServicesApplyWithoutObservations: an item of a listed service
@@ -19,7 +19,7 @@ func ctx() Context {
 // resolution failed).
 func TestListedServicesApplyWithoutObservations(t *testing.T) {
 	obs := &observe.Observations{Problems: []string{"address 192.0.2.1 of mx is outside the scope: not contacted"}}
-	items := Evaluate(ctx(), "mx", "192.0.2.1", map[string]bool{"smtp": true, "imap": true}, obs)
+	items := evaluate(ctx(), "mx", "192.0.2.1", map[string]bool{"smtp": true, "imap": true}, obs)
 	for _, code := range []string{"A1", "P1", "M3", "X2", "S1", "S3", "M1", "M2", "S2"} {
 		if items[code].Outcome != scoring.Unknown {
 			t.Errorf("%s: %s (%s)", code, items[code].Outcome, items[code].Reason)
@@ -39,11 +39,11 @@ func TestNotProbedServiceBlocksPass(t *testing.T) {
 	obs := &observe.Observations{Services: []observe.Service{
 		{Service: "telnet", Address: "192.0.2.1", Port: 23, State: "not-probed"},
 	}}
-	got := notProbed(obs, decidedBy["S1"])
+	got := notProbed(obs, item(t, "S1").Deciders())
 	if got != "telnet 192.0.2.1:23" {
 		t.Fatalf("%q", got)
 	}
-	if notProbed(obs, decidedBy["A1"]) != "" {
+	if notProbed(obs, item(t, "A1").Deciders()) != "" {
 		t.Fatal("telnet does not decide A1")
 	}
 }
@@ -56,8 +56,8 @@ func TestNothingAnswered(t *testing.T) {
 	for _, name := range []string{"smtp", "submission", "imap", "pop3", "ssh", "ntp", "telnet"} {
 		obs.Services = append(obs.Services, observe.Service{Service: name, Address: "192.0.2.1", Port: 1, State: observe.StateNoAnswer})
 	}
-	items := Evaluate(ctx(), "mx", "192.0.2.1", nil, obs)
-	for _, it := range scoring.Mail.Items {
+	items := evaluate(ctx(), "mx", "192.0.2.1", nil, obs)
+	for _, it := range scoring.MailCatalog.Items {
 		v := items[it.Code]
 		if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "no service answered") {
 			t.Errorf("%s: %s (%s)", it.Code, v.Outcome, v.Reason)
@@ -85,4 +85,13 @@ func TestSilentAddressBlocksPass(t *testing.T) {
 	if got := silentAddresses(obs); len(got) != 0 {
 		t.Fatalf("silent %q", got)
 	}
+}
+
+func item(t *testing.T, code string) scoring.Item {
+	t.Helper()
+	it, ok := scoring.MailCatalog.Item(code)
+	if !ok {
+		t.Fatalf("no item %s", code)
+	}
+	return it
 }

@@ -27,7 +27,7 @@ func fps(lines ...string) []observe.Fingerprint {
 
 // m2 grades fps as the fingerprints of services that all answered.
 func m2(fs []observe.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, id, host string, at time.Time, pol Policy) scoring.Verdict {
-	return M2(fs, answered(fs), db, exc, id, host, at, pol)
+	return M2MailSoftwarePatches(fs, answered(fs), db, exc, id, host, at, pol)
 }
 
 // answered lists the services of fingerprints as listed and answering.
@@ -300,7 +300,7 @@ func TestM1(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := M1(c.fps, db, nil, "mx-01", "192.0.2.10", c.at, DefaultPolicy())
+			v := M1OSPatches(c.fps, db, nil, "mx-01", "192.0.2.10", c.at, DefaultPolicy())
 			if v.Outcome != c.want {
 				t.Fatalf("outcome %s, want %s: %s\n%s", v.Outcome, c.want, v.Reason, strings.Join(v.Evidence, "\n"))
 			}
@@ -332,7 +332,7 @@ exceptions:
 	// The exception removes the end-of-life finding; what remains cannot
 	// prove the OS patched: unknown (the declaration decides), never
 	// pass, and the reason names what was excepted.
-	v := M1(focal, db, esm, "mx-01", "", asOf, DefaultPolicy())
+	v := M1OSPatches(focal, db, esm, "mx-01", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Exception, "Ubuntu Pro") ||
 		!strings.Contains(v.Reason, "removed by exception: EOL:ubuntu:20.04") || !strings.Contains(v.Reason, "declaration decides") {
 		t.Fatalf("ESM exception: %s %q %s", v.Outcome, v.Exception, v.Reason)
@@ -345,7 +345,7 @@ exceptions:
 		t.Fatalf("declared pass on top: %+v", c)
 	}
 	jammyOld := fps("ssh identification|SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.5")
-	if v := M1(jammyOld, db, esm, "mx-01", "", asOf, DefaultPolicy()); v.Outcome != scoring.Fail {
+	if v := M1OSPatches(jammyOld, db, esm, "mx-01", "", asOf, DefaultPolicy()); v.Outcome != scoring.Fail {
 		t.Fatalf("exception for another finding covered CVE-2024-6387: %s", v.Outcome)
 	}
 }
@@ -394,7 +394,7 @@ func TestM2EveryMailServiceNeedsVersion(t *testing.T) {
 	db := completeDB("Postfix")
 	smtpFP := fps("smtp greeting|220 mx ESMTP Postfix (3.9.14)")
 	base := answered(smtpFP)
-	if v := M2(smtpFP, base, db, nil, "", "", asOf, DefaultPolicy()); v.Outcome != scoring.Pass {
+	if v := M2MailSoftwarePatches(smtpFP, base, db, nil, "", "", asOf, DefaultPolicy()); v.Outcome != scoring.Pass {
 		t.Fatalf("one versioned service alone: %s %s", v.Outcome, v.Reason)
 	}
 	svc := func(name, addr string, port int, listed bool, st observe.ServiceState) observe.Service {
@@ -415,14 +415,14 @@ func TestM2EveryMailServiceNeedsVersion(t *testing.T) {
 		{"discovered pop3 not answering", svc("pop3", "192.0.2.10", 110, false, observe.StateNoAnswer), scoring.Pass, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			v := M2(smtpFP, append(append([]observe.Service(nil), base...), c.add), db, nil, "", "", asOf, DefaultPolicy())
+			v := M2MailSoftwarePatches(smtpFP, append(append([]observe.Service(nil), base...), c.add), db, nil, "", "", asOf, DefaultPolicy())
 			if v.Outcome != c.want || !strings.Contains(v.Reason, c.why) {
 				t.Fatalf("%s: %s", v.Outcome, v.Reason)
 			}
 		})
 	}
 	// A silent mail service alone, no banner at all: unknown with the reason.
-	v := M2(nil, []observe.Service{svc("smtp", "192.0.2.10", 25, true, observe.StateNoAnswer)}, db, nil, "", "", asOf, DefaultPolicy())
+	v := M2MailSoftwarePatches(nil, []observe.Service{svc("smtp", "192.0.2.10", 25, true, observe.StateNoAnswer)}, db, nil, "", "", asOf, DefaultPolicy())
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "listed but did not answer") {
 		t.Fatalf("silent only: %s %s", v.Outcome, v.Reason)
 	}

@@ -141,7 +141,7 @@ func TestP1Dovecot(t *testing.T) {
 			pop3Result(o.Attempts, "AUTH PLAIN", false) != observe.LoginRefused || pop3Result(o.Attempts, "USER/PASS", true) != observe.LoginChecked {
 			t.Errorf("pop3: error %q capa %v attempts %+v", o.Error, o.Capa, o.Attempts)
 		}
-		v := P1(im, po, DefaultPolicy())
+		v := P1ReceiveAuth(im, po, DefaultPolicy(), time.Time{})
 		if v.Outcome != scoring.Pass {
 			t.Errorf("P1 %s: %s", v.Outcome, v.Reason)
 		}
@@ -158,13 +158,13 @@ func TestP1Dovecot(t *testing.T) {
 		if o := po[0]; pop3Result(o.Attempts, "USER/PASS", false) != observe.LoginChecked {
 			t.Errorf("pop3: attempts %+v error %q", o.Attempts, o.Error)
 		}
-		v := P1(im, po, DefaultPolicy())
+		v := P1ReceiveAuth(im, po, DefaultPolicy(), time.Time{})
 		if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "cleartext password") {
 			t.Errorf("P1 %s: %s", v.Outcome, v.Reason)
 		}
 		checkDovecotVerdict(t, v, d)
 		// Over implicit TLS alone the same server protects passwords.
-		if v := P1(im[1:], po[1:], DefaultPolicy()); v.Outcome != scoring.Pass {
+		if v := P1ReceiveAuth(im[1:], po[1:], DefaultPolicy(), time.Time{}); v.Outcome != scoring.Pass {
 			t.Errorf("imaps and pop3s alone: %s (%s)", v.Outcome, v.Reason)
 		}
 	})
@@ -216,7 +216,7 @@ func TestP1DovecotNoTLS(t *testing.T) {
 					t.Errorf("pop3: error %q capa %v attempts %+v", o.Error, o.Capa, o.Attempts)
 				}
 			}
-			v := P1(im, po, DefaultPolicy())
+			v := P1ReceiveAuth(im, po, DefaultPolicy(), time.Time{})
 			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
 				t.Errorf("P1 %s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
 			}

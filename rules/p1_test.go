@@ -67,16 +67,16 @@ func TestP1FleetIMAP(t *testing.T) {
 			for _, weakFails := range []bool{false, true} {
 				pol := DefaultPolicy()
 				pol.TLSWeakFails = weakFails
-				v := P1([]*observe.IMAP{plain, implicit}, nil, pol)
+				v := P1ReceiveAuth([]*observe.IMAP{plain, implicit}, nil, pol, time.Time{})
 				if want := imapd.TruthFor(p, false, weakFails); v.Outcome != want {
 					t.Errorf("imap+imaps, weak fails %v: %s (%s), truth %s; evidence %q", weakFails, v.Outcome, v.Reason, want, v.Evidence)
 				}
-				v = P1([]*observe.IMAP{implicit}, nil, pol)
+				v = P1ReceiveAuth([]*observe.IMAP{implicit}, nil, pol, time.Time{})
 				if want := imapd.TruthFor(p, true, weakFails); v.Outcome != want {
 					t.Errorf("imaps only, weak fails %v: %s (%s), truth %s", weakFails, v.Outcome, v.Reason, want)
 				}
 			}
-			checkVerdict(t, P1([]*observe.IMAP{plain, implicit}, nil, DefaultPolicy()))
+			checkVerdict(t, P1ReceiveAuth([]*observe.IMAP{plain, implicit}, nil, DefaultPolicy(), time.Time{}))
 		})
 	}
 }
@@ -89,16 +89,16 @@ func TestP1FleetPOP3(t *testing.T) {
 			for _, weakFails := range []bool{false, true} {
 				pol := DefaultPolicy()
 				pol.TLSWeakFails = weakFails
-				v := P1(nil, []*observe.POP3{plain, implicit}, pol)
+				v := P1ReceiveAuth(nil, []*observe.POP3{plain, implicit}, pol, time.Time{})
 				if want := pop3d.TruthFor(p, false, weakFails); v.Outcome != want {
 					t.Errorf("pop3+pop3s, weak fails %v: %s (%s), truth %s; evidence %q", weakFails, v.Outcome, v.Reason, want, v.Evidence)
 				}
-				v = P1(nil, []*observe.POP3{implicit}, pol)
+				v = P1ReceiveAuth(nil, []*observe.POP3{implicit}, pol, time.Time{})
 				if want := pop3d.TruthFor(p, true, weakFails); v.Outcome != want {
 					t.Errorf("pop3s only, weak fails %v: %s (%s), truth %s", weakFails, v.Outcome, v.Reason, want)
 				}
 			}
-			checkVerdict(t, P1(nil, []*observe.POP3{plain, implicit}, DefaultPolicy()))
+			checkVerdict(t, P1ReceiveAuth(nil, []*observe.POP3{plain, implicit}, DefaultPolicy(), time.Time{}))
 		})
 	}
 }
@@ -136,13 +136,13 @@ func TestP1Mixed(t *testing.T) {
 	silent := probePOP3(t, pop3d.Silent, false)
 	goodPOP := probePOP3(t, pop3d.TLSRequired, false)
 	pol := DefaultPolicy()
-	if v := P1([]*observe.IMAP{good}, []*observe.POP3{bad, silent}, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "pop3") {
+	if v := P1ReceiveAuth([]*observe.IMAP{good}, []*observe.POP3{bad, silent}, pol, time.Time{}); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "pop3") {
 		t.Errorf("good imap, plaintext pop3: %s (%s)", v.Outcome, v.Reason)
 	}
-	if v := P1([]*observe.IMAP{good}, []*observe.POP3{silent}, pol); v.Outcome != scoring.Unknown {
+	if v := P1ReceiveAuth([]*observe.IMAP{good}, []*observe.POP3{silent}, pol, time.Time{}); v.Outcome != scoring.Unknown {
 		t.Errorf("good imap, silent pop3: %s (%s)", v.Outcome, v.Reason)
 	}
-	v := P1([]*observe.IMAP{good}, []*observe.POP3{goodPOP}, pol)
+	v := P1ReceiveAuth([]*observe.IMAP{good}, []*observe.POP3{goodPOP}, pol, time.Time{})
 	if v.Outcome != scoring.Pass {
 		t.Errorf("good imap and pop3: %s (%s)", v.Outcome, v.Reason)
 	}
@@ -150,10 +150,10 @@ func TestP1Mixed(t *testing.T) {
 }
 
 func TestP1NotApplicable(t *testing.T) {
-	if v := P1(nil, nil, DefaultPolicy()); v.Outcome != scoring.NA {
+	if v := P1ReceiveAuth(nil, nil, DefaultPolicy(), time.Time{}); v.Outcome != scoring.NA {
 		t.Errorf("no service: %s", v.Outcome)
 	}
-	if v := P1([]*observe.IMAP{nil}, nil, DefaultPolicy()); v.Outcome != scoring.Unknown {
+	if v := P1ReceiveAuth([]*observe.IMAP{nil}, nil, DefaultPolicy(), time.Time{}); v.Outcome != scoring.Unknown {
 		t.Errorf("nil observation: %s", v.Outcome)
 	}
 }
@@ -207,7 +207,7 @@ func TestP1Observations(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			o := base()
 			c.change(o)
-			v := P1([]*observe.IMAP{o}, nil, pol)
+			v := P1ReceiveAuth([]*observe.IMAP{o}, nil, pol, time.Time{})
 			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
 				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
 			}
@@ -221,7 +221,7 @@ func TestP1Observations(t *testing.T) {
 	o := base()
 	o.TLS.Weak = []string{"protocol TLS 1.0 is obsolete"}
 	pol.TLSWeakFails = true
-	if v := P1([]*observe.IMAP{o}, nil, pol); v.Outcome != scoring.Fail {
+	if v := P1ReceiveAuth([]*observe.IMAP{o}, nil, pol, time.Time{}); v.Outcome != scoring.Fail {
 		t.Errorf("weak TLS under tls_weak_fails: %s (%s)", v.Outcome, v.Reason)
 	}
 }
@@ -314,7 +314,7 @@ func TestP1NoTLSObservations(t *testing.T) {
 			if c.pop3 != nil {
 				po = append(po, c.pop3)
 			}
-			v := P1(im, po, DefaultPolicy())
+			v := P1ReceiveAuth(im, po, DefaultPolicy(), time.Time{})
 			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
 				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
 			}
@@ -360,9 +360,9 @@ func TestP1Refusals(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var v scoring.Verdict
 			if c.imap != "" {
-				v = P1([]*observe.IMAP{probeIMAP(t, c.imap, false)}, nil, DefaultPolicy())
+				v = P1ReceiveAuth([]*observe.IMAP{probeIMAP(t, c.imap, false)}, nil, DefaultPolicy(), time.Time{})
 			} else {
-				v = P1(nil, []*observe.POP3{probePOP3(t, c.pop3, false)}, DefaultPolicy())
+				v = P1ReceiveAuth(nil, []*observe.POP3{probePOP3(t, c.pop3, false)}, DefaultPolicy(), time.Time{})
 			}
 			if v.Outcome != c.want || !strings.Contains(v.Reason, c.reason) {
 				t.Errorf("%s (%s), want %s containing %q", v.Outcome, v.Reason, c.want, c.reason)
@@ -408,18 +408,18 @@ func TestP1RegradesOldReadings(t *testing.T) {
 		},
 	}
 	pol := DefaultPolicy()
-	v := P1([]*observe.IMAP{im}, nil, pol)
+	v := P1ReceiveAuth([]*observe.IMAP{im}, nil, pol, time.Time{})
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "LOGIN answer unclear (NO without a reason: not a recognisable refusal; the scan had read it as a refusal)") {
 		t.Errorf("imap: %s (%s)", v.Outcome, v.Reason)
 	}
-	v = P1(nil, []*observe.POP3{po}, pol)
+	v = P1ReceiveAuth(nil, []*observe.POP3{po}, pol, time.Time{})
 	if v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "USER/PASS answer unclear (-ERR without a reason") {
 		t.Errorf("pop3: %s (%s)", v.Outcome, v.Reason)
 	}
 	// With refusals that say why, the same records pass.
 	im.Attempts[0].Reply, im.Attempts[1].Reply = "T1 NO [PRIVACYREQUIRED] no", "T2 BAD invalid command"
 	po.Attempts[0].Reply = "-ERR [AUTH] USER command only available under a layer"
-	if v := P1([]*observe.IMAP{im}, []*observe.POP3{po}, pol); v.Outcome != scoring.Pass {
+	if v := P1ReceiveAuth([]*observe.IMAP{im}, []*observe.POP3{po}, pol, time.Time{}); v.Outcome != scoring.Pass {
 		t.Errorf("refusals with reasons: %s (%s)", v.Outcome, v.Reason)
 	}
 }

@@ -32,24 +32,7 @@ type Policy struct {
 	// expired certificate) fail P1 and X1; off by default, when it is a
 	// finding only.
 	TLSWeakFails bool `yaml:"tls_weak_fails" json:"tls_weak_fails"`
-
-	// asOf is the evaluation date that date-dependent judgements (a TLS
-	// certificate's validity) use; set by At, not part of the policy's
-	// data or digest.
-	asOf time.Time
 }
-
-// At returns the policy with the evaluation date t, at which the rules
-// judge what depends on the date (a TLS certificate's validity period).
-// Evaluate applies the Context's AsOf; a policy without a date leaves
-// certificate dates unjudged.
-func (p Policy) At(t time.Time) Policy {
-	p.asOf = t
-	return p
-}
-
-// AsOf returns the evaluation date set by At (zero when none was set).
-func (p Policy) AsOf() time.Time { return p.asOf }
 
 // DefaultPolicy returns the policy used when none is given.
 func DefaultPolicy() Policy {

@@ -95,7 +95,7 @@ func TestS1FleetTruth(t *testing.T) {
 			for _, pol := range []struct{ tol, weak bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
 				policy := rules.DefaultPolicy()
 				policy.SSHToleratePasswords, policy.SSHWeakAlgorithmsFail = pol.tol, pol.weak
-				v := rules.S1([]*observe.SSH{obs}, []*observe.Admin{tel}, nil, policy)
+				v := rules.S1AdminAuth([]*observe.SSH{obs}, []*observe.Admin{tel}, nil, policy)
 				want := sshd.TruthPolicy(p, pol.tol, pol.weak)
 				t.Logf("policy %+v: %s: %s", pol, v.Outcome, v.Reason)
 				if v.Outcome != want {
@@ -121,7 +121,7 @@ func TestS1CleartextTruth(t *testing.T) {
 			}
 			defer s.Close()
 			a := admin.Probe(context.Background(), adminEnv(), addrOf(t, telnetd.Service(p), s.Addr()), admin.Options{Quiet: time.Second})
-			v := rules.S1([]*observe.SSH{good}, []*observe.Admin{a}, nil, rules.DefaultPolicy())
+			v := rules.S1AdminAuth([]*observe.SSH{good}, []*observe.Admin{a}, nil, rules.DefaultPolicy())
 			if v.Outcome != telnetd.Truth(p) {
 				t.Fatalf("%s (%s), truth %s", v.Outcome, v.Reason, telnetd.Truth(p))
 			}
@@ -129,7 +129,7 @@ func TestS1CleartextTruth(t *testing.T) {
 				t.Fatalf("reason %q", v.Reason)
 			}
 			// Without any SSH, an answering listener still fails.
-			if v := rules.S1(nil, []*observe.Admin{a}, nil, rules.DefaultPolicy()); v.Outcome != scoring.Fail {
+			if v := rules.S1AdminAuth(nil, []*observe.Admin{a}, nil, rules.DefaultPolicy()); v.Outcome != scoring.Fail {
 				t.Fatalf("without SSH: %s", v.Outcome)
 			}
 		})
@@ -169,7 +169,7 @@ func TestS1AdminStates(t *testing.T) {
 		{"only closed cleartext ports", nil, []*observe.Admin{refusedTelnet(t)}, scoring.Unknown, "no administration channel observable"},
 		{"ssh alone", []*observe.SSH{good}, nil, scoring.Pass, "public-key"},
 	} {
-		v := rules.S1(tc.ssh, tc.adm, nil, pol)
+		v := rules.S1AdminAuth(tc.ssh, tc.adm, nil, pol)
 		if v.Outcome != tc.want || !strings.Contains(v.Reason, tc.words) {
 			t.Errorf("%s: %s (%s), want %s", tc.name, v.Outcome, v.Reason, tc.want)
 		}
@@ -202,7 +202,7 @@ func TestS1Synthetic(t *testing.T) {
 			return o
 		}(), scoring.Unknown},
 	} {
-		v := rules.S1([]*observe.SSH{tc.obs}, nil, nil, pol)
+		v := rules.S1AdminAuth([]*observe.SSH{tc.obs}, nil, nil, pol)
 		if v.Outcome != tc.want {
 			t.Errorf("%v: %s (%s), want %s", tc.obs.AuthMethods, v.Outcome, v.Reason, tc.want)
 		}
@@ -215,17 +215,17 @@ func TestS1Synthetic(t *testing.T) {
 	// A second SSH port that could not be examined keeps a pass away.
 	bad := mk()
 	bad.Port, bad.AuthExamined, bad.Error = 2222, false, "handshake: timeout"
-	if v := rules.S1([]*observe.SSH{mk("publickey"), bad}, nil, nil, pol); v.Outcome != scoring.Unknown {
+	if v := rules.S1AdminAuth([]*observe.SSH{mk("publickey"), bad}, nil, nil, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("one unexamined port: %s", v.Outcome)
 	}
 	// A weak finding is only a note by default.
 	weak := mk("publickey")
 	weak.Findings = []observe.SSHFinding{{Severity: observe.SeverityFail, Kind: "cipher", Algorithm: "3des-cbc", Reason: "x"}}
-	if v := rules.S1([]*observe.SSH{weak}, nil, nil, pol); v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "3des-cbc") {
+	if v := rules.S1AdminAuth([]*observe.SSH{weak}, nil, nil, pol); v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "3des-cbc") {
 		t.Errorf("weak default: %s (%s)", v.Outcome, v.Reason)
 	}
 	pol.SSHWeakAlgorithmsFail = true
-	if v := rules.S1([]*observe.SSH{weak}, nil, nil, pol); v.Outcome != scoring.Fail {
+	if v := rules.S1AdminAuth([]*observe.SSH{weak}, nil, nil, pol); v.Outcome != scoring.Fail {
 		t.Errorf("weak under policy: %s", v.Outcome)
 	}
 }

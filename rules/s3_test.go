@@ -46,7 +46,7 @@ func TestS3FleetTruth(t *testing.T) {
 	for _, cfg := range cfgs {
 		t.Run(string(cfg.Profile)+"/"+cfg.Offset.String(), func(t *testing.T) {
 			obs := ntpScan(t, cfg)
-			v := rules.S3(nil, []*observe.NTP{obs}, nil, nil, pol)
+			v := rules.S3TimeSync(nil, []*observe.NTP{obs}, nil, nil, pol)
 			want := ntpd.Truth(cfg, pol.NTPMaxOffset.D())
 			t.Logf("%s: %s", v.Outcome, v.Reason)
 			if v.Outcome != want {
@@ -93,7 +93,7 @@ func TestS3Greeting(t *testing.T) {
 		{"behind 5s", greeting(-5*time.Second, 10*time.Millisecond), scoring.Fail},
 		{"ahead 1.2s", greeting(1200*time.Millisecond, 10*time.Millisecond), scoring.Unknown},
 	} {
-		v := rules.S3(nil, []*observe.NTP{noNTP}, []observe.TimeSample{tc.g}, nil, pol)
+		v := rules.S3TimeSync(nil, []*observe.NTP{noNTP}, []observe.TimeSample{tc.g}, nil, pol)
 		if v.Outcome != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, v.Outcome, v.Reason, tc.want)
 		}
@@ -102,36 +102,36 @@ func TestS3Greeting(t *testing.T) {
 		}
 	}
 	// A slow round trip widens the interval past the limit: unknown.
-	if v := rules.S3(nil, nil, []observe.TimeSample{greeting(300*time.Millisecond, 900*time.Millisecond)}, nil, pol); v.Outcome != scoring.Unknown {
+	if v := rules.S3TimeSync(nil, nil, []observe.TimeSample{greeting(300*time.Millisecond, 900*time.Millisecond)}, nil, pol); v.Outcome != scoring.Unknown {
 		t.Errorf("slow round trip: %s (%s)", v.Outcome, v.Reason)
 	}
 }
 
 func TestS3Sources(t *testing.T) {
 	pol := rules.DefaultPolicy()
-	if v := rules.S3(nil, nil, nil, nil, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "no time source") {
+	if v := rules.S3TimeSync(nil, nil, nil, nil, pol); v.Outcome != scoring.Unknown || !strings.Contains(v.Reason, "no time source") {
 		t.Fatalf("nothing: %s (%s)", v.Outcome, v.Reason)
 	}
 	synced := ntpScan(t, ntpd.Config{Profile: ntpd.Synced})
 	// NTP decides before the greeting fallback of the same address.
-	if v := rules.S3(nil, []*observe.NTP{synced}, []observe.TimeSample{at(synced.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Pass {
+	if v := rules.S3TimeSync(nil, []*observe.NTP{synced}, []observe.TimeSample{at(synced.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Pass {
 		t.Fatalf("NTP first: %s (%s)", v.Outcome, v.Reason)
 	}
 	// RATE says nothing; the greeting decides.
 	rate := ntpScan(t, ntpd.Config{Profile: ntpd.Rate})
-	if v := rules.S3(nil, []*observe.NTP{rate}, []observe.TimeSample{at(rate.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "RATE") {
+	if v := rules.S3TimeSync(nil, []*observe.NTP{rate}, []observe.TimeSample{at(rate.Address, greeting(5*time.Second, 0))}, nil, pol); v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "RATE") {
 		t.Fatalf("RATE then greeting: %s (%s)", v.Outcome, v.Reason)
 	}
 	// The scanner's clock: a warning, same outcome.
 	cs := &observe.ClockStatus{Checked: true, Reason: "STA_UNSYNC"}
-	v := rules.S3(nil, []*observe.NTP{synced}, nil, cs, pol)
+	v := rules.S3TimeSync(nil, []*observe.NTP{synced}, nil, cs, pol)
 	if v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "warning") || !strings.Contains(strings.Join(v.Evidence, "\n"), "scanner clock") {
 		t.Fatalf("scanner warning: %s (%s)", v.Outcome, v.Reason)
 	}
 	// A tighter policy turns the same offset into a fail.
 	off := ntpScan(t, ntpd.Config{Profile: ntpd.Synced, Offset: 300 * time.Millisecond})
 	pol.NTPMaxOffset = rules.Duration(100 * time.Millisecond)
-	if v := rules.S3(nil, []*observe.NTP{off}, nil, nil, pol); v.Outcome != scoring.Fail {
+	if v := rules.S3TimeSync(nil, []*observe.NTP{off}, nil, nil, pol); v.Outcome != scoring.Fail {
 		t.Fatalf("tight policy: %s (%s)", v.Outcome, v.Reason)
 	}
 }
@@ -160,7 +160,7 @@ func TestS3EveryAddress(t *testing.T) {
 		{"its own greeting off", []*observe.NTP{synced, silent}, []observe.TimeSample{at(a2, greeting(5*time.Second, 10*time.Millisecond))}, scoring.Fail, "clock off"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := rules.S3(addrs, tc.ntp, tc.greetings, nil, pol)
+			v := rules.S3TimeSync(addrs, tc.ntp, tc.greetings, nil, pol)
 			if v.Outcome != tc.want || !strings.Contains(v.Reason, tc.why) {
 				t.Fatalf("%s (%s), want %s with %q", v.Outcome, v.Reason, tc.want, tc.why)
 			}
@@ -192,7 +192,7 @@ func TestS3Synthetic(t *testing.T) {
 		{"root distance", mk(func(o *observe.NTP) { o.RootDistanceMS = 17000 }), scoring.Fail},
 		{"stratum 17", mk(func(o *observe.NTP) { o.Stratum = 17 }), scoring.Unknown},
 	} {
-		if v := rules.S3(nil, []*observe.NTP{tc.o}, nil, nil, pol); v.Outcome != tc.want {
+		if v := rules.S3TimeSync(nil, []*observe.NTP{tc.o}, nil, nil, pol); v.Outcome != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, v.Outcome, v.Reason, tc.want)
 		}
 	}

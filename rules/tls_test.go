@@ -114,21 +114,21 @@ func TestP1CertificateAtEvaluationDate(t *testing.T) {
 	strict := pol
 	strict.TLSWeakFails = true
 
-	if v := rules.P1([]*observe.IMAP{&stored}, nil, strict.At(today)); v.Outcome != scoring.Pass || strings.Contains(v.Reason, "weak TLS") {
+	if v := rules.P1ReceiveAuth([]*observe.IMAP{&stored}, nil, strict, today); v.Outcome != scoring.Pass || strings.Contains(v.Reason, "weak TLS") {
 		t.Fatalf("today: %s (%s)", v.Outcome, v.Reason)
 	}
-	v := rules.P1([]*observe.IMAP{&stored}, nil, pol.At(later))
+	v := rules.P1ReceiveAuth([]*observe.IMAP{&stored}, nil, pol, later)
 	if v.Outcome != scoring.Pass || !strings.Contains(v.Reason, "finding: weak TLS: certificate expired") {
 		t.Fatalf("in 60 days, default policy: %s (%s)", v.Outcome, v.Reason)
 	}
-	v = rules.P1([]*observe.IMAP{&stored}, nil, strict.At(later))
+	v = rules.P1ReceiveAuth([]*observe.IMAP{&stored}, nil, strict, later)
 	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "certificate expired") || !strings.Contains(strings.Join(v.Evidence, "\n"), "certificate valid ") {
 		t.Fatalf("in 60 days, tls_weak_fails: %s (%s) %v", v.Outcome, v.Reason, v.Evidence)
 	}
 
 	// The record's findings are judged at the Context's date too.
 	obs := &observe.Observations{IMAP: []*observe.IMAP{&stored}}
-	c := rules.Context{Catalog: scoring.Mail, Policy: pol, AsOf: today}
+	c := rules.Context{Catalog: scoring.MailCatalog, Policy: pol, AsOf: today}
 	for _, f := range rules.Findings(c, "mx", "127.0.0.1", obs, nil) {
 		if strings.Contains(f, "certificate") {
 			t.Errorf("today: finding %q", f)

@@ -49,12 +49,12 @@ func TestX1Truth(t *testing.T) {
 			if r.service == "submission" && r.cfg.TLS && !r.cfg.ImplicitTLS && want.X1 != smtpd.Truth(r.cfg.Profile).X1 {
 				t.Fatalf("Config.Truth %+v differs from Truth %+v for the canonical setting", want, smtpd.Truth(r.cfg.Profile))
 			}
-			v := rules.X1([]*observe.SMTP{o}, pol)
+			v := rules.X1SubmissionAuth([]*observe.SMTP{o}, pol, time.Time{})
 			if v.Outcome != want.X1 {
 				t.Errorf("X1 %s (%s), truth %s (%s)", v.Outcome, v.Reason, want.X1, want.Why)
 			}
 			checkVerdict(t, v, o)
-			if a := rules.A1([]*observe.SMTP{o}, pol); a.Outcome != want.A1 {
+			if a := rules.A1OpenRelay([]*observe.SMTP{o}, pol); a.Outcome != want.A1 {
 				t.Errorf("A1 %s (%s), truth %s (%s)", a.Outcome, a.Reason, want.A1, want.Why)
 			}
 		})
@@ -66,18 +66,18 @@ func TestX1Services(t *testing.T) {
 	good := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, TLS: true}, "submission")
 	smtps := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS, ImplicitTLS: true}, "smtps")
 	bad := scanFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthBeforeTLS, TLS: true}, "submission")
-	v := rules.X1([]*observe.SMTP{good, smtps}, pol)
+	v := rules.X1SubmissionAuth([]*observe.SMTP{good, smtps}, pol, time.Time{})
 	if v.Outcome != scoring.Pass || len(v.Evidence) < 2 {
 		t.Errorf("both proper: %+v", v)
 	}
-	v = rules.X1([]*observe.SMTP{good, bad}, pol)
+	v = rules.X1SubmissionAuth([]*observe.SMTP{good, bad}, pol, time.Time{})
 	if v.Outcome != scoring.Fail || !strings.Contains(v.Reason, "AUTH offered before STARTTLS") {
 		t.Errorf("one offers AUTH in the clear: %+v", v)
 	}
 	if !strings.Contains(strings.Join(v.Evidence, "\n"), "S: 250-AUTH PLAIN LOGIN") {
 		t.Errorf("evidence %q", v.Evidence)
 	}
-	if v := rules.X1(nil, pol); v.Outcome != scoring.NA {
+	if v := rules.X1SubmissionAuth(nil, pol, time.Time{}); v.Outcome != scoring.NA {
 		t.Errorf("no service: %+v", v)
 	}
 }
@@ -101,7 +101,7 @@ func TestX1Synthetic(t *testing.T) {
 	}
 	check := func(name string, o *observe.SMTP, p rules.Policy, want scoring.Outcome, reason string) {
 		t.Helper()
-		v := rules.X1([]*observe.SMTP{o}, p)
+		v := rules.X1SubmissionAuth([]*observe.SMTP{o}, p, time.Time{})
 		if v.Outcome != want || !strings.Contains(v.Reason, reason) {
 			t.Errorf("%s: %s %q, want %s %q", name, v.Outcome, v.Reason, want, reason)
 		}

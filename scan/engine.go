@@ -19,6 +19,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/observe"
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
@@ -90,7 +91,7 @@ type Target struct {
 	Listed bool
 }
 
-// Outcome of a target once probed (see probes.ServiceState).
+// Outcome of a target once probed (see observe.ServiceState).
 const (
 	StateAnswered   = observe.StateAnswered   // the service is there (it accepted a connection or answered)
 	StateNoAnswer   = observe.StateNoAnswer   // nothing answered
@@ -104,11 +105,11 @@ type TargetResult struct {
 	// State is what became of the target.
 	State observe.ServiceState
 	// Observation is what the probe returned (nil when not probed).
-	Observation any
+	Observation observe.Observation
 }
 
 // Server is everything the engine learnt of one server, handed to the
-// Conclude hook to become a record.
+// Judge hook to become a record.
 type Server struct {
 	Inv       *inventory.Server
 	Addresses []netip.Addr
@@ -167,10 +168,11 @@ type Config struct {
 
 	// Probe examines one target. It returns the observation, and for
 	// services over UDP whether anything answered.
-	Probe func(ctx context.Context, env wire.Env, t Target) (obs any, answered bool)
-	// Conclude turns a server's targets into a record (items,
-	// observations, findings). The engine fills in scan metadata.
-	Conclude func(s *Server) *results.Record
+	Probe func(ctx context.Context, env wire.Env, t Target) (obs observe.Observation, answered bool)
+	// Judge turns a server's targets into a record (verdicts,
+	// observations, findings): Judge.JudgeServer. The engine fills in
+	// scan metadata.
+	Judge func(s *Server) *results.Record
 	// Meta is copied into every record.
 	Meta results.ScanMeta
 	// Write receives each finished record.
@@ -273,7 +275,7 @@ loop:
 			// concluding builds a record's JSON, and a burst of them at
 			// once would be the scan's peak of memory.
 			concluding <- struct{}{}
-			rec := cfg.Conclude(srv)
+			rec := cfg.Judge(srv)
 			<-concluding
 			rec.Scan = cfg.Meta
 			mu.Lock()
@@ -356,28 +358,23 @@ func (cfg *Config) resolveAll(ctx context.Context, servers []*inventory.Server) 
 	return scope, resolved, refused, problems
 }
 
-// probeOrder orders a server's targets so that its first connections
-// are short and need no cryptography (IMAP and POP3 begin in the clear),
-// and the long relay tests of SMTP come last. Every server then gets its
-// first connections early and briefly, so that a server whose services
-// are silent shows itself (and gets its connections first) before the
-// long conversations of all servers crowd the connection slots.
-var probeOrder = map[string]int{
-	"imap": 0, "pop3": 1, "ssh": 2, "telnet": 3, "rlogin": 3, "rsh": 3,
-	"ntp": 4, "imaps": 5, "pop3s": 5, "smtps": 6, "submission": 7, "smtp": 8,
-}
-
 // plan lists the targets of one server, listed services first, each
-// group in probeOrder.
+// group in the registry's probe order (probes.Entry.Order).
 func (cfg *Config) plan(s *inventory.Server, addrs []netip.Addr) []Target {
 	out := cfg.planned(s, addrs)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Listed != out[j].Listed {
 			return out[i].Listed
 		}
-		return probeOrder[out[i].Service] < probeOrder[out[j].Service]
+		return order(out[i].Service) < order(out[j].Service)
 	})
 	return out
+}
+
+// order is the place of a service in a server's probe order.
+func order(service string) int {
+	e, _ := probes.Lookup(service)
+	return e.Order
 }
 
 // planned lists the targets of one server in inventory order.
@@ -396,7 +393,7 @@ func (cfg *Config) planned(s *inventory.Server, addrs []netip.Addr) []Target {
 		if !cfg.Discover {
 			continue
 		}
-		for _, def := range inventory.KnownServices() {
+		for _, def := range probes.Registry {
 			if listed[def.Name] {
 				continue
 			}
@@ -462,7 +459,7 @@ func (cfg *Config) probeOne(ctx context.Context, d *hostDialer, s *inventory.Ser
 		d.markSlow()
 	}
 	network := "udp"
-	if def, ok := inventory.LookupService(t.Service); ok && def.Transport == "tcp" {
+	if def, ok := probes.Lookup(t.Service); ok && def.Transport == probes.TCP {
 		network = "tcp"
 		answered = d.accepted(t.Addr.String())
 	}

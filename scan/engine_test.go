@@ -126,7 +126,7 @@ func inventoryOf(t *testing.T, rows ...string) *inventory.Inventory {
 // records in order.
 func config(t *testing.T, inv *inventory.Inventory, readTimeout time.Duration) (scan.Config, func() []*results.Record) {
 	t.Helper()
-	judge, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: rules.DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+	judge, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.MailCatalog, Policy: rules.DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +137,8 @@ func config(t *testing.T, inv *inventory.Inventory, readTimeout time.Duration) (
 	b.HostRate = 100
 	cfg := scan.Config{
 		Inventory: inv, Bounds: b,
-		Probe:    scan.MailProbe(scan.ProbeOptions{RelayDomain: "kensa-relay-test.example", HeloName: "kensa.invalid"}),
-		Conclude: judge.Conclude,
+		Probe: scan.MailProbe(scan.ProbeOptions{RelayDomain: "kensa-relay-test.example", HeloName: "kensa.invalid"}),
+		Judge: judge.JudgeServer,
 		Write: func(r *results.Record) error {
 			mu.Lock()
 			recs = append(recs, r)

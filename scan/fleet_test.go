@@ -36,7 +36,7 @@ const fleetProbeTimeout = 30 * time.Second
 // addresses (no name server is asked).
 func scanAll(t *testing.T, p *fleet.Plan, inv *inventory.Inventory, readTimeout time.Duration) map[string]*results.Record {
 	t.Helper()
-	judge, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.Mail, Policy: rules.DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+	judge, err := scan.NewJudge(scan.JudgeConfig{Catalog: scoring.MailCatalog, Policy: rules.DefaultPolicy(), AsOf: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func scanAll(t *testing.T, p *fleet.Plan, inv *inventory.Inventory, readTimeout 
 	cfg := scan.Config{
 		Inventory: inv, Discover: true, Bounds: b,
 		Probe:    scan.MailProbe(scan.ProbeOptions{RelayDomain: "kensa-relay-test.example", HeloName: "kensa.invalid"}),
-		Conclude: judge.Conclude,
+		Judge:    judge.JudgeServer,
 		Resolver: planResolver(p),
 		Write: func(r *results.Record) error {
 			mu.Lock()
@@ -80,7 +80,7 @@ func TestFleetVerdictsEqualTruth(t *testing.T) {
 		h := &p.Hosts[i]
 		truth := p.Truth(h)
 		rec := recs[h.ID]
-		for _, code := range scoring.Mail.Codes() {
+		for _, code := range scoring.MailCatalog.Codes() {
 			got := rec.Items[code]
 			if got.Outcome != truth[code] {
 				mismatches++

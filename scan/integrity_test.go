@@ -61,7 +61,7 @@ func servePlan(t *testing.T, p *fleet.Plan) *inventory.Inventory {
 // discovery on or off, and returns the records by id.
 func scanWith(t *testing.T, p *fleet.Plan, inv *inventory.Inventory, jc scan.JudgeConfig, discover bool) map[string]*results.Record {
 	t.Helper()
-	jc.Catalog, jc.Policy = scoring.Mail, rules.DefaultPolicy()
+	jc.Catalog, jc.Policy = scoring.MailCatalog, rules.DefaultPolicy()
 	if jc.AsOf.IsZero() {
 		jc.AsOf = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	}
@@ -76,8 +76,8 @@ func scanWith(t *testing.T, p *fleet.Plan, inv *inventory.Inventory, jc scan.Jud
 	b.HostRate = 50
 	cfg := scan.Config{
 		Inventory: inv, Discover: discover, Bounds: b, Resolver: planResolver(p),
-		Probe:    scan.MailProbe(scan.ProbeOptions{}),
-		Conclude: judge.Conclude,
+		Probe: scan.MailProbe(scan.ProbeOptions{}),
+		Judge: judge.JudgeServer,
 		Write: func(r *results.Record) error {
 			mu.Lock()
 			recs[r.Server.ID] = r
@@ -132,7 +132,7 @@ func TestM2EveryMailService(t *testing.T) {
 	for i := range p.Hosts {
 		h := &p.Hosts[i]
 		truth := p.Truth(h)
-		for _, code := range scoring.Mail.Codes() {
+		for _, code := range scoring.MailCatalog.Codes() {
 			if got := recs[h.ID].Items[code]; got.Outcome != truth[code] {
 				t.Errorf("%s %s: got %s, truth %s: %s", h.ID, code, got.Outcome, truth[code], got.Reason)
 			}

@@ -31,7 +31,7 @@ type ProbeOptions struct {
 // MailProbe returns the engine's Probe hook for the mail-server checks.
 // One random password serves every fake login of the scan, so that a
 // server's failed-login penalty sees a single wrong password.
-func MailProbe(o ProbeOptions) func(ctx context.Context, env wire.Env, t Target) (any, bool) {
+func MailProbe(o ProbeOptions) func(ctx context.Context, env wire.Env, t Target) (observe.Observation, bool) {
 	var b [12]byte
 	rand.Read(b[:])
 	pw := "kensa-" + hex.EncodeToString(b[:])
@@ -40,9 +40,14 @@ func MailProbe(o ProbeOptions) func(ctx context.Context, env wire.Env, t Target)
 	opts.SMTP.HeloName = o.HeloName
 	opts.IMAP.Password = pw
 	opts.POP3.Password = pw
-	return func(ctx context.Context, env wire.Env, t Target) (any, bool) {
-		obs := probes.Probe(ctx, env, t.Target, t.Listed, opts)
-		return obs, probes.Answered(obs)
+	return func(ctx context.Context, env wire.Env, t Target) (observe.Observation, bool) {
+		obs, answered, err := probes.Probe(ctx, env, t.Target, t.Listed, opts)
+		if err != nil {
+			// The inventory's service names were validated against the
+			// registry: an unknown one is a bug, not a server's answer.
+			env.Logger().Error("no probe", "target", t.String(), "err", err)
+		}
+		return obs, answered
 	}
 }
 
@@ -79,7 +84,7 @@ type Judge struct {
 func NewJudge(c JudgeConfig) (*Judge, error) {
 	j := &Judge{ctx: rules.Context{Catalog: c.Catalog, Policy: c.Policy, AsOf: Day(c.AsOf)}}
 	if j.ctx.Catalog == nil {
-		j.ctx.Catalog = scoring.Mail
+		j.ctx.Catalog = scoring.MailCatalog
 	}
 	if c.AdvisoriesFile != "" {
 		db, err := advisory.Load(c.AdvisoriesFile)
@@ -150,8 +155,10 @@ func (j *Judge) Stamp(m *results.ScanMeta) {
 // Clock returns the scanner's clock status, if it was checked.
 func (j *Judge) Clock() *observe.ClockStatus { return j.ctx.Clock }
 
-// Conclude is the engine's Conclude hook.
-func (j *Judge) Conclude(s *Server) *results.Record {
+// JudgeServer is the engine's Judge hook: it collects what the probes saw
+// of one server, reads fingerprints from its banners and judges it into
+// a record.
+func (j *Judge) JudgeServer(s *Server) *results.Record {
 	obs := &observe.Observations{Problems: s.Problems}
 	for _, a := range s.Addresses {
 		obs.Addresses = append(obs.Addresses, a.String())

@@ -31,10 +31,24 @@ type Item struct {
 	// AppliesTo lists the services that make the item apply to a server;
 	// an empty list means the item applies to every server.
 	AppliesTo []string `yaml:"applies_to" json:"applies_to,omitempty"`
+	// DecidedBy lists the services whose observations can decide the
+	// item (the banners of M1, the NTP and greeting clocks of S3); empty
+	// means AppliesTo. An item cannot pass while one of them was planned
+	// but never probed.
+	DecidedBy []string `yaml:"decided_by" json:"decided_by,omitempty"`
 	// Method says in one line how the item is decided; MethodJA says it
 	// in Japanese (optional: Describe falls back to Method).
 	Method   string `yaml:"method" json:"method"`
 	MethodJA string `yaml:"method_ja" json:"method_ja,omitempty"`
+}
+
+// Deciders returns the services whose observations can decide the item:
+// DecidedBy, or AppliesTo when DecidedBy is empty.
+func (it Item) Deciders() []string {
+	if len(it.DecidedBy) > 0 {
+		return it.DecidedBy
+	}
+	return it.AppliesTo
 }
 
 // Describe returns how the item is decided in the language lang ("ja"
@@ -63,7 +77,8 @@ func (c Category) Name(lang string) string {
 }
 
 // Catalog is a set of items in graded categories. The mail-server catalog
-// is built in (Mail); other inspection types load theirs with LoadCatalog.
+// is built in (MailCatalog); other inspection types load theirs with
+// LoadCatalog.
 type Catalog struct {
 	Name       string     `yaml:"name" json:"name"`
 	Categories []Category `yaml:"categories" json:"categories"`
@@ -75,10 +90,10 @@ type Catalog struct {
 //go:embed mail.yaml
 var mailYAML []byte
 
-// Mail is the built-in catalog of the focused inspection of mail servers:
+// MailCatalog is the built-in catalog of the focused inspection of mail servers:
 // categories M, S, A and P with items M1 M2 M3 S1 S2 S3 A1 P1, and the
 // supplementary items X1 and X2.
-var Mail = mustCatalog(mailYAML)
+var MailCatalog = mustCatalog(mailYAML)
 
 func mustCatalog(b []byte) *Catalog {
 	c, err := ParseCatalog(b)

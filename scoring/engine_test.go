@@ -66,12 +66,12 @@ func TestMailCatalogOverall(t *testing.T) {
 	// One server passing everything but A1: category A at 0 %, the other
 	// three at 100 %: overall 75 %, C.
 	items := map[string]Verdict{}
-	for _, code := range Mail.Codes() {
+	for _, code := range MailCatalog.Codes() {
 		items[code] = Verdict{Outcome: Pass}
 	}
 	items["A1"] = Verdict{Outcome: Fail}
 	items["X1"] = Verdict{Outcome: Fail} // supplementary: no effect
-	tab := Grade(Mail, []ServerOutcomes{{ID: "a", Org: "o", Items: items}}, ByOrg, CountUnknown, 0)
+	tab := Grade(MailCatalog, []ServerOutcomes{{ID: "a", Org: "o", Items: items}}, ByOrg, CountUnknown, 0)
 	g := tab.Groups[0]
 	if FormatRate(g.Overall) != "75.0" || g.Grade != "C" {
 		t.Fatalf("got %s %s", FormatRate(g.Overall), g.Grade)

@@ -44,15 +44,15 @@ func TestVerdictJSONEvidenceArray(t *testing.T) {
 }
 
 func TestCatalog(t *testing.T) {
-	codes := strings.Join(Mail.Codes(), " ")
+	codes := strings.Join(MailCatalog.Codes(), " ")
 	if codes != "M1 M2 M3 S1 S2 S3 A1 P1 X1 X2" {
 		t.Fatal(codes)
 	}
-	a1, _ := Mail.Item("A1")
+	a1, _ := MailCatalog.Item("A1")
 	if a1.Applies(map[string]bool{"imap": true}) || !a1.Applies(map[string]bool{"smtps": true}) {
 		t.Fatal("A1 applicability")
 	}
-	s2, _ := Mail.Item("S2")
+	s2, _ := MailCatalog.Item("S2")
 	if !s2.Applies(nil) {
 		t.Fatal("S2 applies to every server")
 	}

@@ -44,7 +44,7 @@ func (r *reportFlags) load(e *env, path string) (report.Input, error) {
 	if err := oneOf("lang", r.lang, "ja", "en"); err != nil {
 		return in, err
 	}
-	in.Catalog = scoring.Mail
+	in.Catalog = scoring.MailCatalog
 	if r.catalog != "" {
 		if in.Catalog, err = scoring.LoadCatalog(r.catalog); err != nil {
 			return in, wrapBadInput(err)

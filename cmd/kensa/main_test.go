@@ -198,7 +198,7 @@ func TestProbeDeadHost(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rec); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(rec.Items) != len(scoring.Mail.Items) {
+	if len(rec.Items) != len(scoring.MailCatalog.Items) {
 		t.Fatalf("%d items", len(rec.Items))
 	}
 	for code, v := range rec.Items {

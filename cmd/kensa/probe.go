@@ -78,5 +78,5 @@ func cmdProbe(e *env, args []string) error {
 		_, err = e.stdout.Write(line)
 		return err
 	}
-	return report.WriteRecordText(e.stdout, rec, scoring.Mail, *lang)
+	return report.WriteRecordText(e.stdout, rec, scoring.MailCatalog, *lang)
 }

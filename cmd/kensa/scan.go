@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/probes"
 	"github.com/kensa-inspect/kensa/probes/smtp"
 	"github.com/kensa-inspect/kensa/probes/wire"
 	"github.com/kensa-inspect/kensa/report"
@@ -143,11 +144,11 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory, rs *scan.Resume) (
 		en.cfg.Tracer = wire.NewTracer(tf)
 	}
 	en.cfg.Probe = scan.MailProbe(scan.ProbeOptions{RelayDomain: f.relayDomain, HeloName: f.heloName})
-	en.cfg.Conclude = judge.Conclude
+	en.cfg.Judge = judge.JudgeServer
 	en.cfg.Meta = results.ScanMeta{
 		KensaVersion: kensaVersion(), ScanID: scan.NewScanID(time.Now()),
 		InventoryPath: inv.Path, InventoryDigest: inv.Digest, InventoryServers: len(inv.Servers),
-		SourceAddress: f.sourceIP, Catalog: scoring.Mail.Name, Scope: f.scope,
+		SourceAddress: f.sourceIP, Catalog: scoring.MailCatalog.Name, Scope: f.scope,
 	}
 	judge.Stamp(&en.cfg.Meta)
 	if resumed {
@@ -281,7 +282,7 @@ func runScan(e *env, en *engine, out string, rs *scan.Resume, replace, quiet boo
 	en.cfg.Skip = skip
 	en.cfg.Write = w.Write
 	todo := len(inv.Servers) - len(skip)
-	p := newProgress(e.stderr, e.stderrTTY, quiet, todo, scoring.Mail)
+	p := newProgress(e.stderr, e.stderrTTY, quiet, todo, scoring.MailCatalog)
 	en.cfg.Progress = p.server
 	ctx := e.ctx
 	if maxTime > 0 {
@@ -312,7 +313,7 @@ func parseServices(s string) ([]inventory.Service, error) {
 	var out []inventory.Service
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
 		name, port, ok := strings.Cut(f, ":")
-		def, known := inventory.LookupService(name)
+		def, known := probes.Lookup(name)
 		if !known {
 			return nil, fmt.Errorf("unknown service %q", name)
 		}

@@ -94,7 +94,7 @@ func expectWorkbook(t *testing.T, resultsPath, invPath, lang string) map[string]
 	rateHead := []xcell{strCell(text.grades[0])}
 	var order []scoring.Item
 	for _, graded := range []bool{true, false} {
-		for _, it := range scoring.Mail.Items {
+		for _, it := range scoring.MailCatalog.Items {
 			if it.Graded == graded {
 				order = append(order, it)
 				rateHead = append(rateHead, strCell(it.Code+" "+it.Name(lang)))
@@ -163,7 +163,7 @@ func expectWorkbook(t *testing.T, resultsPath, invPath, lang string) map[string]
 			if s.org != gr.Key {
 				continue
 			}
-			for _, it := range scoring.Mail.Items {
+			for _, it := range scoring.MailCatalog.Items {
 				if s.rec == nil {
 					if it.Applies(s.services) {
 						fs = append(fs, strCells(s.org, s.unit, s.id, "", it.Code, it.Name(lang), text.words["unknown"], "-", text.words["norecord"], ""))
@@ -330,7 +330,7 @@ func TestWorkbookDisplayRule(t *testing.T) {
 			Started: time.Date(2026, 11, 1, 0, 0, i%60, 0, time.UTC),
 			Server:  results.ServerRef{ID: fmt.Sprintf("mx-%03d", i), Org: "ほぼ完璧省", Unit: "本省", Host: fmt.Sprintf("192.0.2.%d", i%250)},
 			Items:   map[string]scoring.Verdict{}, Observations: json.RawMessage("{}")}
-		for _, it := range scoring.Mail.Items {
+		for _, it := range scoring.MailCatalog.Items {
 			rec.Items[it.Code] = scoring.Verdict{Outcome: scoring.Pass, Source: scoring.FromProbe, Reason: "verified by probe"}
 		}
 		if i == 7 {

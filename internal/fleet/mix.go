@@ -15,7 +15,7 @@ import (
 	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
 	"github.com/kensa-inspect/kensa/internal/fleet/sshd"
 	"github.com/kensa-inspect/kensa/internal/fleet/telnetd"
-	"github.com/kensa-inspect/kensa/inventory"
+	"github.com/kensa-inspect/kensa/probes"
 )
 
 // Addr returns the address of the i-th host of a fleet: 127.1.0.1,
@@ -52,7 +52,7 @@ func LowPorts() bool {
 // portFor returns the port of a service: its standard port when low ports
 // are usable, a high one otherwise.
 func portFor(service string, low bool) int {
-	p := inventory.StandardPort(service)
+	p := probes.StandardPort(service)
 	if low {
 		return p
 	}

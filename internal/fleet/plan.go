@@ -324,7 +324,7 @@ func sortedCodes(m map[string]scoring.Outcome) []string {
 		out = append(out, k)
 	}
 	order := map[string]int{}
-	for i, c := range scoring.Mail.Codes() {
+	for i, c := range scoring.MailCatalog.Codes() {
 		order[c] = i
 	}
 	sort.Slice(out, func(i, j int) bool { return order[out[i]] < order[out[j]] })

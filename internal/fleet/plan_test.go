@@ -22,7 +22,7 @@ func gradeTruth(p *Plan) map[string]string {
 		servers = append(servers, scoring.ServerOutcomes{ID: h.ID, Org: h.Org, Unit: h.Unit, Items: items})
 	}
 	out := map[string]string{}
-	for _, g := range scoring.Grade(scoring.Mail, servers, scoring.ByOrg, scoring.CountUnknown, 0).Groups {
+	for _, g := range scoring.Grade(scoring.MailCatalog, servers, scoring.ByOrg, scoring.CountUnknown, 0).Groups {
 		out[g.Key] = g.Grade
 	}
 	return out

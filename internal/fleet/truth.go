@@ -35,7 +35,7 @@ func worst(os ...scoring.Outcome) scoring.Outcome {
 func (p *Plan) Truth(h *Host) map[string]scoring.Outcome {
 	probe := p.probeTruth(h)
 	out := map[string]scoring.Outcome{}
-	for _, code := range scoring.Mail.Codes() {
+	for _, code := range scoring.MailCatalog.Codes() {
 		v := scoring.Verdict{Outcome: probe[code]}
 		out[code] = scoring.Combine(v, h.Declared[code]).Outcome
 	}
@@ -45,7 +45,7 @@ func (p *Plan) Truth(h *Host) map[string]scoring.Outcome {
 // probeTruth is the truth before declarations.
 func (p *Plan) probeTruth(h *Host) map[string]scoring.Outcome {
 	t := map[string]scoring.Outcome{}
-	for _, c := range scoring.Mail.Codes() {
+	for _, c := range scoring.MailCatalog.Codes() {
 		t[c] = scoring.NA
 	}
 	if h.Down {
@@ -195,7 +195,7 @@ func (p *Plan) downTruth(h *Host) map[string]scoring.Outcome {
 		}
 	}
 	t := map[string]scoring.Outcome{}
-	for _, it := range scoring.Mail.Items {
+	for _, it := range scoring.MailCatalog.Items {
 		t[it.Code] = scoring.NA
 		if len(services) == 0 || it.Applies(services) {
 			t[it.Code] = scoring.Unknown
@@ -260,7 +260,7 @@ func (h *Host) showsTime() bool {
 // CSV: id, org, unit, then one column per item code.
 func (p *Plan) WriteTruth(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	codes := scoring.Mail.Codes()
+	codes := scoring.MailCatalog.Codes()
 	cw.Write(append([]string{"id", "org", "unit"}, codes...))
 	for i := range p.Hosts {
 		h := &p.Hosts[i]

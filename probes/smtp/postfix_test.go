@@ -78,7 +78,7 @@ func TestPostfixRefusesRelay(t *testing.T) {
 		t.Errorf("STARTTLS %+v TLS %+v", o.StartTLS, o.TLS)
 	}
 	neverData(t, o)
-	v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
+	v := rules.A1OpenRelay([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if v.Outcome != scoring.Pass {
 		for _, tt := range o.Relay.Tests {
 			t.Logf("%d %s %s | %s | %s", tt.ID, tt.Result, tt.MailCommand, tt.RcptCommand, tt.Why)
@@ -102,7 +102,7 @@ func TestPostfixOpenRelay(t *testing.T) {
 		t.Fatalf("error %q%s", o.Error, p.log())
 	}
 	neverData(t, o)
-	v := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
+	v := rules.A1OpenRelay([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if v.Outcome != scoring.Fail {
 		t.Fatalf("A1 %s: %s%s", v.Outcome, v.Reason, p.log())
 	}
@@ -211,8 +211,8 @@ func TestPostfixSubmissionClientRestrictions(t *testing.T) {
 		t.Fatalf("no 'Client host rejected: Access denied' inside TLS%s", d.Log())
 	}
 	t.Logf("Postfix submission answered RCPT inside TLS: %s", denied)
-	a1 := rules.A1([]*observe.SMTP{o}, pol)
-	x1 := rules.X1([]*observe.SMTP{o}, pol)
+	a1 := rules.A1OpenRelay([]*observe.SMTP{o}, pol)
+	x1 := rules.X1SubmissionAuth([]*observe.SMTP{o}, pol, time.Time{})
 	if a1.Outcome != scoring.Pass || x1.Outcome != scoring.Pass {
 		logRelay(t, o)
 		t.Fatalf("A1 %s: %s\nX1 %s: %s", a1.Outcome, a1.Reason, x1.Outcome, x1.Reason)
@@ -222,7 +222,7 @@ func TestPostfixSubmissionClientRestrictions(t *testing.T) {
 
 	o = probeAt(t, "smtp", d.Services[1], 10*time.Second)
 	neverData(t, o)
-	if a1 := rules.A1([]*observe.SMTP{o}, pol); a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "Client host rejected: Access denied") {
+	if a1 := rules.A1OpenRelay([]*observe.SMTP{o}, pol); a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "Client host rejected: Access denied") {
 		logRelay(t, o)
 		t.Fatalf("as smtp: A1 %s: %s", a1.Outcome, a1.Reason)
 	} else {
@@ -272,7 +272,7 @@ func TestPostfixPostscreen(t *testing.T) {
 		t.Fatalf("no deferral in the first session, or no second session (%d)%s", o.Relay.Sessions, d.Log())
 	}
 	t.Logf("postscreen answered RCPT in the first session: %s", deferred)
-	a1 := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
+	a1 := rules.A1OpenRelay([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if a1.Outcome != scoring.Pass {
 		logRelay(t, o)
 		t.Fatalf("A1 %s: %s%s", a1.Outcome, a1.Reason, d.Log())
@@ -319,7 +319,7 @@ func TestPostfixUnknownRecipientDomain(t *testing.T) {
 		t.Fatalf("no 'Domain not found'%s", d.Log())
 	}
 	t.Logf("Postfix answered RCPT: %s", notFound)
-	a1 := rules.A1([]*observe.SMTP{o}, rules.DefaultPolicy())
+	a1 := rules.A1OpenRelay([]*observe.SMTP{o}, rules.DefaultPolicy())
 	if a1.Outcome != scoring.Unknown || !strings.Contains(a1.Reason, "--relay-domain") || !strings.Contains(a1.Reason, "--helo") {
 		logRelay(t, o)
 		t.Fatalf("A1 %s: %s", a1.Outcome, a1.Reason)

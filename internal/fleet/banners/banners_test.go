@@ -32,8 +32,8 @@ func TestTruthMatchesRules(t *testing.T) {
 				t.Fatalf("incomplete set")
 			}
 			fps := fingerprint.Identify(s.Banners("192.0.2.50", "mail.example.jp"))
-			m1 := rules.M1(fps, db, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
-			m2 := rules.M2(fps, answered(fps), db, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
+			m1 := rules.M1OSPatches(fps, db, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
+			m2 := rules.M2MailSoftwarePatches(fps, answered(fps), db, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
 			if m1.Outcome != s.M1 {
 				t.Errorf("M1 %s, truth %s: %s", m1.Outcome, s.M1, m1.Reason)
 			}
@@ -67,7 +67,7 @@ func TestTruthMatchesRules(t *testing.T) {
 			if err := complete.MarkComplete(vouch...); err != nil {
 				t.Fatal(err)
 			}
-			m2c := rules.M2(fps, answered(fps), complete, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
+			m2c := rules.M2MailSoftwarePatches(fps, answered(fps), complete, nil, s.Name, "192.0.2.50", at, rules.DefaultPolicy())
 			if m2c.Outcome != s.M2Complete {
 				t.Errorf("M2 with complete data %s, truth %s: %s", m2c.Outcome, s.M2Complete, m2c.Reason)
 			}
@@ -124,7 +124,7 @@ func TestDemoData(t *testing.T) {
 		}
 		told++
 		fps := fingerprint.Identify(s.Banners("192.0.2.60", "mx.example.go.jp"))
-		v := rules.M2(fps, answered(fps), demo, nil, s.Name, "192.0.2.60", at, rules.DefaultPolicy())
+		v := rules.M2MailSoftwarePatches(fps, answered(fps), demo, nil, s.Name, "192.0.2.60", at, rules.DefaultPolicy())
 		if v.Outcome != want {
 			t.Errorf("%s: M2 with the demo's data %s, truth %s: %s", s.Name, v.Outcome, want, v.Reason)
 		}

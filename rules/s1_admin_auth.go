@@ -15,7 +15,7 @@ import (
 // use the same method) and Kerberos through GSSAPI.
 var s1StrongMethods = map[string]bool{"publickey": true, "gssapi-with-mic": true, "gssapi-keyex": true}
 
-// S1 grades administrator authentication from the SSH observations and
+// S1AdminAuth grades administrator authentication from the SSH observations and
 // the observations of the telnet, rlogin and rsh ports probed (listed in
 // the inventory or standard ports checked for discovery); services are
 // the server's planned services, from which the reason names the
@@ -36,7 +36,7 @@ var s1StrongMethods = map[string]bool{"publickey": true, "gssapi-with-mic": true
 // (hostbased, …), or no SSH service was observed at all (no
 // administration channel observable). A standard cleartext port that
 // refuses or times out without being listed counts as not answering.
-func S1(sshObs []*observe.SSH, adminObs []*observe.Admin, services []observe.Service, pol Policy) scoring.Verdict {
+func S1AdminAuth(sshObs []*observe.SSH, adminObs []*observe.Admin, services []observe.Service, pol Policy) scoring.Verdict {
 	var fails, unknowns, notes []string
 	var failEv, otherEv []string
 	examined := 0

@@ -14,7 +14,7 @@ import (
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
-// M2 grades item M2 (mail software security patches applied) from the
+// M2MailSoftwarePatches grades item M2 (mail software security patches applied) from the
 // fingerprints of a server's SMTP, submission, SMTPS, IMAP(S) and POP3(S)
 // services (other fingerprints are ignored), against the advisory data
 // db at the evaluation date asOf. services are the server's planned
@@ -44,7 +44,7 @@ import (
 // Verdict.Exception the exceptions used. Expired exceptions are ignored
 // and listed in the evidence. M2 applies to every server: without any
 // mail service the outcome is unknown.
-func M2(fps []observe.Fingerprint, services []observe.Service, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
+func M2MailSoftwarePatches(fps []observe.Fingerprint, services []observe.Service, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
 	_ = pol
 	if db == nil {
 		db = advisory.Default()

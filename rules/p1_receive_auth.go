@@ -4,12 +4,13 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
-// P1 grades the authentication of users receiving mail from the
+// P1ReceiveAuth grades the authentication of users receiving mail from the
 // observations of a server's IMAP (imap, imaps) and POP3 (pop3, pop3s)
 // services. It fails if any service gives access without authentication
 // (an IMAP PREAUTH greeting, the fake user let in), takes a cleartext
@@ -29,7 +30,7 @@ import (
 // leaves it unknown. Both slices empty means the item does not apply.
 // Weak TLS is reported as a finding and fails only with
 // pol.TLSWeakFails.
-func P1(imapObs []*observe.IMAP, pop3Obs []*observe.POP3, pol Policy) scoring.Verdict {
+func P1ReceiveAuth(imapObs []*observe.IMAP, pop3Obs []*observe.POP3, pol Policy, asOf time.Time) scoring.Verdict {
 	var all []*recvService
 	for _, o := range imapObs {
 		all = append(all, fromIMAP(o))
@@ -43,7 +44,7 @@ func P1(imapObs []*observe.IMAP, pop3Obs []*observe.POP3, pol Policy) scoring.Ve
 	var reasons = map[scoring.Outcome][]string{}
 	var evidence = map[scoring.Outcome][]string{}
 	for _, s := range all {
-		out, reason, ev := p1One(s, pol)
+		out, reason, ev := p1One(s, pol, asOf)
 		reasons[out] = append(reasons[out], s.where+": "+reason)
 		evidence[out] = append(evidence[out], ev...)
 	}
@@ -305,7 +306,7 @@ func cleartextMechanism(m string) bool {
 func (s *recvService) noTLS() bool { return !s.implicitTLS && !s.startTLSOffered }
 
 // p1One grades one receive service.
-func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
+func p1One(s *recvService, pol Policy, asOf time.Time) (scoring.Outcome, string, []string) {
 	if s.missing {
 		return scoring.Unknown, "no observation", nil
 	}
@@ -353,7 +354,7 @@ func p1One(s *recvService, pol Policy) (scoring.Outcome, string, []string) {
 			": a user's password crosses in the clear", ev(s.greetingAndCaps()...)
 	}
 	weak := ""
-	if w := TLSWeaknesses(s.tls, pol.AsOf()); len(w) > 0 {
+	if w := TLSWeaknesses(s.tls, asOf); len(w) > 0 {
 		weak = "weak TLS: " + strings.Join(w, ", ")
 		if pol.TLSWeakFails {
 			return scoring.Fail, weak, ev(tlsEvidence(s.tls))

@@ -11,7 +11,7 @@ import (
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
-// M1 grades item M1 (OS security patches applied) from every fingerprint
+// M1OSPatches grades item M1 (OS security patches applied) from every fingerprint
 // of a server (OpenSSH's distribution suffix, Sendmail's Debian suffix,
 // RPM release tags, IIS/Windows builds, telnet login banners), against
 // the advisory and end-of-life data db at the evaluation date asOf.
@@ -31,7 +31,7 @@ import (
 // excepted findings and Verdict.Exception the exceptions used. Expired
 // exceptions are ignored and listed in the evidence. M1 applies to every
 // server.
-func M1(fps []observe.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
+func M1OSPatches(fps []observe.Fingerprint, db *advisory.DB, exc *advisory.Exceptions, serverID, host string, asOf time.Time, pol Policy) scoring.Verdict {
 	_ = pol
 	if db == nil {
 		db = advisory.Default()

@@ -21,7 +21,7 @@ var s3SilentCodes = map[string]bool{
 	"AUTH": true, "CRYP": true, "NKEY": true, "NTSN": true,
 }
 
-// S3 grades time synchronisation. S3 applies to every server, and
+// S3TimeSync grades time synchronisation. S3 applies to every server, and
 // passes only when every address of the server has a passing time
 // source of its own: addresses are the server's scanned addresses (nil:
 // those the observations name).
@@ -53,7 +53,7 @@ var s3SilentCodes = map[string]bool{
 // it looks unsynchronised the verdict carries a warning in its reason
 // and evidence; the outcome is not changed (a fleet-wide pattern of
 // offset failures then points at the scanner).
-func S3(addresses []string, ntpObs []*observe.NTP, greetings []observe.TimeSample, clock *observe.ClockStatus, pol Policy) scoring.Verdict {
+func S3TimeSync(addresses []string, ntpObs []*observe.NTP, greetings []observe.TimeSample, clock *observe.ClockStatus, pol Policy) scoring.Verdict {
 	limit := pol.NTPMaxOffset.D()
 	if limit <= 0 {
 		limit = DefaultPolicy().NTPMaxOffset.D()

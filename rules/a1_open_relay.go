@@ -13,7 +13,7 @@ import (
 // maxRelayEvidence bounds the accepted attempts shown as evidence.
 const maxRelayEvidence = 5
 
-// A1 grades open-relay prevention from the SMTP observations of a
+// A1OpenRelay grades open-relay prevention from the SMTP observations of a
 // server's smtp, submission and smtps services. It fails if any relay
 // attempt was accepted on any service, with the exact commands and reply
 // as evidence; it passes only if every test was tested and refused on
@@ -33,7 +33,7 @@ const maxRelayEvidence = 5
 // says that a server singling out the scanner's address could not be
 // told apart. On smtp, or as a 4xx, or for a blocklist or a hostname
 // check, such a refusal only says that the scanner is refused.
-func A1(obs []*observe.SMTP, pol Policy) scoring.Verdict {
+func A1OpenRelay(obs []*observe.SMTP, pol Policy) scoring.Verdict {
 	if len(obs) == 0 {
 		return smtpVerdict(scoring.NA, "no smtp, submission or smtps service", nil)
 	}

@@ -2,12 +2,13 @@ package rules
 
 import (
 	"strings"
+	"time"
 
 	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/scoring"
 )
 
-// X1 grades sender authentication on submission (a supplementary item)
+// X1SubmissionAuth grades sender authentication on submission (a supplementary item)
 // from the observations of a server's submission and smtps services.
 // Every one must offer AUTH — on submission only after STARTTLS, and
 // only EHLO keywords count — and refuse unauthenticated relay. It fails
@@ -15,14 +16,14 @@ import (
 // seen (unreachable, TLS failed, relay untested); an empty slice means
 // the item does not apply. With pol.TLSWeakFails, weak TLS (obsolete
 // protocol, insecure cipher, expired certificate, small key) fails too.
-func X1(obs []*observe.SMTP, pol Policy) scoring.Verdict {
+func X1SubmissionAuth(obs []*observe.SMTP, pol Policy, asOf time.Time) scoring.Verdict {
 	if len(obs) == 0 {
 		return smtpVerdict(scoring.NA, "no submission or smtps service", nil)
 	}
 	var fails, unknowns, passes []string
 	var failEv, unknownEv, passEv []string
 	for _, o := range obs {
-		out, reason, ev := x1One(o, pol)
+		out, reason, ev := x1One(o, pol, asOf)
 		line := smtpWhere(o) + ": " + reason
 		switch out {
 		case scoring.Fail:
@@ -46,7 +47,7 @@ func X1(obs []*observe.SMTP, pol Policy) scoring.Verdict {
 }
 
 // x1One grades one submission or smtps service.
-func x1One(o *observe.SMTP, pol Policy) (scoring.Outcome, string, []string) {
+func x1One(o *observe.SMTP, pol Policy, asOf time.Time) (scoring.Outcome, string, []string) {
 	if o == nil {
 		return scoring.Unknown, "no observation", nil
 	}
@@ -65,7 +66,7 @@ func x1One(o *observe.SMTP, pol Policy) (scoring.Outcome, string, []string) {
 		}
 		return scoring.Unknown, "introduction not answered: " + o.Error, nil
 	}
-	if w := TLSWeaknesses(o.TLS, pol.AsOf()); pol.TLSWeakFails && len(w) > 0 {
+	if w := TLSWeaknesses(o.TLS, asOf); pol.TLSWeakFails && len(w) > 0 {
 		return scoring.Fail, "weak TLS: " + strings.Join(w, ", "), smtpPrefixed(o, []string{tlsEvidence(o.TLS)})
 	}
 	var authEv []string
