@@ -12,7 +12,6 @@ import (
 	"github.com/kensa-inspect/kensa/observe"
 	"github.com/kensa-inspect/kensa/probes/ssh"
 	"github.com/kensa-inspect/kensa/probes/wire"
-	"github.com/kensa-inspect/kensa/rules"
 )
 
 // startOpenSSH runs the Debian OpenSSH server (package daemon) on a
@@ -69,11 +68,6 @@ func TestOpenSSH(t *testing.T) {
 			}
 			if types["ssh-rsa"] != 2048 || len(types) > 2 {
 				t.Fatalf("host keys %+v", obs.HostKeys)
-			}
-			for _, f := range rules.SSHFindings(obs) {
-				if f.Weak() {
-					t.Errorf("stock OpenSSH graded weak: %s", f)
-				}
 			}
 			if testing.Verbose() {
 				t.Logf("%s\n%s", obs.Ident.Line, strings.Join(obs.Transcript, "\n"))

@@ -1,4 +1,4 @@
-package smtp_test
+package rules_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func (p *postfix) probe(t *testing.T) *observe.SMTP {
 	var trace bytes.Buffer
 	e.Tracer = wire.NewTracer(&trace)
 	o := smtp.Probe(ctx, e, observe.Target{Service: "smtp", Addr: p.addr}, smtp.Options{})
-	traces.Store(o, traceLines(trace.String()))
+	conversations.Store(o, trace.String())
 	return o
 }
 
@@ -142,7 +143,7 @@ func probeAt(t *testing.T, service string, ap netip.AddrPort, readTimeout time.D
 	var trace bytes.Buffer
 	e.Tracer = wire.NewTracer(&trace)
 	o := smtp.Probe(ctx, e, observe.Target{Service: service, Addr: ap}, smtp.Options{})
-	traces.Store(o, traceLines(trace.String()))
+	conversations.Store(o, trace.String())
 	return o
 }
 
@@ -328,5 +329,26 @@ func TestPostfixUnknownRecipientDomain(t *testing.T) {
 	asked := strings.Join(dns.Queries(), " ")
 	if !strings.Contains(asked, "kensa-relay-test.example.") {
 		t.Errorf("the responder was asked %q", asked)
+	}
+}
+
+// conversations holds the whole trace of each observation the Postfix
+// tests probed.
+var conversations sync.Map
+
+// neverData checks the whole conversation of a probe: no DATA (nor BDAT)
+// ever — the relay test stops at RCPT.
+func neverData(t *testing.T, o *observe.SMTP) {
+	t.Helper()
+	v, ok := conversations.Load(o)
+	if !ok {
+		t.Fatal("neverData needs the whole conversation: probe with a tracer")
+	}
+	for _, l := range strings.Split(v.(string), "\n") {
+		for _, cmd := range []string{" C: DATA", " C: BDAT"} {
+			if strings.Contains(strings.ToUpper(l), cmd) {
+				t.Fatalf("probe sent %q", l)
+			}
+		}
 	}
 }
