@@ -13,7 +13,7 @@ import (
 )
 
 // Columns are the column names of an inventory in CSV, in the order of
-// DESIGN.md; YAML uses the same keys.
+// the README ("Inventory"); YAML uses the same keys.
 var Columns = []string{"id", "org", "unit", "host", "services", "declared", "notes"}
 
 // pos is a place in the decoded file.

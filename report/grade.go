@@ -367,7 +367,7 @@ func (g *GradeReport) keyOf(d Discrepancy) string {
 	return d.Org
 }
 
-// JSON shapes of the grade report; see DESIGN.md.
+// JSON shapes of the grade report (README, "Commands").
 type jsonItem struct {
 	Applicable int     `json:"applicable"`
 	Pass       int     `json:"pass"`
@@ -412,7 +412,8 @@ func fmtPtr(s string) *string {
 	return &s
 }
 
-// WriteJSON writes the grade JSON of DESIGN.md, with more fields.
+// WriteJSON writes the grade table as JSON: the groups with their grade,
+// rates per category and item (README, "Commands"), and more fields.
 func (g *GradeReport) WriteJSON(w io.Writer) error {
 	out := jsonGrade{
 		Catalog: g.In.Catalog.Name, By: g.Table.By, UnknownPolicy: string(g.Table.Policy),

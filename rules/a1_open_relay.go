@@ -267,8 +267,10 @@ func smtpGreetingProblem(o *observe.SMTP) (string, []string) {
 	switch {
 	case g != nil && g.Code == 554:
 		return "greeting refused with 554 — relay status cannot be seen from the scanner's address", smtpGreetingLines(g)
-	case g != nil && g.Code != 220 && g.Code != 0:
+	case g != nil && g.Class() == 4:
 		return fmt.Sprintf("greeting answered %d (temporary refusal)", g.Code), smtpGreetingLines(g)
+	case g != nil && g.Code != 220 && g.Code != 0:
+		return fmt.Sprintf("greeting refused with %d — relay status cannot be seen from the scanner's address", g.Code), smtpGreetingLines(g)
 	case !o.Reachable:
 		if o.Error != "" {
 			return "unreachable: " + o.Error, nil

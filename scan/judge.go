@@ -165,6 +165,12 @@ func (j *Judge) JudgeServer(s *Server) *results.Record {
 	}
 	for _, a := range s.OutOfScope {
 		obs.OutOfScope = append(obs.OutOfScope, a.String())
+		// The listed services of an address outside the scope were
+		// planned as much as any other: never contacted.
+		for _, svc := range s.Inv.Services {
+			obs.Services = append(obs.Services, observe.Service{Service: svc.Name, Address: a.String(), Port: svc.Port,
+				Listed: true, State: observe.StateOutOfScope})
+		}
 	}
 	for _, t := range s.Targets {
 		obs.Services = append(obs.Services, observe.Service{Service: t.Service, Address: t.Addr.Addr().String(),

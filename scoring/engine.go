@@ -61,11 +61,14 @@ type ServerOutcomes struct {
 }
 
 // MissingVerdicts returns the verdicts of a server that has no record: every
-// item that applies to its services is unknown, the others na.
+// item that applies to its listed services is unknown, the others na; with
+// no service listed, every item is unknown.
 func MissingVerdicts(cat *Catalog, services map[string]bool) map[string]Verdict {
 	out := make(map[string]Verdict, len(cat.Items))
 	for _, it := range cat.Items {
-		if it.Applies(services) {
+		// With no service listed nothing shows which items apply: every
+		// one is unknown, as for a scanned server where nothing answered.
+		if len(services) == 0 || it.Applies(services) {
 			out[it.Code] = Verdict{Outcome: Unknown, Source: FromProbe, Reason: "no record: the server was not scanned (scan stopped or incomplete)"}
 		} else {
 			out[it.Code] = Verdict{Outcome: NA, Source: FromProbe, Reason: "no service the item applies to"}

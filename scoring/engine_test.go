@@ -276,3 +276,18 @@ func TestCatalogFromFile(t *testing.T) {
 		t.Fatalf("%s %s %d", FormatRate(g.Overall), g.Grade, len(g.Categories))
 	}
 }
+
+// TestMissingVerdicts: a server without a record is unknown for every
+// item its listed services make apply; one that lists none is unknown
+// for every item (nothing shows what does not apply).
+func TestMissingVerdicts(t *testing.T) {
+	got := MissingVerdicts(MailCatalog, map[string]bool{"smtp": true})
+	if got["A1"].Outcome != Unknown || got["P1"].Outcome != NA || got["S1"].Outcome != Unknown {
+		t.Fatalf("smtp listed: A1 %s P1 %s S1 %s", got["A1"].Outcome, got["P1"].Outcome, got["S1"].Outcome)
+	}
+	for code, v := range MissingVerdicts(MailCatalog, nil) {
+		if v.Outcome != Unknown {
+			t.Errorf("nothing listed: %s %s", code, v.Outcome)
+		}
+	}
+}

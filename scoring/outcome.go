@@ -8,7 +8,8 @@ import (
 // Outcome is the result of one checklist item on one server.
 type Outcome string
 
-// The four outcomes of DESIGN.md. The zero value is not a valid outcome.
+// The four outcomes (docs/CHECKLIST.md). The zero value is not a valid
+// outcome.
 const (
 	Pass    Outcome = "pass"    // the measure is in place
 	Fail    Outcome = "fail"    // the measure is missing or broken
@@ -88,7 +89,8 @@ func (v Verdict) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// Combine merges a probe verdict with a declared outcome as DESIGN.md
+// Combine merges a probe verdict with a declared outcome as
+// docs/CHECKLIST.md ("Rules common to every item")
 // prescribes. An item that does not apply stays na. A declaration fills in
 // an unknown probe. Where probe and declaration disagree on pass versus
 // fail, the worse outcome counts and the verdict is marked as a

@@ -1,7 +1,7 @@
 // Command kensa is an active compliance scanner for mail servers: it
 // reads an inventory, probes every server, turns observations into
 // verdicts per checklist item, and grades each organisation with the
-// category-average method. See DESIGN.md and README.md.
+// category-average method. See README.md and docs/ARCHITECTURE.md.
 //
 // This package holds the command line only: flags, wiring and output.
 package main
@@ -18,7 +18,7 @@ import (
 	"syscall"
 )
 
-// Exit codes of every command (DESIGN.md).
+// Exit codes of every command (README, "Commands").
 const (
 	exitOK         = 0
 	exitBelowGrade = 1

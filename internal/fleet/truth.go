@@ -31,7 +31,7 @@ func worst(os ...scoring.Outcome) scoring.Outcome {
 
 // Truth returns the expected outcome of every catalog item on host h:
 // the behaviours' own expectations, combined with the host's
-// declarations as DESIGN.md prescribes.
+// declarations as docs/CHECKLIST.md says a scan does.
 func (p *Plan) Truth(h *Host) map[string]scoring.Outcome {
 	probe := p.probeTruth(h)
 	out := map[string]scoring.Outcome{}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -64,7 +65,11 @@ func InspectTLS(cs tls.ConnectionState, name string, now time.Time) *observe.TLS
 	info.SigAlg = leaf.SignatureAlgorithm.String()
 	info.Fingerprint = fingerprint(leaf.Raw)
 	info.KeyType, info.KeyBits = keyInfo(leaf)
-	info.SelfSigned = leaf.CheckSignatureFrom(leaf) == nil && leaf.Subject.String() == leaf.Issuer.String()
+	// Self-signed: issued by its own subject and signed by its own key.
+	// (CheckSignatureFrom would refuse a leaf without CA constraints as
+	// its own parent, which most servers' own certificates are.)
+	info.SelfSigned = bytes.Equal(leaf.RawSubject, leaf.RawIssuer) &&
+		leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil
 	if name != "" {
 		info.NameChecked = true
 		info.CheckedName = name
