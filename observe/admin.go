@@ -2,19 +2,23 @@ package observe
 
 import "strings"
 
+// AdminState is how the connection attempt to a telnet, rlogin or rsh
+// port went.
+type AdminState string
+
 // States of a connection attempt.
 const (
 	// AdminStateAnswered: the listener accepted the connection.
-	AdminStateAnswered = "answered"
+	AdminStateAnswered AdminState = "answered"
 	// AdminStateRefused: the port is closed (TCP reset).
-	AdminStateRefused = "refused"
+	AdminStateRefused AdminState = "refused"
 	// AdminStateTimeout: no answer at all (a filtering firewall, or a host
 	// down).
-	AdminStateTimeout = "timeout"
+	AdminStateTimeout AdminState = "timeout"
 	// AdminStateUnreachable: the network says the host cannot be reached.
-	AdminStateUnreachable = "unreachable"
+	AdminStateUnreachable AdminState = "unreachable"
 	// AdminStateError: any other failure to connect.
-	AdminStateError = "error"
+	AdminStateError AdminState = "error"
 )
 
 // Admin is what the probe saw of one telnet, rlogin or rsh port.
@@ -27,7 +31,7 @@ type Admin struct {
 	Listed bool `json:"listed"`
 	// State is how the connection attempt went: answered, refused,
 	// timeout, unreachable or error.
-	State string `json:"state"`
+	State AdminState `json:"state"`
 	// Negotiation lists the telnet options the server asked for or
 	// offered ("DO TERMINAL-TYPE", "WILL ECHO"); the probe declined all.
 	Negotiation []string `json:"negotiation,omitempty"`

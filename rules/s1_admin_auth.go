@@ -63,14 +63,14 @@ func S1AdminAuth(sshObs []*observe.SSH, adminObs []*observe.Admin, services []ob
 		case o.State == observe.AdminStateRefused:
 			otherEv = append(otherEv, w+" connection refused: not answering")
 		case o.Listed:
-			why := o.State
+			why := string(o.State)
 			if o.Error != "" {
 				why = o.Error
 			}
 			unknowns = append(unknowns, fmt.Sprintf("%s is listed but could not be checked (%s)", w, why))
 			otherEv = append(otherEv, fmt.Sprintf("%s listed, no answer: %s", w, why))
 		default:
-			otherEv = append(otherEv, fmt.Sprintf("%s standard port, no answer (%s): taken as not reachable", w, s1Or(o.State, o.Error)))
+			otherEv = append(otherEv, fmt.Sprintf("%s standard port, no answer (%s): taken as not reachable", w, s1Or(string(o.State), o.Error)))
 		}
 	}
 

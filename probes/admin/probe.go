@@ -200,7 +200,7 @@ func shape(b []byte, service string) (text, prompt string) {
 }
 
 // connectState names how a failed connection attempt went.
-func connectState(err error) string {
+func connectState(err error) observe.AdminState {
 	switch wire.Classify(err) {
 	case "refused", "reset":
 		return observe.AdminStateRefused
