@@ -62,6 +62,7 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *o
 		obs.State = connectState(err)
 		return obs
 	}
+	tr.Connected()
 	defer conn.Close()
 	obs.State = observe.AdminStateAnswered
 	obs.Reachable = true

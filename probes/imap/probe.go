@@ -228,6 +228,7 @@ func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
 	if err != nil {
 		return nil, errors.New(wire.Describe("connect", err))
 	}
+	p.tr.Connected()
 	return c, nil
 }
 

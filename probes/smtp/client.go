@@ -71,8 +71,8 @@ func (s *session) handshake() (*observe.TLS, error) {
 	}
 	p.tr.Note("TLS established: %s %s", info.Version, info.Cipher)
 	s.tls = true
-	s.w = io.MultiWriter(tc, p.tr.Tap("C"))
-	s.rr = newReplyReader(io.TeeReader(tc, p.tr.Tap("S")), p.lim.MaxLine, p.env.Clock)
+	s.w = io.MultiWriter(tc, s.conn.Tap("C"))
+	s.rr = newReplyReader(io.TeeReader(tc, s.conn.Tap("S")), p.lim.MaxLine, p.env.Clock)
 	s.rr.src.await = s.conn.Await
 	return info, nil
 }

@@ -84,6 +84,7 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *o
 		obs.Error = wire.Describe("connect", err)
 		return obs
 	}
+	tr.Connected()
 	defer conn.Close()
 	lim := env.Lim()
 
@@ -426,6 +427,7 @@ func extraHostKeys(ctx context.Context, env wire.Env, t observe.Target, opts Opt
 			tr.Note("extra connection for host key %s: %s", f, wire.Describe("connect", err))
 			return
 		}
+		tr.Connected()
 		cfg := clientConfig(opts, algs)
 		var got *observe.SSHHostKey
 		cfg.HostKeyCallback = func(_ string, _ net.Addr, key gossh.PublicKey) error {

@@ -37,6 +37,17 @@ type Conn struct {
 	tapR  *lineTap
 	tapW  *lineTap
 	trans *Transcript
+	mark  *connMark // this connection in the trace (nil without transcript)
+}
+
+// Tap returns a writer recording lines in direction dir as lines of
+// this connection (Transcript.Tap): for the plaintext above a TLS
+// session started on it.
+func (c *Conn) Tap(dir string) io.Writer {
+	if c.trans == nil {
+		return io.Discard
+	}
+	return &lineTap{tr: c.trans, dir: dir, max: c.lim.MaxLine, mark: c.mark}
 }
 
 // NewConn wraps c. The hard deadline is ctx's deadline, if any.
@@ -47,8 +58,9 @@ func NewConn(ctx context.Context, c net.Conn, lim Limits, tr *Transcript) *Conn 
 		cc.hard = dl
 	}
 	if tr != nil {
-		cc.tapR = &lineTap{tr: tr, dir: "S", max: lim.MaxLine}
-		cc.tapW = &lineTap{tr: tr, dir: "C", max: lim.MaxLine}
+		cc.mark = tr.connected()
+		cc.tapR = &lineTap{tr: tr, dir: "S", max: lim.MaxLine, mark: cc.mark}
+		cc.tapW = &lineTap{tr: tr, dir: "C", max: lim.MaxLine, mark: cc.mark}
 	}
 	// Closing the connection when ctx ends unblocks any read at once.
 	if ctx.Done() != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -38,6 +39,38 @@ type Transcript struct {
 	paused  int
 	pausing bool
 	closed  bool
+	// conns numbers the connections of the conversation; last is the
+	// one opened most recently, whose lines Add traces.
+	conns int
+	last  *connMark
+}
+
+// connMark is one connection of a transcript, as the trace names it:
+// its number and when it was opened, so that each traced line says how
+// long after the connection opened it was sent or received.
+type connMark struct {
+	n      int
+	opened time.Time
+}
+
+// Connected records that the conversation opened a new connection now:
+// the lines traced after it (by Add, Note and the taps of Tap) carry the
+// connection's number and the milliseconds since it opened. Conns made
+// with a transcript record their own connection; a probe that keeps its
+// transcript apart from the Conn calls Connected after dialling.
+func (t *Transcript) Connected() {
+	if t == nil {
+		return
+	}
+	t.connected()
+}
+
+func (t *Transcript) connected() *connMark {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.conns++
+	t.last = &connMark{n: t.conns, opened: time.Now()}
+	return t.last
 }
 
 // NewTranscript returns a transcript that also writes each line to tracer
@@ -59,7 +92,10 @@ func (t *Transcript) AddSecret(s string) {
 }
 
 // Add records one line in direction dir ("C", "S", or "*" for a note).
-func (t *Transcript) Add(dir, line string) {
+func (t *Transcript) Add(dir, line string) { t.add(nil, dir, line) }
+
+// add records one line of connection m (nil: the last one opened).
+func (t *Transcript) add(m *connMark, dir, line string) {
 	if t == nil {
 		return
 	}
@@ -70,7 +106,10 @@ func (t *Transcript) Add(dir, line string) {
 	}
 	line = dir + ": " + Sanitize(line, MaxShownLine)
 	if t.tracer != nil {
-		t.tracer.line(t.prefix, line)
+		if m == nil {
+			m = t.last
+		}
+		t.tracer.line(t.prefix, m, line)
 	}
 	if t.closed {
 		return
@@ -152,9 +191,13 @@ func (t *Transcript) Len() int {
 
 // Tap returns a writer that records what is written to it as lines in
 // direction dir; use it as a protocol library's debug writer, or with
-// io.TeeReader above a TLS connection.
+// io.TeeReader above a TLS connection. Its lines are traced as lines of
+// the connection opened last; Conn.Tap names the connection.
 func (t *Transcript) Tap(dir string) io.Writer {
-	return &lineTap{tr: t, dir: dir, max: DefaultMaxLine}
+	t.mu.Lock()
+	m := t.last
+	t.mu.Unlock()
+	return &lineTap{tr: t, dir: dir, max: DefaultMaxLine, mark: m}
 }
 
 // Sanitize makes s safe to show on one line: invalid UTF-8 and control
@@ -188,6 +231,7 @@ type lineTap struct {
 	tr   *Transcript
 	dir  string
 	max  int
+	mark *connMark // the connection, for the trace (nil: the last)
 	mu   sync.Mutex
 	buf  []byte
 	skip bool
@@ -227,7 +271,7 @@ func (l *lineTap) emit(cut bool) {
 	if cut {
 		line += " …(line cut)"
 	}
-	l.tr.Add(l.dir, line)
+	l.tr.add(l.mark, l.dir, line)
 	l.buf = l.buf[:0]
 }
 
@@ -240,8 +284,11 @@ func (l *lineTap) flush() {
 }
 
 // Tracer writes every protocol line of a scan to one writer (--trace
-// FILE), each prefixed with its conversation. It is safe for concurrent
-// use.
+// FILE), each prefixed with its conversation, the number of the
+// conversation's connection and the milliseconds since that connection
+// opened ("192.0.2.1:25 smtp c2 +1012ms S: 454 4.7.1 …"), so that a
+// reader sees where a server made the scan wait. It is safe for
+// concurrent use.
 type Tracer struct {
 	mu sync.Mutex
 	w  io.Writer
@@ -250,8 +297,12 @@ type Tracer struct {
 // NewTracer returns a tracer writing to w.
 func NewTracer(w io.Writer) *Tracer { return &Tracer{w: w} }
 
-func (tr *Tracer) line(prefix, line string) {
+func (tr *Tracer) line(prefix string, m *connMark, line string) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	fmt.Fprintf(tr.w, "%s %s\n", prefix, line)
+	if m == nil {
+		fmt.Fprintf(tr.w, "%s %s\n", prefix, line)
+		return
+	}
+	fmt.Fprintf(tr.w, "%s c%d +%dms %s\n", prefix, m.n, time.Since(m.opened).Milliseconds(), line)
 }

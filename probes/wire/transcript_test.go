@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -58,9 +59,15 @@ func TestTranscriptRedactsSecrets(t *testing.T) {
 	if got := tr.Lines(); !reflect.DeepEqual(got, want) {
 		t.Errorf("transcript\n got %q\nwant %q", got, want)
 	}
-	wantTrace := "127.0.0.1:110 pop3 " + strings.Join(want, "\n127.0.0.1:110 pop3 ") + "\n"
-	if trace.String() != wantTrace {
-		t.Errorf("trace\n got %q\nwant %q", trace.String(), wantTrace)
+	// The trace has the same lines, each after the connection and its
+	// time since the connection opened.
+	timing := regexp.MustCompile(`^127\.0\.0\.1:110 pop3 c1 \+\d+ms `)
+	got := strings.Split(strings.TrimSuffix(trace.String(), "\n"), "\n")
+	for i := range got {
+		got[i] = timing.ReplaceAllString(got[i], "")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("trace\n got %q\nwant %q", trace.String(), want)
 	}
 	for _, s := range []string{pw, b64, "kp-01234"} {
 		if strings.Contains(trace.String(), s) || strings.Contains(strings.Join(tr.Lines(), "\n"), s) {
@@ -180,5 +187,52 @@ func TestNilTranscript(t *testing.T) {
 	tr.Note("x %d", 1)
 	if tr.Lines() != nil || tr.Take() != nil {
 		t.Error("a nil transcript has lines")
+	}
+}
+
+// TestTraceTiming: every traced line names its connection and the
+// milliseconds since that connection opened; two connections of one
+// conversation are told apart, and lines of a tap above the second
+// (TLS) go with it. The kept transcript carries no timing.
+func TestTraceTiming(t *testing.T) {
+	var trace bytes.Buffer
+	tr := NewTranscript(NewTracer(&trace), "127.0.0.1:25 smtp")
+	tr.Note("before any connection")
+	c1, s1 := loopback(t)
+	c2, s2 := loopback(t)
+	defer s1.Close()
+	defer s2.Close()
+	a := NewConn(context.Background(), c1, Limits{}, tr)
+	b := NewConn(context.Background(), c2, Limits{}, tr)
+	if _, err := a.Write([]byte("EHLO one\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Write([]byte("EHLO two\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(a.Tap("S"), "250 above the first\r\n")
+	tr.Note("after both")
+	a.Close()
+	b.Close()
+	lines := strings.Split(strings.TrimSpace(trace.String()), "\n")
+	want := []string{
+		`^127\.0\.0\.1:25 smtp \*: before any connection$`,
+		`^127\.0\.0\.1:25 smtp c1 \+\d+ms C: EHLO one$`,
+		`^127\.0\.0\.1:25 smtp c2 \+\d+ms C: EHLO two$`,
+		`^127\.0\.0\.1:25 smtp c1 \+\d+ms S: 250 above the first$`,
+		`^127\.0\.0\.1:25 smtp c2 \+\d+ms \*: after both$`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("trace:\n%s", trace.String())
+	}
+	for i, w := range want {
+		if !regexp.MustCompile(w).MatchString(lines[i]) {
+			t.Errorf("line %d %q does not match %s", i, lines[i], w)
+		}
+	}
+	for _, l := range tr.Lines() {
+		if strings.Contains(l, "ms ") {
+			t.Errorf("kept line with timing: %q", l)
+		}
 	}
 }
