@@ -26,11 +26,16 @@ type bounds struct {
 
 // hostDialer is the wire.Dialer one server's probes use. It refuses any
 // address outside the scope, waits for the server's and the scan's rate
-// of new connections and for a free connection slot, and remembers which
-// addresses accepted a connection (discovery).
+// of new connections, for one of the server's hostConns connection slots
+// and for a free slot of the scan, and remembers which addresses
+// accepted a connection (discovery). A probe that already holds a
+// connection asks for more with DialSpare, which never waits for a slot.
 type hostDialer struct {
 	b    *bounds
 	rate *rate.Limiter
+	// host holds one token per open connection to the server, at most
+	// hostConns.
+	host chan struct{}
 
 	mu        sync.Mutex
 	connected map[string]bool
@@ -45,7 +50,16 @@ type hostDialer struct {
 
 func newHostDialer(b *bounds, perSecond float64, burst int) *hostDialer {
 	return &hostDialer{b: b, rate: rate.NewLimiter(rate.Limit(perSecond), burst), hostConns: burst,
+		host:      make(chan struct{}, burst),
 		connected: map[string]bool{}, attempted: map[string]bool{}}
+}
+
+// DialSpare implements wire.SpareDialer: another connection to the
+// server, beside one the probe holds, only if one of the server's slots
+// and one of the scan's are free now (it waits for the rates only);
+// wire.ErrNoSpare otherwise.
+func (d *hostDialer) DialSpare(ctx context.Context, network, address string, timeout time.Duration) (net.Conn, error) {
+	return d.dial(ctx, network, address, timeout, true)
 }
 
 // DialContext implements wire.Dialer, with the scan's dial timeout.
@@ -56,6 +70,10 @@ func (d *hostDialer) DialContext(ctx context.Context, network, address string) (
 // DialAfterQueue implements wire.QueueingDialer: it waits for the bounds,
 // then dials within timeout.
 func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string, timeout time.Duration) (net.Conn, error) {
+	return d.dial(ctx, network, address, timeout, false)
+}
+
+func (d *hostDialer) dial(ctx context.Context, network, address string, timeout time.Duration, spare bool) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return nil, fmt.Errorf("scan: dial %s: not an address literal", address)
@@ -75,11 +93,39 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 	}
 	// Datagram sockets are no connections either: they take no slot.
 	datagram := strings.HasPrefix(network, "udp")
+	release := func() {}
 	if !datagram {
-		if err := d.b.slots.acquire(ctx, d.priority()); err != nil {
-			return nil, err
+		if spare {
+			select {
+			case d.host <- struct{}{}:
+			default:
+				return nil, wire.ErrNoSpare
+			}
+			if !d.b.slots.tryAcquire() {
+				<-d.host
+				return nil, wire.ErrNoSpare
+			}
+		} else {
+			select {
+			case d.host <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if err := d.b.slots.acquire(ctx, d.priority()); err != nil {
+				<-d.host
+				return nil, err
+			}
+		}
+		var once sync.Once
+		release = func() {
+			once.Do(func() {
+				d.b.slots.release()
+				<-d.host
+			})
 		}
 	}
+	// The server's other open connections of the scan, this one left out.
+	siblings := len(d.host) - 1
 	d.mu.Lock()
 	d.dials++
 	d.attempted[network+" "+address] = true
@@ -89,9 +135,7 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 	defer cancel()
 	c, err := d.b.base.DialContext(dctx, network, address)
 	if err != nil {
-		if !datagram {
-			d.b.slots.release()
-		}
+		release()
 		return nil, err
 	}
 	d.mu.Lock()
@@ -100,7 +144,7 @@ func (d *hostDialer) DialAfterQueue(ctx context.Context, network, address string
 	if datagram {
 		return c, nil
 	}
-	return &slotConn{Conn: c, release: d.b.slots.release}, nil
+	return &slotConn{Conn: c, release: release, siblings: siblings}, nil
 }
 
 // priority says how urgently this server needs a connection slot.
@@ -158,12 +202,17 @@ func (d *hostDialer) accepted(address string) bool {
 	return d.connected["tcp "+address]
 }
 
-// slotConn gives its connection slot back when closed.
+// slotConn gives its connection slots back when closed.
 type slotConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	once     sync.Once
+	release  func()
+	siblings int
 }
+
+// Siblings returns how many other connections of the scan to the same
+// server were open when this one was made (wire.Conn.Siblings).
+func (c *slotConn) Siblings() int { return c.siblings }
 
 func (c *slotConn) Close() error {
 	err := c.Conn.Close()

@@ -93,6 +93,17 @@ func (s *slots) acquire(ctx context.Context, prio int) error {
 	}
 }
 
+// tryAcquire takes a slot if one is free now and nobody waits for one.
+func (s *slots) tryAcquire() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free > 0 && len(s.waiters) == 0 {
+		s.free--
+		return true
+	}
+	return false
+}
+
 // release gives a slot back, to the most urgent waiter if any.
 func (s *slots) release() {
 	s.mu.Lock()

@@ -40,6 +40,19 @@ type Conn struct {
 	mark  *connMark // this connection in the trace (nil without transcript)
 }
 
+// Siblings returns how many other connections of the scan to the same
+// server were open when this one was made, as the scan engine's dialer
+// counts them (0 for other dialers). A server that refuses a connection
+// while the scanner holds others to it may be refusing the scanner's
+// own parallelism (Exim's smtp_accept_max_per_host), which is the
+// scanner's doing, not the server's answer: the probe tries again later.
+func (c *Conn) Siblings() int {
+	if s, ok := c.Conn.(interface{ Siblings() int }); ok {
+		return s.Siblings()
+	}
+	return 0
+}
+
 // Tap returns a writer recording lines in direction dir as lines of
 // this connection (Transcript.Tap): for the plaintext above a TLS
 // session started on it.

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -27,6 +28,21 @@ type QueueingDialer interface {
 	Dialer
 	DialAfterQueue(ctx context.Context, network, address string, timeout time.Duration) (net.Conn, error)
 }
+
+// SpareDialer is a QueueingDialer that can also open a connection at
+// once or not at all: a probe that already holds a connection to a
+// server asks for another one to work side by side (more SMTP sessions,
+// a second login), and must never wait for it, since the connection it
+// would wait for may be its own. DialSpare returns ErrNoSpare when the
+// bounds have no room now.
+type SpareDialer interface {
+	QueueingDialer
+	DialSpare(ctx context.Context, network, address string, timeout time.Duration) (net.Conn, error)
+}
+
+// ErrNoSpare is returned by DialSpare when the bounds leave no room for
+// another connection to the server now.
+var ErrNoSpare = errors.New("no spare connection to this server now")
 
 // Limits bound what a probe spends on one connection.
 type Limits struct {
@@ -129,6 +145,22 @@ func (e Env) Dial(ctx context.Context, network string, t observe.Target, tr *Tra
 		c, err = d.DialContext(dctx, network, t.Addr.String())
 		cancel()
 	}
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(ctx, c, lim, tr), nil
+}
+
+// DialSpare opens another connection to t beside those the probe holds:
+// with a SpareDialer (the scan engine) only if the bounds have room now,
+// ErrNoSpare otherwise; with any other dialer at once, as Dial does.
+func (e Env) DialSpare(ctx context.Context, network string, t observe.Target, tr *Transcript) (*Conn, error) {
+	sd, ok := e.Dialer.(SpareDialer)
+	if !ok {
+		return e.Dial(ctx, network, t, tr)
+	}
+	lim := e.Lim()
+	c, err := sd.DialSpare(ctx, network, t.Addr.String(), lim.DialTimeout)
 	if err != nil {
 		return nil, err
 	}
