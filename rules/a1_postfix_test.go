@@ -114,7 +114,11 @@ func TestPostfixOpenRelay(t *testing.T) {
 	if os.Getenv("KENSA_POSTFIX_LOG") != "" {
 		t.Log(p.log())
 	}
-	// Nothing was queued: the probe stops at RCPT.
+	// Nothing was queued: the probe stops at RCPT. (Once smtpd has ended
+	// every session: a session's transaction is open until then.)
+	if _, err := p.SessionsEnded(scannerAddr, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	var queued []string
 	filepath.WalkDir(filepath.Join(p.dir, "queue"), func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {

@@ -33,18 +33,35 @@ type session struct {
 	start      time.Time
 	// dialRTT is the time the TCP connection took to establish.
 	dialRTT time.Duration
+
+	// errors counts the replies of class 4 or 5 the session received,
+	// syntax those that were syntax or protocol errors (500, 501, 503,
+	// X.5.x): the server's limits are counted in them.
+	errors, syntax int
+	// sent is when the last command was written, last when the last
+	// reply arrived; quickest is the quickest reply to a command so
+	// far, by which a reply that comes a second late stands out.
+	sent, last time.Time
+	quickest   time.Duration
+	// spare is set for a session opened beside the probe's others.
+	spare  bool
+	closed bool
 }
 
 // dial opens a session: TCP through the env's dialer (so the engine's
 // per-host bounds hold), and the TLS handshake at once on an implicit-TLS
 // service. It does not read the greeting.
-func (p *prober) dial(n int) (*session, error) {
+func (p *prober) dial(n int, spare bool) (*session, error) {
 	start := p.env.Clock()
-	c, err := p.env.Dial(p.ctx, "tcp", p.t, p.tr)
+	dial := p.env.Dial
+	if spare {
+		dial = p.env.DialSpare
+	}
+	c, err := dial(p.ctx, "tcp", p.t, p.tr)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{p: p, n: n, conn: c, w: c, start: start, dialRTT: p.env.Clock().Sub(start)}
+	s := &session{p: p, n: n, conn: c, w: c, start: start, dialRTT: p.env.Clock().Sub(start), quickest: -1}
 	s.rr = newReplyReader(c, p.lim.MaxLine, p.env.Clock)
 	s.rr.src.await = c.Await
 	if n > 1 {
@@ -78,7 +95,12 @@ func (s *session) handshake() (*observe.TLS, error) {
 }
 
 // read reads one reply within the reply time limit, waiting up to
-// patience (0: the read timeout) for each line to begin.
+// patience (0: the read timeout) for each line to begin. It counts the
+// session's error replies, and ends the session with errTarpit when a
+// reply after an error comes a second later than the session's
+// quickest: the server has begun to make the client wait (Postfix past
+// its soft error limit, Sendmail's bad-recipient throttle), and what is
+// left of the test goes faster in a fresh session.
 func (s *session) read(patience time.Duration) (*observe.SMTPReply, error) {
 	if s.dead != nil {
 		return nil, s.dead
@@ -92,8 +114,30 @@ func (s *session) read(patience time.Duration) (*observe.SMTPReply, error) {
 			err = fmt.Errorf("%w (%v)", cerr, err)
 		}
 		s.dead = err
+		return r, err
 	}
-	return r, err
+	now := s.p.env.Clock()
+	if !s.sent.IsZero() {
+		from := s.sent
+		if s.last.After(from) {
+			from = s.last
+		}
+		took := now.Sub(from)
+		if s.errors > 0 && s.quickest >= 0 && took >= s.quickest+tarpitStep && s.p.tarpit(s) {
+			s.dead = errTarpit
+		}
+		if s.quickest < 0 || took < s.quickest {
+			s.quickest = took
+		}
+	}
+	s.last = now
+	if c := r.Class(); c == 4 || c == 5 {
+		s.errors++
+		if r.Code == 500 || r.Code == 501 || r.Code == 503 || strings.HasPrefix(r.Enhanced, "5.5.") || strings.HasPrefix(r.Enhanced, "4.5.") {
+			s.syntax++
+		}
+	}
+	return r, nil
 }
 
 // cmd sends one command line and reads its reply within the read
@@ -115,6 +159,7 @@ func (s *session) send(line string, patience time.Duration) (*observe.SMTPReply,
 		s.dead = err
 		return nil, err
 	}
+	s.sent = s.p.env.Clock()
 	if _, err := io.WriteString(s.w, line+"\r\n"); err != nil {
 		s.dead = err
 		return nil, err
@@ -145,6 +190,7 @@ func (s *session) pipeline(lines ...string) ([]*observe.SMTPReply, error) {
 	for _, l := range lines {
 		b.WriteString(l + "\r\n")
 	}
+	s.sent = s.p.env.Clock()
 	if _, err := io.WriteString(s.w, b.String()); err != nil {
 		s.dead = err
 		return nil, err
@@ -160,6 +206,10 @@ func (s *session) pipeline(lines ...string) ([]*observe.SMTPReply, error) {
 		if r.Code == 421 {
 			s.dead = errClosing
 			return out, errClosing
+		}
+		if s.dead != nil {
+			// A tarpit began: the replies still due are given up.
+			return out, s.dead
 		}
 	}
 	return out, nil
@@ -231,6 +281,12 @@ func (s *session) quit() {
 func (s *session) close() {
 	if s.dead == nil {
 		s.dead = errProbeClosed
+	}
+	if !s.closed {
+		s.closed = true
+		s.p.mu.Lock()
+		s.p.openNow--
+		s.p.mu.Unlock()
 	}
 	s.conn.Close()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kensa-inspect/kensa/observe"
@@ -15,9 +17,10 @@ const (
 	DefaultHeloName    = "kensa.invalid"
 	DefaultRelayDomain = "kensa-relay-test.example"
 	// DefaultMaxSessions bounds the connections one probe opens to one
-	// service: the first, and reconnections after the server dropped
-	// the relay test.
-	DefaultMaxSessions = 10
+	// service: the first, the STARTTLS check, the sessions the relay
+	// test is spread over to stay under the server's error limits, and
+	// reconnections after the server dropped one.
+	DefaultMaxSessions = 24
 	// DefaultGreetingTimeout and DefaultCommandTimeout are how long a
 	// patient SMTP client waits for the greeting and for the replies to
 	// MAIL and RCPT: five minutes each (RFC 5321, section 4.5.3.2).
@@ -37,8 +40,12 @@ type Options struct {
 	RelayDomain string
 	// SkipRelay leaves the open-relay test out.
 	SkipRelay bool
-	// MaxSessions bounds the connections to the service (default 10).
+	// MaxSessions bounds the connections to the service (default 24).
 	MaxSessions int
+	// Parallel bounds the sessions of the relay test run side by side
+	// (default DefaultParallel); the engine's bounds (--host-conns)
+	// decide how many it gets.
+	Parallel int
 	// ReplyTimeout bounds the arrival of one whole reply, however the
 	// server spaces its bytes, not counting the time a patient read
 	// waits for a line to begin (GreetingTimeout, CommandTimeout);
@@ -65,6 +72,9 @@ func (o Options) withDefaults(lim wire.Limits) Options {
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = DefaultMaxSessions
 	}
+	if o.Parallel <= 0 {
+		o.Parallel = DefaultParallel
+	}
 	if o.ReplyTimeout <= 0 {
 		o.ReplyTimeout = 3 * lim.ReadTimeout
 	}
@@ -88,7 +98,102 @@ type prober struct {
 	obs          *observe.SMTP
 	replyTimeout time.Duration
 	serverName   string
-	sessions     int
+
+	mu       sync.Mutex
+	sessions int // sessions opened
+	openNow  int // sessions open now
+	// errLimit is the most error replies a session may receive: the
+	// relay test's maxErrorReplies, lowered when the server began to
+	// delay its replies after fewer (tarpits counts those sessions).
+	errLimit int
+	tarpits  int
+	crowds   int // refusals taken for the probe's own crowding, retried
+	// relaying is set while the relay test runs: its sessions' lines
+	// are kept in relay.tests, not in the transcript.
+	relaying atomic.Bool
+}
+
+// sessionLeft reports whether the probe may open another session.
+func (p *prober) sessionLeft() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sessions < p.opts.MaxSessions
+}
+
+// sessionCount returns how many sessions the probe opened.
+func (p *prober) sessionCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sessions
+}
+
+// limit returns the most error replies a session may receive.
+func (p *prober) limit() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errLimit
+}
+
+// tarpit is told that a reply of s came a second late after s.errors
+// error replies. It lowers the error limit of later sessions to what the
+// server answered at once, and reports whether s should be given up for
+// a fresh session (not after maxTarpits of them: a server that delays
+// every reply is then waited for).
+func (p *prober) tarpit(s *session) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tarpits >= maxTarpits {
+		return false
+	}
+	p.tarpits++
+	if s.errors < p.errLimit {
+		p.errLimit = s.errors
+	}
+	p.tr.Note("session %d: a reply came a second late after %d error replies: the server began to delay its replies; at most %d error replies per session from now on", s.n, s.errors, p.errLimit)
+	return true
+}
+
+// maxCrowdRetries bounds the sessions a probe tries again after a
+// refusal it took for its own crowding.
+const maxCrowdRetries = 4
+
+// crowdRetry waits before trying again a session the server refused
+// while the scan had other connections to it, and reports whether to
+// try again (within the budget, a few times).
+func (p *prober) crowdRetry(err error) bool {
+	p.mu.Lock()
+	p.crowds++
+	n := p.crowds
+	p.mu.Unlock()
+	if n > maxCrowdRetries {
+		return false
+	}
+	d := time.Duration(n) * 500 * time.Millisecond
+	p.tr.Note("the server refused a connection while the scan had others open to it (%v): trying again in %s", err, d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-p.ctx.Done():
+		return false
+	}
+}
+
+// crowdError is a session the server refused while the scanner had
+// other connections to it open: it may be refusing the scanner's own
+// parallelism (Exim's smtp_accept_max_per_host answers 421 "Too many
+// concurrent SMTP connections from this IP address"), which is the
+// scanner's doing and not the server's answer.
+type crowdError struct{ err error }
+
+func (e *crowdError) Error() string { return e.err.Error() }
+func (e *crowdError) Unwrap() error { return e.err }
+
+// crowded reports whether err is a crowdError.
+func crowded(err error) bool {
+	var ce *crowdError
+	return errors.As(err, &ce)
 }
 
 // Probe examines one smtp, submission or smtps service (implicit TLS on
@@ -102,29 +207,84 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *o
 	opts = opts.withDefaults(lim)
 	obs := &observe.SMTP{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "smtps"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
-	p := &prober{ctx: ctx, env: env, t: t, opts: opts, lim: lim, tr: tr, obs: obs, replyTimeout: opts.ReplyTimeout}
+	p := &prober{ctx: ctx, env: env, t: t, opts: opts, lim: lim, tr: tr, obs: obs, replyTimeout: opts.ReplyTimeout, errLimit: maxErrorReplies}
 	p.run()
 	obs.Finish(env.Clock(), tr.Take())
 	return obs
 }
 
-// open starts session number n: connect, TLS on smtps, greeting, EHLO,
-// and STARTTLS plus a second EHLO when withTLS is set on a service
-// without implicit TLS. The first session records what it sees in the
-// observation; later ones only check that the server still answers.
-func (p *prober) open(withTLS bool) (*session, error) {
+// open starts a session: connect (a spare connection, beside the
+// probe's others, when spare is set), TLS on smtps, greeting, EHLO, and
+// STARTTLS plus a second EHLO when withTLS is set on a service without
+// implicit TLS. The first session records what it sees in the
+// observation; later ones only check that the server still answers. A
+// session the server refuses (a 4xx greeting, a reset or close before
+// it) while the scanner had other connections to it open is returned
+// as a crowdError.
+func (p *prober) open(withTLS, spare bool) (*session, error) {
+	p.mu.Lock()
 	p.sessions++
 	n := p.sessions
-	first := n == 1
-	s, err := p.dial(n)
+	p.openNow++
+	others := p.openNow - 1
+	p.mu.Unlock()
+	s, err := p.dial(n, spare)
 	if err != nil {
+		p.mu.Lock()
+		p.sessions--
+		p.openNow--
+		p.mu.Unlock()
+		if errors.Is(err, wire.ErrNoSpare) {
+			return nil, err
+		}
 		return nil, wrapStep("connect", err)
 	}
+	s.spare = spare
+	if p.relaying.Load() {
+		// The relay test keeps its exchanges in relay.tests.
+		s.conn.Unkeep()
+	}
+	if s.conn.Siblings() > others {
+		others = s.conn.Siblings()
+	}
+	s, err = p.greet(s, n, withTLS)
+	if err != nil && others > 0 && refusedAtOnce(err) {
+		return nil, &crowdError{err}
+	}
+	return s, err
+}
+
+// refusedAtOnce reports whether a session failed the way a server
+// refuses one connection too many: a 4xx greeting, or the connection
+// reset or closed before the greeting.
+func refusedAtOnce(err error) bool {
+	var se *stepError
+	if !errors.As(err, &se) {
+		return false
+	}
+	if se.reply != nil {
+		return se.reply.Class() == 4
+	}
+	if se.step != "greeting" && se.step != "connect" {
+		return false
+	}
+	switch wire.Classify(se.err) {
+	case "closed", "reset", "refused":
+		return true
+	}
+	return false
+}
+
+// greet runs a session from the greeting to EHLO (and STARTTLS).
+func (p *prober) greet(s *session, n int, withTLS bool) (*session, error) {
+	first := n == 1
 	if p.obs.ImplicitTLS {
 		info, err := s.handshake()
+		p.mu.Lock()
 		if first || p.obs.TLS == nil {
 			p.obs.TLS = info
 		}
+		p.mu.Unlock()
 		if err != nil {
 			s.close()
 			return nil, wrapStep("TLS handshake", err)
@@ -188,14 +348,29 @@ func (p *prober) open(withTLS bool) (*session, error) {
 	return s, nil
 }
 
-// run is the probe's plan: first session with the relay test in the
-// clear (inside TLS on smtps), then STARTTLS, then the relay test again
-// inside TLS if the server demanded STARTTLS first, then once more, in
-// a new session, the tests a temporary reply deferred.
+// run is the probe's plan. The first session reads the greeting and
+// the EHLO reply and begins the relay test in the clear (inside TLS on
+// smtps); the relay test goes on over sessions that each stay under the
+// server's error limits, several side by side when the engine's bounds
+// have room, and STARTTLS is checked in a session of its own, so that
+// no error of the relay test can slow it down. Then the relay test runs
+// again inside TLS if the server demanded STARTTLS first, and once more,
+// in new sessions, the tests a temporary reply deferred.
 func (p *prober) run() {
 	obs := p.obs
-	s, err := p.open(false)
-	if err != nil {
+	var s *session
+	for {
+		var err error
+		s, err = p.open(false, false)
+		if err == nil {
+			break
+		}
+		if crowded(err) && p.crowdRetry(err) {
+			p.mu.Lock()
+			p.sessions = 0 // the refused connection told nothing
+			p.mu.Unlock()
+			continue
+		}
 		if se, ok := err.(*stepError); ok && errors.Is(se.err, errGreeting) {
 			// The greeting refused us (421, 554): that is the
 			// observation, not a failure of the probe.
@@ -204,51 +379,46 @@ func (p *prober) run() {
 		obs.Error = err.Error()
 		return
 	}
+	// STARTTLS, in a session of its own beside the relay test's when
+	// the bounds have room, otherwise after it.
+	var tlsDone chan struct{}
+	startTLS := !obs.ImplicitTLS && obs.Hello.StartTLS
+	if startTLS && !p.opts.SkipRelay {
+		if ts, err := p.open(false, true); err == nil {
+			tlsDone = make(chan struct{})
+			go func() {
+				defer close(tlsDone)
+				p.checkStartTLS(ts)
+			}()
+		}
+	}
 	var rt *relayRunner
 	if !p.opts.SkipRelay {
 		rt = newRelayRunner(p)
 		obs.Relay = rt.res
-		p.tr.Pause()
-		s = rt.run(s, s.tls)
-		p.tr.Resume("relay.tests")
+		s = rt.phase(s, rt.jobs(rt.plan, s.tls))
 	}
-	// STARTTLS on a service without implicit TLS.
-	if !obs.ImplicitTLS && obs.Hello.StartTLS {
-		if s == nil || s.dead != nil {
-			s = closeSession(s)
-			if p.ctx.Err() == nil && p.sessions < p.opts.MaxSessions+1 {
+	if tlsDone != nil {
+		<-tlsDone
+	} else if startTLS {
+		if s == nil || s.dead != nil || s.errors > 0 {
+			// A session with errors behind it may be slowed down:
+			// STARTTLS gets a fresh one.
+			if s != nil {
+				s.quit()
+			}
+			s = nil
+			if p.ctx.Err() == nil {
 				var err error
-				s, err = p.open(false)
+				s, err = p.open(false, false)
 				if err != nil {
 					obs.StartTLS = &observe.SMTPStartTLS{Error: err.Error()}
 				}
 			}
 		}
-		if s != nil && s.dead == nil {
-			st := &observe.SMTPStartTLS{}
-			obs.StartTLS = st
-			r, info, err := s.startTLS()
-			st.Reply = r
-			if info != nil {
-				obs.TLS = info
-			}
-			if err != nil {
-				st.Error = describe("starttls", err)
-				if obs.TLS == nil && r != nil && r.Code == 220 {
-					obs.TLS = wire.TLSFailure(err)
-				}
-				s.close()
-				s = nil
-			} else {
-				st.OK = true
-				h, err := s.hello()
-				obs.HelloTLS = h
-				if err != nil {
-					st.Error = describe("ehlo after starttls", err)
-					s.close()
-					s = nil
-				}
-			}
+		if s != nil {
+			p.checkStartTLS(s)
+			s = nil
 		} else if obs.StartTLS == nil {
 			obs.StartTLS = &observe.SMTPStartTLS{Error: "no session left for STARTTLS"}
 		}
@@ -257,21 +427,62 @@ func (p *prober) run() {
 	if rt != nil && rt.needTLS {
 		if obs.ImplicitTLS || obs.StartTLS == nil || !obs.StartTLS.OK {
 			rt.res.Error = "server requires STARTTLS before MAIL, and no TLS session could be established"
+			rt.notInTLS()
 		} else {
-			p.tr.Pause()
-			s = rt.run(s, true)
+			if s != nil {
+				s.quit()
+			}
+			s = rt.phase(nil, rt.jobs(rt.plan, true))
 			tlsRun = true
-			p.tr.Resume("relay.tests")
 		}
 	}
 	if rt != nil {
-		p.tr.Pause()
-		s = rt.retryDeferred(s, tlsRun)
-		p.tr.Resume("relay.tests")
+		s = rt.retryDeferred(s, tlsRun || obs.ImplicitTLS)
 		rt.finish()
+		p.tr.NoteUnkept("relay.tests")
 	}
 	if s != nil {
 		s.quit()
+	}
+}
+
+// checkStartTLS runs STARTTLS and the EHLO after it on s, records them
+// and ends the session.
+func (p *prober) checkStartTLS(s *session) {
+	obs := p.obs
+	st := &observe.SMTPStartTLS{}
+	r, info, err := s.startTLS()
+	st.Reply = r
+	var tlsInfo *observe.TLS
+	var h *observe.SMTPHello
+	if info != nil {
+		tlsInfo = info
+	}
+	if err != nil {
+		st.Error = describe("starttls", err)
+		if tlsInfo == nil && r != nil && r.Code == 220 {
+			tlsInfo = wire.TLSFailure(err)
+		}
+		s.close()
+	} else {
+		st.OK = true
+		var herr error
+		h, herr = s.hello()
+		if herr != nil {
+			st.Error = describe("ehlo after starttls", herr)
+			s.close()
+		} else {
+			s.quit()
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	obs.StartTLS = st
+	if tlsInfo != nil {
+		obs.TLS = tlsInfo
+	}
+	if h != nil {
+		obs.HelloTLS = h
 	}
 }
 

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/kensa-inspect/kensa/observe"
+	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
 // Literal returns the SMTP address literal of a: "[192.0.2.1]" or
@@ -25,6 +29,7 @@ type plannedTest struct {
 	sender  string // "" is the null sender
 	rcpt    string
 	unbuilt string // why the test cannot be built
+	risky   bool   // the recipient may be answered as a syntax error (riskyForm)
 }
 
 // classicForms are the 16 classic tests: sender and recipient in
@@ -49,22 +54,82 @@ var classicForms = [observe.ClassicRelayTests][2]string{
 	{"antispam@[I]", "D!relaytest@S"},
 }
 
-// relayRunner runs the plan over one or more sessions.
+// relayRunner runs the plan over sessions that each stay under the
+// server's error limits, several side by side when the bounds allow.
 type relayRunner struct {
-	p       *prober
-	res     *observe.Relay
-	plan    []plannedTest
-	fill    *strings.Replacer
-	bad     map[string]bool // senders refused
+	p    *prober
+	res  *observe.Relay
+	plan []plannedTest
+	fill *strings.Replacer
+
+	mu   sync.Mutex
+	cond *sync.Cond
+	// queue holds the tests still to run in this phase, in order.
+	queue []job
+	// busy counts the workers holding tests from the queue; workers
+	// counts the workers alive.
+	busy, workers int
+	// parallel bounds the sessions run side by side (lowered when the
+	// server refuses a session while others are open).
+	parallel int
+	bad      map[string]bool // senders refused
+	// needTLS is set once the server demanded STARTTLS before MAIL: every
+	// test then runs again inside TLS.
 	needTLS bool
 	stopped bool
+	// deferring is set when a whole transaction was deferred with a
+	// temporary reply (postscreen, greylisting, a rate limit): the tests
+	// not yet run wait for the retry in a new session (later) instead of
+	// collecting more deferrals now.
+	deferring bool
+	later     []plannedTest
+	retries   map[int]int
+	// recs are the attempts, in the order they were made.
+	recs []observe.RelayTest
 }
+
+// job is one test waiting in the queue.
+type job struct {
+	pt  plannedTest
+	tls bool // run it inside TLS
+}
+
+// The limits every session of the relay test stays under.
+const (
+	// maxErrorReplies is the most replies of class 4 or 5 (to any
+	// command) one session may receive. Postfix sleeps a second before
+	// every reply, STARTTLS, EHLO and QUIT included, once a session has
+	// made smtpd_soft_error_limit (10) errors, and drops it at
+	// smtpd_hard_error_limit (20).
+	maxErrorReplies = 9
+	// maxSyntaxErrors is the most syntax or protocol errors (500, 501,
+	// 503, X.5.x) one session may risk: Exim drops a session after
+	// smtp_max_synprot_errors (3). A test whose form is not a valid RFC
+	// 5321 path, or that names a domain literal (which Exim refuses by
+	// default as a syntax error), risks one.
+	maxSyntaxErrors = 3
+	// tarpitStep is how much later than the session's quickest reply a
+	// reply must come, after an error, to be taken for a tarpit that
+	// has begun (Postfix's 1 s error sleep, Sendmail's bad-recipient
+	// throttle).
+	tarpitStep = 700 * time.Millisecond
+	// maxTarpits bounds the sessions given up because the server began
+	// to delay its replies; after them, delays are waited for.
+	maxTarpits = 3
+	// DefaultParallel is how many sessions of one relay test run side by
+	// side at most, within the engine's bounds (--host-conns).
+	DefaultParallel = 4
+)
+
+// errTarpit ends a session whose server began to delay its replies.
+var errTarpit = errors.New("the server began to delay its replies (tarpit); the tests left go to a fresh session")
 
 func newRelayRunner(p *prober) *relayRunner {
 	d := strings.ToLower(p.opts.RelayDomain)
 	lit := Literal(p.t.Addr.Addr())
 	res := &observe.Relay{Domain: d, ServerName: p.serverName, Literal: lit}
-	rt := &relayRunner{p: p, res: res, bad: map[string]bool{}}
+	rt := &relayRunner{p: p, res: res, bad: map[string]bool{}, retries: map[int]int{}, parallel: p.opts.Parallel}
+	rt.cond = sync.NewCond(&rt.mu)
 	rt.fill = strings.NewReplacer("D", d, "S", p.serverName, "[I]", lit)
 	for i, f := range classicForms {
 		rt.add(i+1, f[0], f[1])
@@ -90,7 +155,7 @@ func newRelayRunner(p *prober) *relayRunner {
 }
 
 func (rt *relayRunner) add(id int, sender, rcpt string) {
-	pt := plannedTest{id: id, form: sender + " -> " + rcpt}
+	pt := plannedTest{id: id, form: sender + " -> " + rcpt, risky: riskyForm(rcpt)}
 	if rt.p.serverName == "" && (strings.Contains(sender, "S") || strings.Contains(rcpt, "S")) {
 		pt.unbuilt = "server name S unknown (not in greeting, EHLO reply or inventory)"
 	}
@@ -100,6 +165,29 @@ func (rt *relayRunner) add(id int, sender, rcpt string) {
 	pt.rcpt = rt.fill.Replace(rcpt)
 	rt.plan = append(rt.plan, pt)
 }
+
+// riskyForm reports whether a recipient form (in symbols) may be
+// answered as a syntax error: it is not an RFC 5321 path (no domain
+// after the last @, or an @ in an unquoted local part), or it names the
+// domain literal [I], which Exim refuses by default as a syntax error.
+func riskyForm(rcpt string) bool {
+	if strings.Contains(rcpt, "[I]") {
+		return true
+	}
+	at := strings.LastIndexByte(rcpt, '@')
+	if at < 0 {
+		return true
+	}
+	local := rcpt[:at]
+	if i := strings.LastIndexByte(local, ':'); i >= 0 {
+		local = local[i+1:]
+	}
+	return !strings.HasPrefix(local, `"`) && strings.Contains(local, "@")
+}
+
+// riskySender reports whether MAIL FROM with sender may be answered as a
+// syntax error (a domain literal).
+func riskySender(sender string) bool { return strings.Contains(sender, "[") }
 
 // fallbacks lists the senders to use instead of a refused one, in
 // order.
@@ -121,6 +209,22 @@ func (rt *relayRunner) fallbacks() []string {
 	return out
 }
 
+// senderFor returns the sender a test runs with now: its own, or the
+// first fallback not refused yet ("", false when every one was).
+// Called with rt.mu held.
+func (rt *relayRunner) senderFor(pt plannedTest) (sender string, substitute, ok bool) {
+	if !rt.bad[pt.sender] {
+		return pt.sender, false, true
+	}
+	for _, f := range rt.fallbacks() {
+		if !rt.bad[f] {
+			return f, true, true
+		}
+	}
+	return "", true, false
+}
+
+// record keeps one attempt of test pt, made in session s (nil: none).
 func (rt *relayRunner) record(pt plannedTest, s *session, t observe.RelayTest) {
 	t.ID, t.Form = pt.id, pt.form
 	if t.Sender == "" && t.MailCommand == "" {
@@ -132,214 +236,534 @@ func (rt *relayRunner) record(pt plannedTest, s *session, t observe.RelayTest) {
 	if s != nil {
 		t.Session, t.TLS = s.n, s.tls
 	}
-	rt.res.Tests = append(rt.res.Tests, t)
+	rt.mu.Lock()
+	rt.recs = append(rt.recs, t)
+	rt.mu.Unlock()
 }
 
 // maxConnRetries bounds how often one test is retried after the
 // connection was lost during it.
 const maxConnRetries = 2
 
-// noAnswer records test t, whose step (MAIL or RCPT) got no usable
-// answer (err), and says whether to run the same test again: when the
-// connection was lost, the probe has time left and the test has retries
-// left. Otherwise the tests stop, unless the connection was merely lost.
-func (rt *relayRunner) noAnswer(pt plannedTest, s *session, t observe.RelayTest, step string, err error, retries map[int]int) (again bool) {
-	t.Result, t.Why = observe.RelayUntested, describe(step, err)
-	rt.record(pt, s, t)
-	if connLost(err) && rt.p.ctx.Err() == nil && retries[pt.id] < maxConnRetries {
-		retries[pt.id]++
-		return true
-	}
-	if !connLost(err) || rt.p.ctx.Err() != nil {
-		rt.stop(err)
-	}
-	return false
-}
-
 // maxBatch bounds the recipients tried in one transaction. Servers take
 // far more (RFC 5321 asks at least 100; Postfix takes 1,000).
 const maxBatch = 20
 
-// run runs every planned test from the start over s (which may be nil
-// or dead: the runner reconnects, withTLS deciding whether new sessions
-// start TLS). It returns the live session at the end, or nil.
-//
-// Consecutive tests with the same sender share one transaction: one
-// MAIL, then each test's RCPT, whose reply is judged on its own, then
-// RSET. A relay decision is made per recipient, so this is the same
-// test with fewer round trips; with PIPELINING the whole transaction
-// goes in one write.
-func (rt *relayRunner) run(s *session, withTLS bool) *session {
-	p := rt.p
-	rt.needTLS = false
-	retries := map[int]int{}
-	for idx := 0; idx < len(rt.plan); {
-		pt := rt.plan[idx]
-		if pt.unbuilt != "" {
-			rt.record(pt, nil, observe.RelayTest{Result: observe.RelayUntested, Why: pt.unbuilt})
-			idx++
+// again puts tests back at the front of the queue, in order.
+func (rt *relayRunner) again(tls bool, pts ...plannedTest) {
+	if len(pts) == 0 {
+		return
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	jobs := make([]job, 0, len(pts)+len(rt.queue))
+	for _, pt := range pts {
+		jobs = append(jobs, job{pt: pt, tls: tls})
+	}
+	rt.queue = append(jobs, rt.queue...)
+	rt.cond.Broadcast()
+}
+
+// retryable counts a retry of test pt after its connection was lost and
+// reports whether it may have one.
+func (rt *relayRunner) retryable(pt plannedTest) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped || rt.p.ctx.Err() != nil || rt.retries[pt.id] >= maxConnRetries {
+		return false
+	}
+	rt.retries[pt.id]++
+	return true
+}
+
+// batch is one transaction's worth of tests, all with one sender.
+type batch struct {
+	tests      []plannedTest
+	sender     string
+	substitute bool
+	tls        bool
+}
+
+// errFull means the session has no room left under the server's limits
+// for the next test: it ends, and a fresh session goes on.
+var errFull = errors.New("session full")
+
+// take waits for work and returns the next batch that fits in session s
+// (nil: a fresh session), or errFull when the next test needs a fresh
+// session or there is nothing to do yet (a caller with a session must
+// not wait holding it), or nil and no error when the phase is over.
+func (rt *relayRunner) take(s *session) (*batch, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for {
+		if err := rt.p.ctx.Err(); err != nil && !rt.stopped {
+			rt.stopped = true
+			if rt.res.Error == "" {
+				rt.res.Error = describe("relay test", err)
+			}
+			rt.cond.Broadcast()
+		}
+		if rt.stopped {
+			return nil, nil
+		}
+		if len(rt.queue) > 0 {
+			break
+		}
+		if rt.busy == 0 {
+			rt.cond.Broadcast()
+			return nil, nil
+		}
+		if s != nil {
+			// Nothing to do until a batch in flight comes back: never
+			// hold a connection while waiting, it may be the one
+			// another worker of the probe waits for.
+			return nil, errFull
+		}
+		rt.cond.Wait()
+	}
+	head := rt.queue[0]
+	if head.pt.unbuilt != "" {
+		rt.queue = rt.queue[1:]
+		rt.recs = append(rt.recs, observe.RelayTest{ID: head.pt.id, Form: head.pt.form, Sender: head.pt.sender, Recipient: head.pt.rcpt,
+			Result: observe.RelayUntested, Why: head.pt.unbuilt})
+		return &batch{}, nil
+	}
+	sender, substitute, ok := rt.senderFor(head.pt)
+	if !ok {
+		rt.queue = rt.queue[1:]
+		rt.recs = append(rt.recs, observe.RelayTest{ID: head.pt.id, Form: head.pt.form, Sender: head.pt.sender, Recipient: head.pt.rcpt,
+			Result: observe.RelayUntested, Why: "every sender was refused"})
+		return &batch{}, nil
+	}
+	if s != nil && s.tls != head.tls {
+		return nil, errFull
+	}
+	// Room in this session: worst case, MAIL and every RCPT refused, and
+	// every risky form a syntax error.
+	errRoom, synRoom := rt.p.limit(), maxSyntaxErrors
+	fresh := s == nil || s.errors == 0 && s.syntax == 0
+	if s != nil {
+		errRoom -= s.errors
+		synRoom -= s.syntax
+	}
+	errRoom-- // MAIL
+	if riskySender(sender) {
+		synRoom--
+	}
+	b := &batch{sender: sender, substitute: substitute, tls: head.tls}
+	var rest []job
+	for i, j := range rt.queue {
+		if len(b.tests) >= maxBatch || j.pt.unbuilt != "" || j.tls != head.tls {
+			rest = append(rest, rt.queue[i:]...)
+			break
+		}
+		if js, _, ok := rt.senderFor(j.pt); !ok || js != sender {
+			rest = append(rest, j)
 			continue
 		}
-		if err := p.ctx.Err(); err != nil || rt.stopped {
-			rt.untestedFrom(idx, rt.stopReason(err))
-			return closeSession(s)
+		risk := 0
+		if j.pt.risky {
+			risk = 1
 		}
-		sender, substitute := pt.sender, false
-		if rt.bad[sender] {
-			sender, substitute = "", true
-			found := false
-			for _, f := range rt.fallbacks() {
-				if !rt.bad[f] {
-					sender, found = f, true
-					break
+		if (errRoom < 1 || synRoom < risk) && !(fresh && len(b.tests) == 0) {
+			if len(b.tests) == 0 {
+				return nil, errFull
+			}
+			rest = append(rest, rt.queue[i:]...)
+			break
+		}
+		errRoom--
+		synRoom -= risk
+		b.tests = append(b.tests, j.pt)
+	}
+	rt.queue = rest
+	rt.busy++
+	return b, nil
+}
+
+// done returns a batch's claim on the queue.
+func (rt *relayRunner) done() {
+	rt.mu.Lock()
+	rt.busy--
+	rt.cond.Broadcast()
+	rt.mu.Unlock()
+}
+
+// stop ends the run after an error that reconnecting would not cure
+// (timeout, garbage, the probe's budget spent).
+func (rt *relayRunner) stop(err error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.stopped = true
+	if rt.res.Error == "" {
+		rt.res.Error = describe("relay test", err)
+	}
+	rt.cond.Broadcast()
+}
+
+// fail ends the run with a reason of its own ("reconnect: …").
+func (rt *relayRunner) fail(why string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.stopped = true
+	if rt.res.Error == "" {
+		rt.res.Error = why
+	}
+	rt.cond.Broadcast()
+}
+
+// phase runs the tests of jobs over sessions, first over s (which may
+// be nil), side by side up to rt.parallel sessions when the bounds have
+// room; it returns the live session at the end, or nil.
+func (rt *relayRunner) phase(s *session, jobs []job) *session {
+	rt.p.relaying.Store(true)
+	defer rt.p.relaying.Store(false)
+	if s != nil {
+		s.conn.Unkeep()
+	}
+	rt.mu.Lock()
+	rt.queue = append(rt.queue, jobs...)
+	rt.mu.Unlock()
+	var wg sync.WaitGroup
+	spawn := func() {
+		rt.mu.Lock()
+		if rt.workers >= rt.parallel || len(rt.queue) == 0 || rt.stopped {
+			rt.mu.Unlock()
+			return
+		}
+		rt.workers++
+		rt.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ss := rt.work(nil, true, nil)
+			if ss != nil {
+				ss.quit()
+			}
+		}()
+	}
+	rt.mu.Lock()
+	rt.workers++
+	rt.mu.Unlock()
+	s = rt.work(s, false, spawn)
+	wg.Wait()
+	rt.mu.Lock()
+	left := rt.queue
+	rt.queue = nil
+	rt.mu.Unlock()
+	why := "not run: " + rt.res.Error
+	if rt.res.Error == "" {
+		why = "not run: the probe's time budget was spent"
+	}
+	for _, j := range left {
+		w := why
+		if j.pt.unbuilt != "" {
+			w = j.pt.unbuilt
+		}
+		rt.record(j.pt, nil, observe.RelayTest{Result: observe.RelayUntested, Why: w})
+	}
+	return s
+}
+
+// work is one worker of a phase: it takes batches and runs them over
+// its session, opening a fresh session (a spare one, never waiting for
+// it, when spare is set) when it has none or the server's limits leave
+// no room. It returns its live session, or nil.
+func (rt *relayRunner) work(s *session, spare bool, spawn func()) *session {
+	defer func() {
+		rt.mu.Lock()
+		rt.workers--
+		rt.cond.Broadcast()
+		rt.mu.Unlock()
+	}()
+	for {
+		if s != nil && s.dead != nil {
+			s = closeSession(s)
+		}
+		b, err := rt.take(s)
+		if errors.Is(err, errFull) {
+			s.quit()
+			s = nil
+			b, err = rt.take(nil)
+		}
+		if b == nil || err != nil {
+			return s
+		}
+		if len(b.tests) == 0 {
+			continue // recorded by take
+		}
+		if s == nil {
+			s = rt.session(b, spare)
+			if s == nil {
+				rt.again(b.tls, b.tests...)
+				rt.done()
+				return nil
+			}
+			if spawn != nil {
+				// More sessions side by side, if the bounds have room.
+				for i := 1; i < rt.parallel; i++ {
+					spawn()
 				}
 			}
-			if !found {
-				rt.record(pt, nil, observe.RelayTest{Result: observe.RelayUntested, Why: "every sender was refused"})
-				idx++
+		}
+		s = rt.transaction(s, b)
+		rt.done()
+	}
+}
+
+// session opens a fresh session for batch b: a spare one (beside the
+// probe's others, never waiting for the bounds), or the probe's own. A
+// spare session the server refuses while the probe has others open is
+// the probe's crowding, not the server's answer: the probe runs fewer
+// sessions side by side from then on. It returns nil when no session
+// could be had.
+func (rt *relayRunner) session(b *batch, spare bool) *session {
+	p := rt.p
+	for {
+		if p.ctx.Err() != nil {
+			rt.stop(p.ctx.Err())
+			return nil
+		}
+		if !p.sessionLeft() {
+			rt.fail(fmt.Sprintf("connection lost and the limit of %d sessions reached", p.opts.MaxSessions))
+			return nil
+		}
+		s, err := p.open(b.tls, spare)
+		if err == nil {
+			return s
+		}
+		if errors.Is(err, wire.ErrNoSpare) {
+			return nil
+		}
+		if crowded(err) {
+			rt.mu.Lock()
+			if rt.parallel > 1 {
+				rt.parallel--
+			}
+			others := rt.workers - 1
+			rt.mu.Unlock()
+			p.tr.Note("the server refused a session while %d others of the probe were open: %v; fewer side by side", others, err)
+			if spare || others > 0 {
+				if spare {
+					return nil
+				}
+				// Wait for the probe's other sessions, then try alone.
+				rt.mu.Lock()
+				for rt.workers > 1 && !rt.stopped {
+					rt.cond.Wait()
+				}
+				rt.mu.Unlock()
+				continue
+			}
+			if p.crowdRetry(err) {
 				continue
 			}
 		}
-		if s == nil || s.dead != nil {
-			closeSession(s)
-			s = nil
-			if p.sessions >= p.opts.MaxSessions {
-				rt.res.Error = fmt.Sprintf("connection lost and the limit of %d sessions reached", p.opts.MaxSessions)
-				rt.untestedFrom(idx, "not run: "+rt.res.Error)
-				return nil
+		if spare {
+			return nil
+		}
+		rt.fail("reconnect: " + err.Error())
+		return nil
+	}
+}
+
+// transaction runs batch b over s: one MAIL, each test's RCPT, whose
+// reply is judged on its own, then RSET — pipelined when the server
+// offers PIPELINING. A relay decision is made per recipient, so this is
+// the same test with fewer round trips. It returns the session to go on
+// with, or nil.
+func (rt *relayRunner) transaction(s *session, b *batch) *session {
+	mailCommand := "MAIL FROM:<" + b.sender + ">"
+	rcpts := make([]string, len(b.tests))
+	for k, bt := range b.tests {
+		rcpts[k] = "RCPT TO:<" + bt.rcpt + ">"
+	}
+	head := b.tests[0]
+	ex := rt.exchange(s, mailCommand, rcpts)
+	mr, err := ex.mail(mailCommand)
+	base := observe.RelayTest{Sender: b.sender, Substitute: b.substitute, MailCommand: mailCommand, MailReply: mr, Pipelined: ex.pipelined}
+	if err != nil && !errors.Is(err, errClosing) {
+		if errors.Is(err, errTarpit) {
+			rt.again(b.tls, b.tests...)
+			return closeSession(s)
+		}
+		rt.noAnswer(head, s, base, "MAIL", err, b.tls, b.tests[1:])
+		return closeSession(s)
+	}
+	// judged records an attempt with the result its own replies give.
+	judged := func(bt plannedTest, t observe.RelayTest) observe.ReplyKind {
+		if t.Recipient == "" {
+			t.Recipient = bt.rcpt
+		}
+		t.Result, t.Kind, t.Why = t.Outcome(rt.res.Domain)
+		rt.record(bt, s, t)
+		return t.Kind
+	}
+	each := func() bool {
+		temporary := true
+		for _, bt := range b.tests {
+			if judged(bt, base) != observe.ReplyTemporary {
+				temporary = false
 			}
-			ns, err := p.open(withTLS)
-			if err != nil {
-				rt.res.Error = "reconnect: " + err.Error()
-				rt.untestedFrom(idx, "not run: "+rt.res.Error)
-				return nil
-			}
-			s = ns
 		}
-		// The batch: this test and the next built ones with its sender.
-		end := idx + 1
-		for end < len(rt.plan) && end-idx < maxBatch && rt.plan[end].unbuilt == "" && rt.plan[end].sender == pt.sender {
-			end++
+		return temporary
+	}
+	switch k := mr.Kind(); k {
+	case observe.ReplyOK:
+		// go on to the recipients below
+	case observe.ReplyAuth:
+		// The transaction's recipients are refused; another transaction
+		// is judged on its own replies.
+		each()
+		rt.mu.Lock()
+		rt.res.AuthRequired = true
+		rt.mu.Unlock()
+		return ex.reset()
+	case observe.ReplyNeedTLS:
+		rt.mu.Lock()
+		rt.res.StartTLSRequired = true
+		rt.mu.Unlock()
+		if !s.tls {
+			judged(head, base)
+			rt.requireTLS()
+			return ex.reset()
 		}
-		batch := rt.plan[idx:end]
-		mailCommand := "MAIL FROM:<" + sender + ">"
-		rcpts := make([]string, len(batch))
-		for k, bt := range batch {
-			rcpts[k] = "RCPT TO:<" + bt.rcpt + ">"
+		each()
+		return ex.reset()
+	case observe.ReplyClosing:
+		judged(head, base)
+		if rt.retryable(head) {
+			rt.again(b.tls, b.tests...)
+		} else {
+			rt.again(b.tls, b.tests[1:]...)
 		}
-		ex := rt.exchange(s, mailCommand, rcpts)
-		mr, err := ex.mail(mailCommand)
-		base := observe.RelayTest{Sender: sender, Substitute: substitute, MailCommand: mailCommand, MailReply: mr, Pipelined: ex.pipelined}
+		return closeSession(s)
+	case observe.ReplyTemporary:
+		if each() {
+			rt.deferRest()
+		}
+		return ex.reset()
+	case observe.ReplySequence, observe.ReplyUnparseable, observe.ReplyClient, observe.ReplyHelo:
+		// Not about this sender: another sender would fare the same.
+		// The batch stays untested, with the reply.
+		each()
+		return ex.reset()
+	default:
+		// Sender refused: its tests run again with another sender.
+		rt.mu.Lock()
+		rt.bad[b.sender] = true
+		rt.mu.Unlock()
+		judged(head, base)
+		rt.again(b.tls, b.tests...)
+		return ex.reset()
+	}
+	temporary := true
+	for k, bt := range b.tests {
+		t := base
+		t.RcptCommand = rcpts[k]
+		rr, err := ex.rcpt(k, rcpts[k])
+		t.RcptReply = rr
 		if err != nil && !errors.Is(err, errClosing) {
-			if !rt.noAnswer(pt, s, base, "MAIL", err, retries) {
-				idx++
+			if errors.Is(err, errTarpit) {
+				rt.again(b.tls, b.tests[k:]...)
+				return closeSession(s)
 			}
-			continue
+			rt.noAnswer(bt, s, t, "RCPT", err, b.tls, b.tests[k+1:])
+			return closeSession(s)
 		}
-		// judged records an attempt with the result its own replies give.
-		judged := func(bt plannedTest, t observe.RelayTest) {
-			if t.Recipient == "" {
-				t.Recipient = bt.rcpt
-			}
-			t.Result, t.Kind, t.Why = t.Outcome(rt.res.Domain)
-			rt.record(bt, s, t)
-		}
-		each := func() {
-			for _, bt := range batch {
-				judged(bt, base)
-			}
-		}
-		switch k := mr.Kind(); k {
-		case observe.ReplyOK:
-			// go on to the recipients below
+		kind := rr.Kind()
+		switch kind {
 		case observe.ReplyAuth:
-			// The transaction's recipients are refused; another
-			// transaction is judged on its own replies.
-			each()
+			rt.mu.Lock()
 			rt.res.AuthRequired = true
-			idx = end
-			s = ex.reset()
-			continue
+			rt.mu.Unlock()
 		case observe.ReplyNeedTLS:
+			rt.mu.Lock()
 			rt.res.StartTLSRequired = true
+			rt.mu.Unlock()
 			if !s.tls {
-				judged(pt, base)
-				rt.needTLS = true
-				rt.untestedFrom(idx+1, "not run in the clear: server requires STARTTLS first")
+				judged(bt, t)
+				rt.requireTLS()
 				return ex.reset()
 			}
-			each()
-			idx = end
-			s = ex.reset()
-			continue
 		case observe.ReplyClosing:
-			judged(pt, base)
-			if retries[pt.id] < maxConnRetries {
-				retries[pt.id]++
-			} else {
-				idx++
-			}
-			continue
-		case observe.ReplySequence, observe.ReplyUnparseable, observe.ReplyClient, observe.ReplyHelo, observe.ReplyTemporary:
-			// Not about this sender: another sender would fare the
-			// same. The batch stays untested, with the reply.
-			each()
-			idx = end
-			s = ex.reset()
-			continue
-		default:
-			// Sender refused: its tests run again with another sender.
-			rt.bad[sender] = true
-			judged(pt, base)
-			s = ex.reset()
-			continue
-		}
-		next := end
-	recipients:
-		for k, bt := range batch {
-			t := base
-			t.RcptCommand = rcpts[k]
-			rr, err := ex.rcpt(k, rcpts[k])
-			t.RcptReply = rr
-			if err != nil && !errors.Is(err, errClosing) {
-				next = idx + k
-				if !rt.noAnswer(bt, s, t, "RCPT", err, retries) {
-					next++
-				}
-				break
-			}
-			switch rr.Kind() {
-			case observe.ReplyAuth:
-				rt.res.AuthRequired = true
-			case observe.ReplyNeedTLS:
-				rt.res.StartTLSRequired = true
-				if !s.tls {
-					judged(bt, t)
-					rt.needTLS = true
-					rt.untestedFrom(idx+k+1, "not run in the clear: server requires STARTTLS first")
-					return ex.reset()
-				}
-			case observe.ReplyClosing:
-				judged(bt, t)
-				next = idx + k
-				if retries[bt.id] < maxConnRetries {
-					retries[bt.id]++
-				} else {
-					next++
-				}
-				break recipients
-			case observe.ReplySender:
-				rt.bad[sender] = true
-				judged(bt, t)
-				next = idx + k // the rest again, with another sender
-				break recipients
-			}
 			judged(bt, t)
+			if rt.retryable(bt) {
+				rt.again(b.tls, b.tests[k:]...)
+			} else {
+				rt.again(b.tls, b.tests[k+1:]...)
+			}
+			return closeSession(s)
+		case observe.ReplySender:
+			rt.mu.Lock()
+			rt.bad[b.sender] = true
+			rt.mu.Unlock()
+			judged(bt, t)
+			rt.again(b.tls, b.tests[k:]...) // again, with another sender
+			return ex.reset()
 		}
-		idx = next
-		s = ex.reset()
+		if judged(bt, t) != observe.ReplyTemporary {
+			temporary = false
+		}
 	}
-	return s
+	if temporary {
+		rt.deferRest()
+	}
+	return ex.reset()
+}
+
+// noAnswer records test pt, whose step (MAIL or RCPT) got no usable
+// answer (err), and puts it back with the tests after it when the
+// connection was merely lost and it has retries left; otherwise the
+// tests stop, unless the connection was merely lost (the others go on
+// in a new session).
+func (rt *relayRunner) noAnswer(pt plannedTest, s *session, t observe.RelayTest, step string, err error, tls bool, rest []plannedTest) {
+	t.Result, t.Why = observe.RelayUntested, describe(step, err)
+	rt.record(pt, s, t)
+	lost := connLost(err) && rt.p.ctx.Err() == nil
+	if lost && rt.retryable(pt) {
+		rt.again(tls, append([]plannedTest{pt}, rest...)...)
+		return
+	}
+	if !lost {
+		rt.stop(err)
+		return
+	}
+	rt.again(tls, rest...)
+}
+
+// requireTLS records that the server demands STARTTLS before MAIL: the
+// tests not run yet are left for the run inside TLS, which runs every
+// test again.
+func (rt *relayRunner) requireTLS() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.needTLS = true
+	var keep []job
+	for _, j := range rt.queue {
+		if j.tls {
+			keep = append(keep, j)
+		}
+	}
+	rt.queue = keep
+	rt.cond.Broadcast()
+}
+
+// deferRest is called when a whole transaction was deferred with
+// temporary replies: the tests not yet run in this phase wait for the
+// retry in a new session.
+func (rt *relayRunner) deferRest() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if !rt.deferring {
+		rt.p.tr.Note("a whole transaction was deferred: the tests left wait for the retry in a new session")
+	}
+	rt.deferring = true
+	for _, j := range rt.queue {
+		rt.later = append(rt.later, j.pt)
+	}
+	rt.queue = nil
+	rt.cond.Broadcast()
 }
 
 // exchange runs one transaction: MAIL, the recipients' RCPTs and RSET,
@@ -391,6 +815,9 @@ func (ex *exchange) rcpt(k int, cmd string) (*observe.SMTPReply, error) {
 // reset ends the transaction; it returns the session to go on with, or
 // nil when it was closed.
 func (ex *exchange) reset() *session {
+	if ex.s.dead != nil {
+		return closeSession(ex.s)
+	}
 	if !ex.pipelined {
 		return ex.rt.rset(ex.s)
 	}
@@ -423,59 +850,54 @@ func closeSession(s *session) *session {
 	return nil
 }
 
-// stop ends the run after an error that reconnecting would not cure
-// (timeout, garbage, the probe's budget spent).
-func (rt *relayRunner) stop(err error) {
-	rt.stopped = true
-	if rt.res.Error == "" {
-		rt.res.Error = describe("relay test", err)
+// jobs returns the built tests of the plan (or of pts) as jobs.
+func (rt *relayRunner) jobs(pts []plannedTest, tls bool) []job {
+	out := make([]job, 0, len(pts))
+	for _, pt := range pts {
+		out = append(out, job{pt: pt, tls: tls})
 	}
+	return out
 }
 
-func (rt *relayRunner) stopReason(err error) string {
-	if err != nil {
-		rt.stop(err)
-	}
-	return "not run: " + rt.res.Error
-}
-
-// untestedFrom records every test from plan index idx on as untested.
-func (rt *relayRunner) untestedFrom(idx int, why string) {
-	for _, pt := range rt.plan[idx:] {
-		w := why
-		if pt.unbuilt != "" {
-			w = pt.unbuilt
-		}
-		rt.record(pt, nil, observe.RelayTest{Result: observe.RelayUntested, Why: w})
-	}
-}
-
-// retryDeferred runs once more, in a new session, every test that no
+// retryDeferred runs once more, in new sessions, every test that no
 // attempt decided and whose last attempt was deferred with a temporary
-// reply. Postfix's postscreen answers every RCPT of a new client's first
-// session with 450 4.3.2 Service currently unavailable once its deep
-// protocol tests are on, and lets the client through when it comes
-// back; a greylisting server or a rate limit defers again, and those
-// tests stay untested. s is the session in progress: it is ended first,
-// as postscreen expects. withTLS starts the new session with STARTTLS
-// (the server demanded it before MAIL). It returns the live session, or
-// nil.
-func (rt *relayRunner) retryDeferred(s *session, withTLS bool) *session {
-	if rt.stopped || rt.p.ctx.Err() != nil {
+// reply, and the tests a deferred transaction left waiting. Postfix's
+// postscreen answers every RCPT of a new client's first session with
+// 450 4.3.2 Service currently unavailable once its deep protocol tests
+// are on, and lets the client through when it comes back; a greylisting
+// server or a rate limit defers again, and those tests stay untested.
+// s is the session in progress: it is ended first, as postscreen
+// expects. tls runs the new sessions inside TLS (the server demanded
+// STARTTLS before MAIL). It returns the live session, or nil.
+func (rt *relayRunner) retryDeferred(s *session, tls bool) *session {
+	rt.mu.Lock()
+	later := rt.later
+	rt.later, rt.deferring = nil, false
+	stopped := rt.stopped
+	rt.mu.Unlock()
+	if stopped || rt.p.ctx.Err() != nil {
+		rt.notRun(later)
 		return s
 	}
 	last := map[int]*observe.RelayTest{}
 	decided := map[int]bool{}
-	for i := range rt.res.Tests {
-		t := &rt.res.Tests[i]
+	for i := range rt.recs {
+		t := &rt.recs[i]
 		last[t.ID] = t
 		if t.Result != observe.RelayUntested {
 			decided[t.ID] = true
 		}
 	}
+	waiting := map[int]bool{}
+	for _, pt := range later {
+		waiting[pt.id] = true
+	}
 	var again []plannedTest
 	for _, pt := range rt.plan {
-		if t := last[pt.id]; pt.unbuilt == "" && !decided[pt.id] && t != nil && t.Kind == observe.ReplyTemporary {
+		if pt.unbuilt != "" || decided[pt.id] {
+			continue
+		}
+		if t := last[pt.id]; waiting[pt.id] || t != nil && t.Kind == observe.ReplyTemporary {
 			again = append(again, pt)
 		}
 	}
@@ -485,21 +907,51 @@ func (rt *relayRunner) retryDeferred(s *session, withTLS bool) *session {
 	if s != nil {
 		s.quit()
 	}
-	if rt.p.sessions >= rt.p.opts.MaxSessions {
-		return nil
-	}
 	rt.p.tr.Note("reconnecting once for %d tests deferred with a temporary reply", len(again))
-	plan := rt.plan
-	rt.plan = again
-	s = rt.run(nil, withTLS)
-	rt.plan = plan
+	s = rt.phase(nil, rt.jobs(again, tls))
+	// A second deferral leaves the tests left untested.
+	rt.mu.Lock()
+	later = rt.later
+	rt.later, rt.deferring = nil, false
+	rt.mu.Unlock()
+	rt.notRun(later)
 	return s
 }
 
-// finish counts the sessions. Each attempt was judged on its own
-// replies: an authentication-required answer refuses the tests it
+// notInTLS records every test without an attempt inside TLS (or one
+// answered that STARTTLS must come first) as untested: the server
+// demanded STARTTLS before MAIL, and no TLS session could be had.
+func (rt *relayRunner) notInTLS() {
+	inTLS := map[int]bool{}
+	rt.mu.Lock()
+	for _, t := range rt.recs {
+		if t.TLS || t.Kind == observe.ReplyNeedTLS {
+			inTLS[t.ID] = true
+		}
+	}
+	rt.mu.Unlock()
+	for _, pt := range rt.plan {
+		if !inTLS[pt.id] {
+			rt.record(pt, nil, observe.RelayTest{Result: observe.RelayUntested, Why: "not run in the clear: server requires STARTTLS first"})
+		}
+	}
+}
+
+// notRun records tests that a deferral left waiting and no retry ran.
+func (rt *relayRunner) notRun(pts []plannedTest) {
+	for _, pt := range pts {
+		rt.record(pt, nil, observe.RelayTest{Result: observe.RelayUntested, Kind: observe.ReplyTemporary,
+			Why: "not run: an earlier transaction was deferred with a temporary reply, and so was the retry"})
+	}
+}
+
+// finish counts the sessions and files the attempts, grouped by test
+// in the order each test's attempts ran. Each attempt was judged on its
+// own replies: an authentication-required answer refuses the tests it
 // answered (the recipient, or every recipient of its transaction), and
 // no others.
 func (rt *relayRunner) finish() {
-	rt.res.Sessions = rt.p.sessions
+	sort.SliceStable(rt.recs, func(i, j int) bool { return rt.recs[i].ID < rt.recs[j].ID })
+	rt.res.Tests = rt.recs
+	rt.res.Sessions = rt.p.sessionCount()
 }

@@ -40,6 +40,20 @@ type Conn struct {
 	mark  *connMark // this connection in the trace (nil without transcript)
 }
 
+// Unkeep stops keeping this connection's lines in the transcript (they
+// are still traced; Transcript.NoteUnkept counts them): for a
+// connection whose exchanges a probe keeps in a structured form of its
+// own, such as the relay test's sessions, beside others whose lines are
+// kept.
+func (c *Conn) Unkeep() {
+	if c.trans == nil || c.mark == nil {
+		return
+	}
+	c.trans.mu.Lock()
+	c.mark.unkept = true
+	c.trans.mu.Unlock()
+}
+
 // Siblings returns how many other connections of the scan to the same
 // server were open when this one was made, as the scan engine's dialer
 // counts them (0 for other dialers). A server that refuses a connection

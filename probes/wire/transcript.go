@@ -43,6 +43,21 @@ type Transcript struct {
 	// one opened most recently, whose lines Add traces.
 	conns int
 	last  *connMark
+	// unkept counts the lines of unkept connections since NoteUnkept.
+	unkept int
+}
+
+// NoteUnkept notes how many lines of connections whose lines are not
+// kept (Conn.Unkeep) were left out since the last call, and where they
+// are kept instead.
+func (t *Transcript) NoteUnkept(keptIn string) {
+	t.mu.Lock()
+	n := t.unkept
+	t.unkept = 0
+	t.mu.Unlock()
+	if n > 0 {
+		t.Note("%d lines not kept here: see %s", n, keptIn)
+	}
 }
 
 // connMark is one connection of a transcript, as the trace names it:
@@ -51,6 +66,9 @@ type Transcript struct {
 type connMark struct {
 	n      int
 	opened time.Time
+	// unkept: the connection's lines are traced but not kept
+	// (Conn.Unkeep).
+	unkept bool
 }
 
 // Connected records that the conversation opened a new connection now:
@@ -112,6 +130,10 @@ func (t *Transcript) add(m *connMark, dir, line string) {
 		t.tracer.line(t.prefix, m, line)
 	}
 	if t.closed {
+		return
+	}
+	if m != nil && m.unkept {
+		t.unkept++
 		return
 	}
 	if t.pausing {
