@@ -179,6 +179,10 @@ type Config struct {
 	Write func(*results.Record) error
 	// Progress, if not nil, is called after each finished server.
 	Progress func(done int, rec *results.Record)
+	// Probed, if not nil, is told of the probes (one per target of a
+	// server): planned when a server's plan is made, finished after
+	// each probe ends. It is called from many goroutines.
+	Probed func(planned, finished int)
 }
 
 // Summary is what a finished or stopped scan did.
@@ -412,6 +416,9 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	d := newHostDialer(b, cfg.Bounds.HostRate, cfg.Bounds.HostConns)
 	targets := cfg.plan(s, addrs)
 	srv.Targets = make([]TargetResult, len(targets))
+	if cfg.Probed != nil {
+		cfg.Probed(len(targets), 0)
+	}
 	// HostConns workers take the targets in order; this goroutine is one
 	// of them (a goroutine's stack is a large part of a server's memory).
 	var next atomic.Int64
@@ -422,6 +429,9 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 				return
 			}
 			srv.Targets[i] = cfg.probeOne(sctx, d, s, targets[i])
+			if cfg.Probed != nil {
+				cfg.Probed(0, 1)
+			}
 		}
 	}
 	var wg sync.WaitGroup

@@ -14,7 +14,11 @@ import (
 )
 
 // progress reports a scan on stderr: a live bar on a terminal, a plain
-// line every few seconds otherwise, nothing with --quiet.
+// line every few seconds otherwise, nothing with --quiet. It counts
+// finished servers and finished probes (one per service of a server):
+// with every server in progress at once, the servers finish together at
+// the end, while the probes finish all along, so the bar and the ETA go
+// by the probes.
 type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -26,6 +30,10 @@ type progress struct {
 	cat   *scoring.Catalog
 
 	done, pass, fail, unknown int
+	// planned and finished count probes; started counts the servers
+	// whose probes were planned.
+	planned, finished, started int
+	barMax                     int
 }
 
 func newProgress(w io.Writer, tty, quiet bool, total int, cat *scoring.Catalog) *progress {
@@ -35,12 +43,12 @@ func newProgress(w io.Writer, tty, quiet bool, total int, cat *scoring.Catalog) 
 	}
 	p.w = w
 	if tty && total > 0 {
-		p.bar = progressbar.NewOptions(total,
+		p.bar = progressbar.NewOptions(-1,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("scanning"),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("servers"),
+			progressbar.OptionSetItsString("probes"),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetWidth(30),
@@ -59,27 +67,67 @@ func (p *progress) server(done int, rec *results.Record) {
 	p.pass += pa
 	p.fail += fa
 	p.unknown += un
+	p.show(done == p.total)
+}
+
+// probed records probes planned and finished (scan.Config.Probed).
+func (p *progress) probed(planned, finished int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if planned > 0 {
+		p.started++
+	}
+	p.planned += planned
+	p.finished += finished
+	p.show(false)
+}
+
+// show updates the bar, or prints a line when it is time (or last).
+func (p *progress) show(last bool) {
 	switch {
 	case p.w == nil:
 	case p.bar != nil:
-		p.bar.Describe(fmt.Sprintf("items pass %d fail %d unknown %d", p.pass, p.fail, p.unknown))
-		p.bar.Set(done)
-	case time.Since(p.last) >= p.every || done == p.total:
+		if exp := p.expected(); exp > 0 && exp != p.barMax {
+			p.barMax = exp
+			p.bar.ChangeMax(exp)
+		}
+		p.bar.Describe(fmt.Sprintf("servers %d/%d, items pass %d fail %d unknown %d", p.done, p.total, p.pass, p.fail, p.unknown))
+		p.bar.Set(p.finished)
+	case time.Since(p.last) >= p.every || last:
 		p.last = time.Now()
 		p.line()
 	}
 }
 
+// expected estimates the probes of the whole scan: those planned, and
+// for the servers not started yet as many as the started ones have on
+// average (0 before any server started).
+func (p *progress) expected() int {
+	if p.started == 0 {
+		return 0
+	}
+	left := p.total - p.started
+	if left < 0 {
+		left = 0
+	}
+	return p.planned + left*p.planned/p.started
+}
+
+// eta estimates the time left from the probes finished so far: "-"
+// until a twentieth of the expected probes have finished.
+func (p *progress) eta(el time.Duration) string {
+	exp := p.expected()
+	rate := float64(p.finished) / el.Seconds()
+	if rate <= 0 || exp <= p.finished || p.finished*20 < exp || p.done >= p.total {
+		return "-"
+	}
+	return time.Duration(float64(exp-p.finished) / rate * float64(time.Second)).Round(time.Second).String()
+}
+
 func (p *progress) line() {
 	el := time.Since(p.start)
-	rate := float64(p.done) / el.Seconds()
-	eta := "-"
-	// An ETA needs a few finished servers to mean anything.
-	if rate > 0 && p.total > p.done && p.done*50 >= p.total {
-		eta = time.Duration(float64(p.total-p.done) / rate * float64(time.Second)).Round(time.Second).String()
-	}
-	fmt.Fprintf(p.w, "scan: %d/%d servers, items pass %d fail %d unknown %d, %.1f servers/s, elapsed %s, ETA %s\n",
-		p.done, p.total, p.pass, p.fail, p.unknown, rate, el.Round(time.Second), eta)
+	fmt.Fprintf(p.w, "scan: %d/%d servers, %d/%d probes, items pass %d fail %d unknown %d, %.1f probes/s, elapsed %s, ETA %s\n",
+		p.done, p.total, p.finished, p.expected(), p.pass, p.fail, p.unknown, float64(p.finished)/el.Seconds(), el.Round(time.Second), p.eta(el))
 }
 
 // finish ends the bar.

@@ -284,6 +284,7 @@ func runScan(e *env, en *engine, out string, rs *scan.Resume, replace, quiet boo
 	todo := len(inv.Servers) - len(skip)
 	p := newProgress(e.stderr, e.stderrTTY, quiet, todo, scoring.MailCatalog)
 	en.cfg.Progress = p.server
+	en.cfg.Probed = p.probed
 	ctx := e.ctx
 	if maxTime > 0 {
 		var cancel context.CancelFunc
