@@ -60,6 +60,8 @@ type prober struct {
 	obs   *observe.IMAP
 	cred  login.Credentials
 	conns int
+	// spare is a connection dialled already, for the next dial.
+	spare *wire.Conn
 }
 
 // Probe examines the IMAP service t: t.Service "imaps" means implicit
@@ -94,9 +96,19 @@ func (p *prober) run(ctx context.Context) error {
 	if observe.HasIMAPCap(p.obs.Capabilities, "ID") {
 		p.id(s)
 	}
+	starttls := !p.obs.ImplicitTLS && observe.HasIMAPCap(p.obs.Capabilities, "STARTTLS")
+	var lane *tlsLane
 	if !p.opts.SkipLogin {
 		p.obs.LoginTested = true
 		p.newPassword()
+		if starttls {
+			// The login over TLS goes side by side with those in the
+			// clear, on a connection of its own when the bounds have
+			// room: a server that delays failed logins (Dovecot) then
+			// makes the probe wait once, and no refusal in the clear
+			// waits behind a delayed login.
+			lane = p.startTLSLane(ctx)
+		}
 		// Without TLS, everything a careless client sends; over TLS,
 		// a fake login (is authentication required at all?) and
 		// anonymous login.
@@ -106,14 +118,59 @@ func (p *prober) run(ctx context.Context) error {
 		}
 		reopen := func() (*session, error) { return p.open(ctx, p.obs.ImplicitTLS) }
 		if err := p.attempts(s, plan, reopen); err != nil {
+			if lane != nil {
+				p.joinTLSLane(lane)
+			}
 			return err
 		}
 	}
 	s.close()
-	if !p.obs.ImplicitTLS && observe.HasIMAPCap(p.obs.Capabilities, "STARTTLS") {
+	if lane != nil {
+		return p.joinTLSLane(lane)
+	}
+	if starttls {
 		return p.afterTLS(ctx)
 	}
 	return nil
+}
+
+// tlsLane is the part of the probe after STARTTLS, run beside the
+// attempts in the clear by a prober of its own (its own observation and
+// transcript, merged when it ends).
+type tlsLane struct {
+	q    *prober
+	done chan error
+}
+
+// startTLSLane starts afterTLS on a spare connection, or returns nil
+// when the bounds have no room for one now (afterTLS then runs after
+// the attempts in the clear).
+func (p *prober) startTLSLane(ctx context.Context) *tlsLane {
+	raw, err := p.env.DialSpare(ctx, "tcp", p.t, nil)
+	if err != nil {
+		return nil
+	}
+	q := &prober{ctx: p.ctx, env: p.env, t: p.t, opts: p.opts, tr: p.tr.Fork(), cred: p.cred, conns: 1,
+		obs: &observe.IMAP{Endpoint: p.obs.Endpoint, ImplicitTLS: p.obs.ImplicitTLS, Greeting: p.obs.Greeting}}
+	q.spare = raw
+	q.tr.Connected()
+	l := &tlsLane{q: q, done: make(chan error, 1)}
+	go func() { l.done <- q.afterTLS(ctx) }()
+	return l
+}
+
+// joinTLSLane waits for the lane and files what it saw after the
+// attempts in the clear.
+func (p *prober) joinTLSLane(l *tlsLane) error {
+	err := <-l.done
+	q := l.q
+	p.tr.Join(q.tr)
+	o := p.obs
+	o.StartTLS, o.TLS = q.obs.StartTLS, q.obs.TLS
+	o.CapabilitiesAfterTLS, o.CapabilityLineAfterTLS = q.obs.CapabilitiesAfterTLS, q.obs.CapabilityLineAfterTLS
+	o.Attempts = append(o.Attempts, q.obs.Attempts...)
+	o.PreAuth = o.PreAuth || q.obs.PreAuth
+	return err
 }
 
 // session is one IMAP connection.
@@ -220,6 +277,10 @@ func (s *session) dead() bool {
 }
 
 func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
+	if c := p.spare; c != nil {
+		p.spare = nil
+		return c, nil
+	}
 	if p.conns >= maxConns {
 		return nil, fmt.Errorf("connect: gave up after %d connections", maxConns)
 	}

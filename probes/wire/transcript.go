@@ -45,6 +45,34 @@ type Transcript struct {
 	last  *connMark
 	// unkept counts the lines of unkept connections since NoteUnkept.
 	unkept int
+	// parent is the transcript a Fork came from: connections are
+	// numbered across both.
+	parent *Transcript
+}
+
+// Fork returns a transcript for a part of the conversation that runs
+// beside the rest (a second connection): it traces with the same prefix,
+// redacts the same secrets, numbers its connections after the parent's,
+// and keeps its lines apart until Join appends them to the parent's, so
+// that each part's lines stay together.
+func (t *Transcript) Fork() *Transcript {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return &Transcript{tracer: t.tracer, prefix: t.prefix, secrets: append([]string(nil), t.secrets...), parent: t}
+}
+
+// Join appends the lines kept by f, a Fork of t, to t's.
+func (t *Transcript) Join(f *Transcript) {
+	lines := f.Take()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range lines {
+		if len(t.lines) >= MaxTranscriptLines {
+			t.dropped++
+			continue
+		}
+		t.lines = append(t.lines, l)
+	}
 }
 
 // NoteUnkept notes how many lines of connections whose lines are not
@@ -84,11 +112,27 @@ func (t *Transcript) Connected() {
 }
 
 func (t *Transcript) connected() *connMark {
+	n := t.root().next()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.last = &connMark{n: n, opened: time.Now()}
+	return t.last
+}
+
+// root is the transcript of the whole conversation.
+func (t *Transcript) root() *Transcript {
+	for t.parent != nil {
+		t = t.parent
+	}
+	return t
+}
+
+// next numbers a new connection of the conversation.
+func (t *Transcript) next() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.conns++
-	t.last = &connMark{n: t.conns, opened: time.Now()}
-	return t.last
+	return t.conns
 }
 
 // NewTranscript returns a transcript that also writes each line to tracer
