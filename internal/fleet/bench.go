@@ -83,6 +83,9 @@ func Bench(n int, o BenchOptions) *Plan {
 		case o.Tarpits && i%33 == 8:
 			h.SMTP.Delay = o.TarpitDelay
 		}
+		if !h.Down && h.SMTP.Profile != string(smtpd.Silent) {
+			withRealLimits(&h, i, 0)
+		}
 		p.Hosts = append(p.Hosts, h)
 	}
 	return p

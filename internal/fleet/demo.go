@@ -156,6 +156,7 @@ func DemoIn(net byte, n int, low bool) *Plan {
 				}
 			}
 			declare(p, &h)
+			withRealLimits(&h, idx, 0)
 			p.Hosts = append(p.Hosts, h)
 			idx++
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kensa-inspect/kensa/internal/fleet/banners"
 	"github.com/kensa-inspect/kensa/internal/fleet/imapd"
+	"github.com/kensa-inspect/kensa/internal/fleet/internal/mailauth"
 	"github.com/kensa-inspect/kensa/internal/fleet/ntpd"
 	"github.com/kensa-inspect/kensa/internal/fleet/pop3d"
 	"github.com/kensa-inspect/kensa/internal/fleet/smtpd"
@@ -37,7 +38,7 @@ func (h *Host) set() (banners.Set, bool) {
 
 func (h *Host) smtpConfig(s *Service) smtpd.Config {
 	cfg := smtpd.Config{Profile: smtpd.Profile(s.Profile), Hostname: h.Name, Latency: h.Latency, TLS: true,
-		ClockOffset: s.Offset, GreetingDelay: s.Delay, IdleTimeout: 30 * time.Second}
+		ClockOffset: s.Offset, GreetingDelay: s.Delay, IdleTimeout: 30 * time.Second, Limits: smtpd.Limits(s.Limits)}
 	if set, ok := h.set(); ok && set.SMTP != "" {
 		cfg.Banner = dateRE.ReplaceAllString(set.SMTP, "{time}")
 	} else if h.GreetingTime {
@@ -102,6 +103,23 @@ func (r *Running) startOn(ip string, without []string) error {
 		return false
 	}
 	set, _ := h.set()
+	// Dovecot's one auth process delays failed logins of IMAP and POP3
+	// alike.
+	var penalty *mailauth.Penalty
+	for _, s := range []*Service{h.IMAP, h.POP3} {
+		if s != nil && s.Limits == DovecotLimits && penalty == nil {
+			penalty = mailauth.NewDovecotPenalty()
+			if s.Delay > 0 {
+				penalty.Delay, penalty.Step = s.Delay, 2*s.Delay
+			}
+		}
+	}
+	loginPenalty := func(s *Service) *mailauth.Penalty {
+		if s.Limits == DovecotLimits {
+			return penalty
+		}
+		return nil
+	}
 	if h.SMTP != nil && !skip("smtp") {
 		s, err := smtpd.Start(addr(h.SMTP.Port), h.smtpConfig(h.SMTP))
 		if err != nil {
@@ -118,7 +136,7 @@ func (r *Running) startOn(ip string, without []string) error {
 	}
 	if h.IMAP != nil && !skip("imap") {
 		s, err := imapd.Start(addr(h.IMAP.Port), imapd.Config{Profile: imapd.Profile(h.IMAP.Profile),
-			Banner: strings.ReplaceAll(set.IMAP, "{host}", h.Name), Latency: h.Latency})
+			Banner: strings.ReplaceAll(set.IMAP, "{host}", h.Name), Latency: h.Latency, Penalty: loginPenalty(h.IMAP)})
 		if err != nil {
 			return fail("imap", err)
 		}
@@ -126,7 +144,7 @@ func (r *Running) startOn(ip string, without []string) error {
 	}
 	if h.POP3 != nil && !skip("pop3") {
 		s, err := pop3d.Start(addr(h.POP3.Port), pop3d.Config{Profile: pop3d.Profile(h.POP3.Profile),
-			Banner: strings.ReplaceAll(set.POP3, "{host}", h.Name), Latency: h.Latency})
+			Banner: strings.ReplaceAll(set.POP3, "{host}", h.Name), Latency: h.Latency, Penalty: loginPenalty(h.POP3)})
 		if err != nil {
 			return fail("pop3", err)
 		}

@@ -234,6 +234,9 @@ func Mix(n int, o MixOptions) *Plan {
 				h.unlistAll()
 			}
 		}
+		// Real daemons' limits; failed logins delayed well within the
+		// read timeout, as Dovecot's 2 s are within the default 10 s.
+		withRealLimits(&h, i, o.ReadTimeout/5)
 		if set := pick(sets, i*13); p.fits(&h, set) {
 			h.Banners = set.Name
 			if p.Truth(&h)["S3"] == "" {

@@ -51,8 +51,18 @@ type Service struct {
 	// Offset sets the clock of an NTP responder or of an SMTP greeting's
 	// timestamp.
 	Offset time.Duration `json:"offset,omitempty"`
-	// Delay holds back an SMTP greeting (a tarpit), whatever the profile.
+	// Delay holds back an SMTP greeting (a tarpit), whatever the profile;
+	// on IMAP and POP3 with the "dovecot" limits it is the delay of the
+	// first failed login (default Dovecot's 2 s; each later one waits
+	// twice that more, as Dovecot's auth penalty does).
 	Delay time.Duration `json:"delay,omitempty"`
+	// Limits names the real daemon whose stock limits and delays toward
+	// a client the service has: "postfix", "exim" or "sendmail" on SMTP
+	// (smtpd.Limits), "dovecot" on IMAP and POP3 (failed logins
+	// delayed, shared by the host's IMAP and POP3). They change no
+	// verdict: a client that keeps under them sees the profile's own
+	// answers.
+	Limits string `json:"limits,omitempty"`
 }
 
 // Host is one simulated mail server.
@@ -208,10 +218,35 @@ func (p *Plan) Validate() error {
 			if !profileKnown(s.Name, s.S.Profile) {
 				return fmt.Errorf("fleet: host %s: %s has no profile %q", h.ID, s.Name, s.S.Profile)
 			}
+			if !limitsKnown(s.Name, s.S.Limits) {
+				return fmt.Errorf("fleet: host %s: %s has no limits %q", h.ID, s.Name, s.S.Limits)
+			}
 		}
 	}
 	return nil
 }
+
+// limitsKnown reports whether a service can have the named limits.
+func limitsKnown(service, limits string) bool {
+	if limits == "" {
+		return true
+	}
+	switch service {
+	case "smtp", "submission":
+		for _, l := range smtpd.LimitsNames() {
+			if string(l) == limits {
+				return true
+			}
+		}
+	case "imap", "pop3":
+		return limits == DovecotLimits
+	}
+	return false
+}
+
+// DovecotLimits names Dovecot's stock delays of failed logins on a
+// host's IMAP and POP3 (Service.Limits).
+const DovecotLimits = "dovecot"
 
 func profileKnown(service, profile string) bool {
 	var names []string
@@ -297,6 +332,9 @@ func (h *Host) describe() string {
 	var parts []string
 	for _, s := range h.services() {
 		part := s.Name + "=" + s.S.Profile
+		if s.S.Limits != "" {
+			part += "[" + s.S.Limits + "]"
+		}
 		if !s.S.Listed {
 			part += "(unlisted)"
 		}

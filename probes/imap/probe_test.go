@@ -231,3 +231,24 @@ func TestHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginsSideBySide: against a server that delays failed logins and
+// delays each later one from the same address more (Dovecot's auth
+// penalty), the login over TLS goes side by side with the cleartext
+// one, which the server checks too: the server sees one failed login
+// begin while the other is delayed. The attempts are those of the
+// probe run one after the other, none twice.
+func TestLoginsSideBySide(t *testing.T) {
+	pen := imapd.NewPenalty(100 * time.Millisecond)
+	obs := probe(t, imapd.Config{Profile: imapd.Plaintext, Penalty: pen})
+	want := map[string]observe.LoginResult{"LOGIN": observe.LoginChecked, "AUTHENTICATE ANONYMOUS": observe.LoginRefused, "LOGIN/tls": observe.LoginChecked}
+	if got := results(obs); !maps.Equal(got, want) || len(obs.Attempts) != 3 {
+		t.Errorf("results %v (%d attempts), want %v", got, len(obs.Attempts), want)
+	}
+	if obs.StartTLS == nil || obs.StartTLS.Result != "ok" || len(obs.CapabilitiesAfterTLS) == 0 {
+		t.Errorf("starttls %+v capabilities after TLS %v", obs.StartTLS, obs.CapabilitiesAfterTLS)
+	}
+	if n := pen.Overlapped(); n < 1 {
+		t.Errorf("the server saw no failed login begin while another was delayed: the logins ran one after the other")
+	}
+}

@@ -224,3 +224,24 @@ func TestHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginsSideBySide: against a server that delays failed logins and
+// delays each later one from the same address more (Dovecot's auth
+// penalty), the login over TLS goes side by side with the cleartext
+// one, which the server checks too: the server sees one failed login
+// begin while the other is delayed. The attempts are those of the
+// probe run one after the other, none twice.
+func TestLoginsSideBySide(t *testing.T) {
+	pen := pop3d.NewPenalty(100 * time.Millisecond)
+	obs := probe(t, pop3d.Config{Profile: pop3d.Plaintext, Penalty: pen})
+	want := map[string]observe.LoginResult{"USER/PASS": observe.LoginChecked, "AUTH ANONYMOUS": observe.LoginRefused, "USER/PASS/tls": observe.LoginChecked}
+	if got := results(obs); !maps.Equal(got, want) || len(obs.Attempts) != 3 {
+		t.Errorf("results %v (%d attempts), want %v", got, len(obs.Attempts), want)
+	}
+	if obs.STLS == nil || obs.STLS.Result != "ok" || len(obs.CapaAfterTLS) == 0 {
+		t.Errorf("stls %+v capa after TLS %v", obs.STLS, obs.CapaAfterTLS)
+	}
+	if n := pen.Overlapped(); n < 1 {
+		t.Errorf("the server saw no failed login begin while another was delayed: the logins ran one after the other")
+	}
+}

@@ -826,3 +826,46 @@ func TestProbeEHLOFallbackAndStartTLSFailure(t *testing.T) {
 		t.Errorf("starttls %+v tls %+v hello after %+v", o.StartTLS, o.TLS, o.HelloTLS)
 	}
 }
+
+// TestProbeServerLimits: against the stock limits of real daemons the
+// relay test finishes with every test refused by a reply of its own,
+// and the server's own counts show it kept under them: no session past
+// Postfix's soft error limit (no reply slept, at most 9 errors in a
+// session), none dropped for Exim's syntax errors, and a Sendmail
+// throttle recognised as it began (a reply or two slowed, then sessions
+// that stay under it).
+func TestProbeServerLimits(t *testing.T) {
+	for _, l := range smtpd.LimitsNames() {
+		t.Run(string(l), func(t *testing.T) {
+			srv := startFleet(t, smtpd.Config{Profile: smtpd.Closed, TLS: true, Limits: l})
+			o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{})
+			refused := map[int]bool{}
+			for _, tt := range o.Relay.Tests {
+				if tt.Result == observe.RelayRefused {
+					refused[tt.ID] = true
+				}
+			}
+			st := srv.Stats()
+			t.Logf("%d sessions, at most %d errors in one, %d replies slept, %d sessions dropped", st.Sessions, st.MaxErrors, st.Slept, st.Dropped)
+			if len(refused) != 17 || o.Relay.Error != "" {
+				t.Errorf("%d tests refused, error %q", len(refused), o.Relay.Error)
+			}
+			if st.Dropped != 0 {
+				t.Errorf("%d sessions dropped by the server's limits", st.Dropped)
+			}
+			switch l {
+			case smtpd.PostfixLimits:
+				if st.MaxErrors > 9 || st.Slept != 0 {
+					t.Errorf("a session got %d errors, %d replies slept", st.MaxErrors, st.Slept)
+				}
+			case smtpd.SendmailLimits:
+				if st.Slept > smtp.DefaultParallel {
+					t.Errorf("%d replies slept: the throttle was not recognised as it began", st.Slept)
+				}
+			}
+			if o.StartTLS == nil || !o.StartTLS.OK {
+				t.Errorf("STARTTLS %+v", o.StartTLS)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/kensa-inspect/kensa/internal/fleet/internal/listener"
+	"github.com/kensa-inspect/kensa/internal/fleet/internal/mailauth"
 	"github.com/kensa-inspect/kensa/internal/fleet/internal/tlscert"
 )
 
@@ -45,6 +47,10 @@ type Config struct {
 	// zero means DefaultIdleTimeout. Well-behaved profiles keep
 	// imapserver's own timeouts (30 s per command before login).
 	IdleTimeout time.Duration
+	// Penalty, if not nil, delays the answer to every failed login as
+	// Dovecot's auth penalty does (shared by a host's services);
+	// refusals that check no password are answered at once.
+	Penalty *mailauth.Penalty
 }
 
 func (cfg Config) withDefaults() Config {
@@ -202,6 +208,19 @@ func (s *session) Login(username, password string) error {
 			return errPrivacyRequired
 		}
 	}
+	return s.failed()
+}
+
+// failed answers a password that was checked and did not match, after
+// the penalty's delay.
+func (s *session) failed() error {
+	if p := s.b.cfg.Penalty; p != nil {
+		var peer netip.Addr
+		if a, ok := s.conn.NetConn().RemoteAddr().(*net.TCPAddr); ok {
+			peer = a.AddrPort().Addr()
+		}
+		p.Fail(peer, nil)
+	}
 	return imapserver.ErrAuthFailed
 }
 
@@ -225,7 +244,7 @@ func (s *session) AuthenticateMechanisms() []string {
 // Authenticate starts a SASL exchange. Every password fails; anonymous
 // login succeeds on the Anonymous profile.
 func (s *session) Authenticate(mech string) (sasl.Server, error) {
-	check := func(string, string) error { return imapserver.ErrAuthFailed }
+	check := func(string, string) error { return s.failed() }
 	if !s.encrypted() {
 		switch s.b.cfg.Profile {
 		case BareRefusal:
@@ -234,7 +253,7 @@ func (s *session) Authenticate(mech string) (sasl.Server, error) {
 			check = func(string, string) error { return bare(imap.StatusResponseTypeNo) }
 		case ChallengeOnly:
 			if mech == "CRAM-MD5" {
-				return &cramServer{}, nil
+				return &cramServer{fail: s.failed}, nil
 			}
 			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert, Text: "Unsupported authentication mechanism."}
 		}
@@ -282,14 +301,17 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 
 // cramServer is the server side of CRAM-MD5 for a server that knows no
 // user: it sends its challenge and fails the answer.
-type cramServer struct{ sent bool }
+type cramServer struct {
+	sent bool
+	fail func() error
+}
 
 func (c *cramServer) Next([]byte) ([]byte, bool, error) {
 	if !c.sent {
 		c.sent = true
 		return fmt.Appendf(nil, "<%d.%d@imapd.kensa.test>", time.Now().UnixNano()%1000000, time.Now().Unix()), false, nil
 	}
-	return nil, true, imapserver.ErrAuthFailed
+	return nil, true, c.fail()
 }
 
 // fleetListener wraps accepted connections: latency below TLS, implicit
@@ -396,4 +418,16 @@ func hostile(c net.Conn, cfg Config, tc *tls.Config) {
 		}
 		listener.Endless(c, fmt.Sprintf("* LIST () \"/\" {%d}\r\n", 1<<30), 'x', deadline)
 	}
+}
+
+// NewPenalty returns the delays of Dovecot's failed logins for
+// Config.Penalty: the first failure answered after delay, each later one
+// from the same address within twice that after three times it (as
+// Dovecot's 2 s and 6 s); 0 means Dovecot's own.
+func NewPenalty(delay time.Duration) *mailauth.Penalty {
+	p := mailauth.NewDovecotPenalty()
+	if delay > 0 {
+		p.Delay, p.Step = delay, 2*delay
+	}
+	return p
 }

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/kensa-inspect/kensa/internal/fleet/internal/listener"
+	"github.com/kensa-inspect/kensa/internal/fleet/internal/mailauth"
 	"github.com/kensa-inspect/kensa/internal/fleet/internal/tlscert"
 )
 
@@ -44,6 +46,10 @@ type Config struct {
 	// zero means DefaultIdleTimeout. It also bounds how long a hostile
 	// profile holds a connection.
 	IdleTimeout time.Duration
+	// Penalty, if not nil, delays the answer to every failed login as
+	// Dovecot's auth penalty does (shared by a host's services);
+	// refusals that check no password are answered at once.
+	Penalty *mailauth.Penalty
 }
 
 func (cfg Config) withDefaults() Config {
@@ -307,6 +313,13 @@ func (s *session) checkPassword() error {
 		return s.reply("+OK Logged in.")
 	}
 	s.user = ""
+	if p := s.cfg.Penalty; p != nil {
+		var peer netip.Addr
+		if a, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok {
+			peer = a.AddrPort().Addr()
+		}
+		p.Fail(peer, nil)
+	}
 	return s.reply("%s", msgFailed)
 }
 
@@ -433,4 +446,16 @@ func (s *session) floodCapa() {
 			return
 		}
 	}
+}
+
+// NewPenalty returns the delays of Dovecot's failed logins for
+// Config.Penalty: the first failure answered after delay, each later one
+// from the same address within twice that after three times it (as
+// Dovecot's 2 s and 6 s); 0 means Dovecot's own.
+func NewPenalty(delay time.Duration) *mailauth.Penalty {
+	p := mailauth.NewDovecotPenalty()
+	if delay > 0 {
+		p.Delay, p.Step = delay, 2*delay
+	}
+	return p
 }

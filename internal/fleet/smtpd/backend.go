@@ -45,6 +45,7 @@ var (
 type backend struct{ s *Server }
 
 func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	b.s.count(func(st *Stats) { st.Sessions++ })
 	ss := &session{s: b.s, c: c, w: wrapperOf(c.Conn())}
 	if ss.w != nil {
 		ss.peer = ss.w.peer()
@@ -61,8 +62,9 @@ type session struct {
 	w    *conn // the connection's wrapper (nil if not found)
 	peer netip.Addr
 	from string
-	// rcpts counts the RCPT commands of the connection.
-	rcpts int
+	// rcpts counts the RCPT commands of the connection, badRcpts those
+	// refused.
+	rcpts, badRcpts int
 }
 
 func (s *session) inTLS() bool {
@@ -118,7 +120,21 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	return nil
 }
 
-func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+// Rcpt answers RCPT as the profile does; past the bad-recipient
+// throttle each refusal waits first.
+func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
+	err := s.rcpt(to, opts)
+	if cfg := s.s.cfg; err != nil && cfg.BadRcptThrottle > 0 {
+		if s.badRcpts >= cfg.BadRcptThrottle {
+			s.s.count(func(st *Stats) { st.Slept++ })
+			s.s.sleep(cfg.ThrottleDelay)
+		}
+		s.badRcpts++
+	}
+	return err
+}
+
+func (s *session) rcpt(to string, _ *gosmtp.RcptOptions) error {
 	cfg := s.s.cfg
 	s.rcpts++
 	switch cfg.Profile {

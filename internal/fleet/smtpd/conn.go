@@ -34,7 +34,8 @@ type conn struct {
 	plain   bool   // no STARTTLS seen yet
 	in      []byte // raw bytes not yet looked at
 	out     []byte // bytes ready for go-smtp
-	errors  int    // 4xx and 5xx replies so far (DropAfter)
+	errors  int    // 4xx and 5xx replies so far (DropAfter, SoftErrors)
+	syntax  int    // 500 and 501 replies so far (SyntaxErrors)
 	dropped bool
 
 	// dummy is set for a session held by postscreen's own SMTP engine
@@ -96,16 +97,40 @@ func (c *conn) Write(p []byte) (int, error) {
 		// pipelining test catches clients that pipeline anyway.
 		return len(p), nil
 	}
+	cfg := c.s.cfg
 	if newReply {
-		c.s.sleep(c.s.cfg.Latency)
+		c.s.sleep(cfg.Latency)
+		if cfg.SoftErrors > 0 && c.errors >= cfg.SoftErrors {
+			// Postfix past its soft error limit: every reply waits,
+			// STARTTLS, EHLO and QUIT included.
+			c.s.count(func(st *Stats) { st.Slept++ })
+			c.s.sleep(cfg.ErrorSleep)
+		}
 	}
 	if c.dropped {
 		return 0, net.ErrClosed
 	}
+	final := len(p) >= 4 && p[3] == ' '
+	if final && cfg.SyntaxErrors > 0 && (bytes.HasPrefix(p, []byte("500")) || bytes.HasPrefix(p, []byte("501"))) {
+		if c.syntax++; c.syntax > cfg.SyntaxErrors {
+			// Exim: the reply, then the reason, and the session ends.
+			msg := string(p[:3]) + "-" + string(p[4:]) + string(p[:3]) + " Too many syntax or protocol errors\r\n"
+			_, err := c.Conn.Write([]byte(msg))
+			c.s.count(func(st *Stats) { st.Dropped++ })
+			c.dropped = true
+			_ = c.Conn.Close()
+			return len(p), err
+		}
+	}
 	n, err := c.Conn.Write(p)
-	if err == nil && c.s.cfg.DropAfter > 0 && len(p) >= 4 && (p[0] == '4' || p[0] == '5') && p[3] == ' ' {
+	if err == nil && final && (p[0] == '4' || p[0] == '5') {
 		c.errors++
-		if c.errors >= c.s.cfg.DropAfter {
+		c.s.count(func(st *Stats) {
+			if c.errors > st.MaxErrors {
+				st.MaxErrors = c.errors
+			}
+		})
+		if cfg.DropAfter > 0 && c.errors >= cfg.DropAfter {
 			c.drop()
 		}
 	}
@@ -180,6 +205,7 @@ func (c *conn) early(d time.Duration) bool {
 
 // drop ends the session after too many errors.
 func (c *conn) drop() {
+	c.s.count(func(st *Stats) { st.Dropped++ })
 	c.dropped = true
 	if !c.s.cfg.DropQuietly {
 		_, _ = c.Conn.Write([]byte("421 4.7.0 " + c.s.cfg.Hostname + " Error: too many errors\r\n"))

@@ -326,3 +326,58 @@ func (c Config) Truth() Expect {
 	}
 	return e
 }
+
+// Limits names the limits and delays of a real daemon's stock
+// configuration toward a client that makes errors, measured on the
+// real daemons. They change no verdict: a client that keeps every
+// session under them sees the profile's own answers (the truth is the
+// profile's); a client that does not is slowed down or cut off.
+type Limits string
+
+// The real daemons' limits.
+const (
+	// NoLimits: none (the profile alone).
+	NoLimits Limits = ""
+	// PostfixLimits are Postfix's smtpd_soft_error_limit (10),
+	// smtpd_error_sleep_time (1 s) and smtpd_hard_error_limit (20):
+	// after 10 error replies every reply waits a second, and the 20th
+	// ends the session with 421 4.7.0 … Error: too many errors.
+	PostfixLimits Limits = "postfix"
+	// EximLimits are Exim's smtp_max_synprot_errors (3): the fourth
+	// syntax error (500, 501) ends the session with "Too many syntax or
+	// protocol errors".
+	EximLimits Limits = "exim"
+	// SendmailLimits are Sendmail's bad-recipient throttle as commonly
+	// set (confBAD_RCPT_THROTTLE 3): after 3 refused recipients each
+	// further reply to RCPT waits a second.
+	SendmailLimits Limits = "sendmail"
+)
+
+// LimitsNames lists the real daemons' limits by name.
+func LimitsNames() []Limits { return []Limits{PostfixLimits, EximLimits, SendmailLimits} }
+
+// apply sets the fields of c that the limits decide and c leaves zero.
+func (l Limits) apply(c Config) Config {
+	set := func(f *int, v int) {
+		if *f == 0 {
+			*f = v
+		}
+	}
+	setD := func(f *time.Duration, v time.Duration) {
+		if *f == 0 {
+			*f = v
+		}
+	}
+	switch l {
+	case PostfixLimits:
+		set(&c.SoftErrors, 10)
+		setD(&c.ErrorSleep, time.Second)
+		set(&c.DropAfter, 20)
+	case EximLimits:
+		set(&c.SyntaxErrors, 3)
+	case SendmailLimits:
+		set(&c.BadRcptThrottle, 3)
+		setD(&c.ThrottleDelay, time.Second)
+	}
+	return c
+}

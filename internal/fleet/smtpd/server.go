@@ -66,6 +66,25 @@ type Config struct {
 	// DropQuietly).
 	DropAfter   int
 	DropQuietly bool
+	// Limits are the limits and delays of a real daemon's stock
+	// configuration toward a client that makes errors (PostfixLimits,
+	// EximLimits, SendmailLimits); they set the fields below, and
+	// DropAfter, where those are zero.
+	Limits Limits
+	// SoftErrors and ErrorSleep: once a session has had SoftErrors
+	// replies of class 4 or 5, every further reply waits ErrorSleep
+	// (Postfix's smtpd_soft_error_limit and smtpd_error_sleep_time).
+	SoftErrors int
+	ErrorSleep time.Duration
+	// SyntaxErrors: the syntax error (500, 501) after this many ends
+	// the session, its reply followed by "Too many syntax or protocol
+	// errors" (Exim's smtp_max_synprot_errors).
+	SyntaxErrors int
+	// BadRcptThrottle and ThrottleDelay: once a session has had that
+	// many recipients refused, each further reply to RCPT waits
+	// ThrottleDelay (Sendmail's confBAD_RCPT_THROTTLE).
+	BadRcptThrottle int
+	ThrottleDelay   time.Duration
 	// IdleTimeout closes a connection that stays idle, or that a
 	// hostile profile has held, this long (default 60 s).
 	IdleTimeout time.Duration
@@ -77,6 +96,7 @@ func (c Config) withDefaults() Config {
 	if c.Profile == "" {
 		c.Profile = Closed
 	}
+	c = c.Limits.apply(c)
 	if c.Hostname == "" {
 		c.Hostname = DefaultHostname
 	}
@@ -123,6 +143,33 @@ type Server struct {
 	err   error
 	// passed are the client addresses that passed postscreen's tests.
 	passed map[netip.Addr]bool
+	stats  Stats
+}
+
+// Stats is what a server counted of its sessions, as a real daemon's
+// log would show it.
+type Stats struct {
+	// Sessions counts the sessions held; MaxErrors is the most replies
+	// of class 4 or 5 one session received.
+	Sessions, MaxErrors int
+	// Slept counts the replies held back by the limits (Postfix's error
+	// sleep, Sendmail's throttle); Dropped the sessions ended by them
+	// (Postfix's hard limit, Exim's syntax errors).
+	Slept, Dropped int
+}
+
+// Stats returns what the server counted so far.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// count updates the stats under the server's lock.
+func (s *Server) count(f func(*Stats)) {
+	s.mu.Lock()
+	f(&s.stats)
+	s.mu.Unlock()
 }
 
 // Start listens on addr (an IP literal and port, never a wildcard

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -506,4 +507,71 @@ func TestPostscreen(t *testing.T) {
 	if _, err := c.br.ReadString('\n'); err == nil {
 		t.Error("early talker not dropped")
 	}
+}
+
+// TestLimits: the real daemons' limits, as the servers play them:
+// Postfix's error sleep past its soft limit and drop at its hard limit,
+// Exim's drop past its syntax-error limit with its words, Sendmail's
+// throttle of refused recipients; each counted in Stats.
+func TestLimits(t *testing.T) {
+	t.Run("postfix", func(t *testing.T) {
+		s := start(t, "127.0.0.1:0", Config{Limits: PostfixLimits, SoftErrors: 2, ErrorSleep: 10 * time.Millisecond, DropAfter: 4})
+		c := dial(t, s)
+		c.reply()
+		c.cmd("EHLO probe.example")
+		c.cmd("MAIL FROM:<>")
+		for i := 0; i < 3; i++ {
+			if r := c.cmd("RCPT TO:<a@other.example>"); !strings.HasPrefix(r, "554") {
+				t.Fatalf("refusal %d: %q", i, r)
+			}
+		}
+		fmt.Fprint(c.c, "RCPT TO:<b@other.example>\r\n")
+		c.reply()
+		if l, _ := c.br.ReadString('\n'); !strings.Contains(l, "421 4.7.0") || !strings.Contains(l, "too many errors") {
+			t.Errorf("after the hard limit: %q", l)
+		}
+		st := s.Stats()
+		// Replies after the second error waited: the third and fourth
+		// refusals.
+		if st.Slept != 2 || st.Dropped != 1 || st.MaxErrors != 4 || st.Sessions != 1 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+	t.Run("exim", func(t *testing.T) {
+		s := start(t, "127.0.0.1:0", Config{Limits: EximLimits, SyntaxErrors: 1})
+		c := dial(t, s)
+		c.reply()
+		c.cmd("EHLO probe.example")
+		c.cmd("MAIL FROM:<>")
+		if r := c.cmd(`RCPT TO:<"relaytest@elsewhere.example">`); !strings.HasPrefix(r, "501") {
+			t.Fatalf("first syntax error: %q", r)
+		}
+		io.WriteString(c.c, `RCPT TO:<"relaytest%elsewhere.example">`+"\r\n")
+		r := c.reply()
+		if len(r) != 2 || !strings.HasPrefix(r[0], "501-") || r[1] != "501 Too many syntax or protocol errors" {
+			t.Errorf("second syntax error: %q", r)
+		}
+		if _, err := c.br.ReadString('\n'); err == nil {
+			t.Error("connection still open")
+		}
+		if st := s.Stats(); st.Dropped != 1 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+	t.Run("sendmail", func(t *testing.T) {
+		s := start(t, "127.0.0.1:0", Config{Limits: SendmailLimits, BadRcptThrottle: 2, ThrottleDelay: 10 * time.Millisecond})
+		c := dial(t, s)
+		c.reply()
+		c.cmd("EHLO probe.example")
+		c.cmd("MAIL FROM:<>")
+		for i := 0; i < 4; i++ {
+			c.cmd("RCPT TO:<a@other.example>")
+		}
+		if r := c.cmd("QUIT"); !strings.HasPrefix(r, "221") {
+			t.Errorf("QUIT: %q", r)
+		}
+		if st := s.Stats(); st.Slept != 2 || st.Dropped != 0 {
+			t.Errorf("stats %+v", st)
+		}
+	})
 }
