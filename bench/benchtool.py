@@ -7,6 +7,11 @@ prints one line (or a short report) on stdout:
   timev FILE                  wall seconds, CPU seconds (user+sys) and peak
                               RSS in KiB from a `/usr/bin/time -v` report
   slowest RESULTS K           ids of the K records with the largest duration_ms
+  compositions INVENTORY      one server id per distinct host composition of a
+                              simulated fleet (its services, behaviours, limits
+                              and delays, from the inventory's notes; banners,
+                              names and addresses left out), with the count of
+                              servers that share it
   row INVENTORY ID OUT        write a one-row inventory (header + that server)
   hosts INVENTORY PREFIX      the inventory's host addresses, one a line; fails
                               if any is not an IPv4 literal starting with PREFIX
@@ -80,6 +85,38 @@ def cmd_slowest(path, k):
     recs.sort(key=lambda r: (-int(r.get("duration_ms") or 0), r["server"]["id"]))
     for r in recs[: int(k)]:
         print("%s %d" % (r["server"]["id"], int(r.get("duration_ms") or 0)))
+
+
+def composition(notes):
+    """The composition of a simulated host from its inventory notes
+    ("simulated: smtp=closed[postfix] imap=tls-required[dovecot] …"):
+    every part but the banner set, in order."""
+    text = notes.split(":", 1)[1] if notes.startswith("simulated:") else notes
+    parts = []
+    for p in text.split():
+        if p.startswith("banners="):
+            continue
+        if p.startswith("second="):
+            # The second address itself is no part of the composition.
+            p = "second" + p[len("second="):].lstrip("0123456789.")
+        parts.append(p)
+    return " ".join(parts)
+
+
+def cmd_compositions(inv):
+    header, rows = read_csv(inv)
+    idx, notes = header.index("id"), header.index("notes")
+    first, count, order = {}, {}, []
+    for r in rows:
+        if not r:
+            continue
+        key = composition(r[notes])
+        if key not in first:
+            first[key] = r[idx]
+            order.append(key)
+        count[key] = count.get(key, 0) + 1
+    for key in order:
+        print("%s %d %s" % (first[key], count[key], key))
 
 
 def read_csv(path):
@@ -259,6 +296,7 @@ def main(argv):
     cmds = {
         "timev": (cmd_timev, 1),
         "slowest": (cmd_slowest, 2),
+        "compositions": (cmd_compositions, 1),
         "row": (cmd_row, 3),
         "hosts": (cmd_hosts, 2),
         "truth": (cmd_truth, 3),

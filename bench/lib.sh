@@ -7,6 +7,8 @@
 
 FLEET_PID=""
 SCAN_PID=""
+# SCAN_PIDS are scans running side by side (bench_screen), by PID.
+SCAN_PIDS=()
 
 bench_log() { printf '%s\n' "$*" >&2; }
 
@@ -97,6 +99,14 @@ bench_cleanup() {
 		wait "$SCAN_PID" 2>/dev/null || true
 		SCAN_PID=""
 	fi
+	local pid
+	for pid in ${SCAN_PIDS[@]+"${SCAN_PIDS[@]}"}; do
+		for child in $(pgrep -P "$pid" 2>/dev/null); do
+			kill -TERM "$child" 2>/dev/null || true
+		done
+		wait "$pid" 2>/dev/null || true
+	done
+	SCAN_PIDS=()
 	bench_fleet_stop
 	if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
 		if [ -n "${BENCH_KEEP:-}" ]; then
@@ -118,7 +128,7 @@ bench_timed_scan() {
 	# In the background and waited for, so that an INT or TERM trap of the
 	# caller runs at once (bench_cleanup then stops the scan by its PID).
 	env -u GOMEMLIMIT -u GOGC /usr/bin/time -v -o "$tf" \
-		"$KENSA" scan -i "$inv" -o "$out" --overwrite --quiet "$@" \
+		"${KENSA_SCAN:-$KENSA}" scan -i "$inv" -o "$out" --overwrite --quiet "$@" \
 		>"$out.table" 2>"$out.err" &
 	SCAN_PID=$!
 	wait "$SCAN_PID" || rc=$?
@@ -128,6 +138,54 @@ bench_timed_scan() {
 		tail -n 20 "$out.err" | sed 's/^/  /' >&2
 		return 1
 	fi
+}
+
+# bench_floor INVENTORY DIR SOLO: the benchmark's floor, the slowest
+# server of the fleet scanned alone over every distinct host composition
+# (services, behaviours, limits, delays: benchtool compositions). One
+# server of each composition is scanned alone, a few such scans side by
+# side to screen them (a scan of one server uses a few percent of a
+# core); then the SOLO slowest of the screening are scanned again one at
+# a time, each truly alone, and the longest of those walls is the
+# floor. Sets FLOOR (seconds), FLOOR_ID,
+# FLOOR_COMPOSITION and FLOOR_COUNT (compositions).
+bench_floor() {
+	local inv=$1 dir=$2 solo=$3 id n comp i=0 w best=0 line pids=()
+	mkdir -p "$dir"
+	python3 "$BENCHTOOL" compositions "$inv" >"$dir/compositions.txt" || return 1
+	FLOOR_COUNT=$(wc -l <"$dir/compositions.txt")
+	bench_log "bench: $FLOOR_COUNT host compositions; screening each alone, 4 at a time…"
+	while read -r id n comp; do
+		python3 "$BENCHTOOL" row "$inv" "$id" "$dir/$id.csv" || return 1
+		env -u GOMEMLIMIT -u GOGC /usr/bin/time -v -o "$dir/$id.time" \
+			"${KENSA_SCAN:-$KENSA}" scan -i "$dir/$id.csv" -o "$dir/$id.jsonl" --overwrite --quiet >"$dir/$id.table" 2>"$dir/$id.err" &
+		SCAN_PIDS+=($!)
+		if [ "${#SCAN_PIDS[@]}" -ge 4 ]; then
+			wait "${SCAN_PIDS[0]}" || true
+			SCAN_PIDS=("${SCAN_PIDS[@]:1}")
+		fi
+	done <"$dir/compositions.txt"
+	for id in ${SCAN_PIDS[@]+"${SCAN_PIDS[@]}"}; do wait "$id" || true; done
+	SCAN_PIDS=()
+	: >"$dir/screen.txt"
+	while read -r id n comp; do
+		line=$(bench_timev "$dir/$id.time") || return 1
+		read -r w _ _ <<<"$line"
+		echo "$w $id" >>"$dir/screen.txt"
+	done <"$dir/compositions.txt"
+	FLOOR=0
+	while read -r w id; do
+		i=$((i + 1))
+		bench_timed_scan "$dir/$id.csv" "$dir/$id-alone.jsonl" "$dir/$id-alone.time" || return 1
+		line=$(bench_timev "$dir/$id-alone.time") || return 1
+		read -r w _ _ <<<"$line"
+		bench_log "bench:   $id alone: $w s ($(grep "^$id " "$dir/compositions.txt" | cut -d' ' -f3-))"
+		if [ "$(bench_calc "print ($w > $FLOOR) ? 1 : 0")" = 1 ]; then
+			FLOOR=$w
+			FLOOR_ID=$id
+		fi
+	done < <(sort -rn "$dir/screen.txt" | head -n "$solo")
+	FLOOR_COMPOSITION=$(grep "^$FLOOR_ID " "$dir/compositions.txt" | cut -d' ' -f3-)
 }
 
 # bench_timev TIMEFILE: prints "wall_s cpu_s rss_kib".

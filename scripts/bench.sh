@@ -6,9 +6,14 @@
 # after the other: play the fleet, scan it with kensa's documented
 # defaults under /usr/bin/time -v (wall time, CPU seconds, peak RSS of the
 # scanner), then find the critical path — the time the slowest server of
-# that fleet takes when scanned alone: the 5 servers with the largest
-# duration_ms are scanned alone, one at a time, with the same defaults,
-# and the longest of those walls is the critical path. The last line is
+# that fleet takes when scanned alone, over every distinct host
+# composition of the fleet (services × behaviours × limits × delays): one
+# server of each is scanned alone with the same defaults, four such
+# scans side by side to screen them, then the 5 slowest of the screening
+# again one at a time; the longest of those walls is the critical path.
+# The servers slowest in the full scan are listed for information (with
+# tarpits they are servers slowed by the crowd, not the slowest alone).
+# The last line is
 #   bench: hosts=N wall_s=X critical_s=Y ratio=Z rss_mb=W
 # for the fleet with tarpits. Targets: ratio <= 1.2, rss <= 250 MB. Every
 # scan's verdicts are compared with its fleet's truth: when any differs,
@@ -18,9 +23,10 @@
 # 1,900 and at 10,000 servers, and whether memory stays flat.
 #
 # Options: --scale, --servers N (default 1900), --large N (default 10000),
-# --solo K (servers scanned alone, default 5), --cpuprofile FILE (CPU
-# profile of the scan of the fleet with tarpits), --keep (keep the work
-# directory). MB here are MiB (peak RSS in KiB / 1024).
+# --solo K (compositions scanned again truly alone, default 5), --cpuprofile FILE (CPU
+# profile of the scan of the fleet with tarpits), --scanner BIN (scan
+# with another kensa binary, such as an older one, the fleet still
+# played by bin/kensa), --keep (keep the work directory). MB here are MiB (peak RSS in KiB / 1024).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,6 +44,7 @@ TRUTH_FAILED=""
 LARGE=10000
 SOLO=5
 CPUPROFILE=""
+SCANNER=""
 FLAT_MAX=1.25
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -46,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--large) LARGE=$2; shift ;;
 	--solo) SOLO=$2; shift ;;
 	--cpuprofile) CPUPROFILE=$(realpath -m "$2"); shift ;;
+	--scanner) SCANNER=$(realpath -m "$2"); shift ;;
 	--keep) BENCH_KEEP=1 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) bench_die "unknown argument $1 (see --help)" ;;
@@ -65,6 +73,11 @@ bench_nofile
 # A private copy: a rebuild of bin/kensa during the run changes nothing.
 cp "$KENSA" "$WORK/kensa"
 KENSA=$WORK/kensa
+# The scans may use another binary (--scanner); the fleet is bin/kensa's.
+if [ -n "${SCANNER:-}" ]; then
+	cp "$SCANNER" "$WORK/kensa-scan"
+	KENSA_SCAN=$WORK/kensa-scan
+fi
 
 # truth_verdict exits 1 when a scan's verdicts differed from its fleet's
 # truth: a fast wrong scan is not a result.
@@ -102,19 +115,13 @@ measure() {
 	bench_log "bench: $profile: wall $M_WALL s, CPU $M_CPU s, peak RSS $((M_RSS / 1024)) MB; $M_TRUTH"
 	M_CRIT=0
 	M_SLOWEST=""
+	M_FLOOR=""
 	if [ "$crit" = yes ]; then
-		local id ms i=0 w slowest
-		slowest=$(python3 "$BENCHTOOL" slowest "$dir/results.jsonl" "$SOLO") || return 1
-		while read -r id ms; do
-			i=$((i + 1))
-			python3 "$BENCHTOOL" row "$dir/inventory.csv" "$id" "$dir/solo-$i.csv" || return 1
-			bench_timed_scan "$dir/solo-$i.csv" "$dir/solo-$i.jsonl" "$dir/solo-$i.time" || return 1
-			line=$(bench_timev "$dir/solo-$i.time") || return 1
-			read -r w _ _ <<<"$line"
-			bench_log "bench: $profile: $id (${ms} ms in the full scan) alone: $w s"
-			M_SLOWEST+="${M_SLOWEST:+, }$id ${ms} ms / ${w} s"
-			M_CRIT=$(bench_calc "print ($w > $M_CRIT) ? $w : $M_CRIT")
-		done <<<"$slowest"
+		M_SLOWEST=$(python3 "$BENCHTOOL" slowest "$dir/results.jsonl" "$SOLO" | awk '{printf "%s%s %s ms", (NR>1?", ":""), $1, $2}') || return 1
+		bench_floor "$dir/inventory.csv" "$dir/floor" "$SOLO" || return 1
+		M_CRIT=$FLOOR
+		M_FLOOR="$FLOOR_ID, $FLOOR s alone, the slowest of $FLOOR_COUNT compositions: $FLOOR_COMPOSITION"
+		bench_log "bench: $profile: floor $FLOOR s ($M_FLOOR)"
 	fi
 	bench_fleet_stop
 }
@@ -133,11 +140,12 @@ if [ "$MODE" = bench ]; then
 		measure "$profile" "$SERVERS" yes
 		R[$profile]="$M_WALL $M_CRIT $M_CPU $M_RSS"
 		R[$profile.slowest]=$M_SLOWEST
+		R[$profile.floor]=$M_FLOOR
 		R[$profile.truth]=$M_TRUTH
 	done
 	echo
 	echo "kensa benchmark: $SERVERS simulated servers per fleet on 127.1.x.y, documented default bounds and timeouts"
-	echo "($("$KENSA" version), $(nproc) cores; critical = the slowest of the $SOLO slowest servers scanned alone)"
+	echo "(scanner $("${KENSA_SCAN:-$KENSA}" version), $(nproc) cores; critical = the slowest server scanned alone over every host composition)"
 	echo
 	header
 	for profile in bench-no-tarpits bench; do
@@ -148,7 +156,8 @@ if [ "$MODE" = bench ]; then
 	done
 	echo
 	for profile in bench-no-tarpits bench; do
-		echo "$profile slowest (full scan / alone): ${R[$profile.slowest]}"
+		echo "$profile floor: ${R[$profile.floor]}"
+		echo "$profile slowest in the full scan: ${R[$profile.slowest]}"
 		echo "$profile ${R[$profile.truth]}"
 	done
 	echo "targets: ratio <= 1.2, peak RSS <= 250 MB"

@@ -335,6 +335,9 @@ func (h *Host) describe() string {
 		if s.S.Limits != "" {
 			part += "[" + s.S.Limits + "]"
 		}
+		if s.S.Delay > 0 {
+			part += "(delay " + s.S.Delay.String() + ")"
+		}
 		if !s.S.Listed {
 			part += "(unlisted)"
 		}
