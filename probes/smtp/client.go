@@ -64,9 +64,6 @@ func (p *prober) dial(n int, spare bool) (*session, error) {
 	s := &session{p: p, n: n, conn: c, w: c, start: start, dialRTT: p.env.Clock().Sub(start), quickest: -1}
 	s.rr = newReplyReader(c, p.lim.MaxLine, p.env.Clock)
 	s.rr.src.await = c.Await
-	if n > 1 {
-		p.tr.Note("session %d", n)
-	}
 	return s, nil
 }
 

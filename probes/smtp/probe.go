@@ -109,8 +109,13 @@ type prober struct {
 	tarpits  int
 	crowds   int // refusals taken for the probe's own crowding, retried
 	// relaying is set while the relay test runs: its sessions' lines
-	// are kept in relay.tests, not in the transcript.
-	relaying atomic.Bool
+	// are kept in relay.tests, not in the transcript; preopening while
+	// the spare sessions are opened, whose greetings are not kept.
+	relaying, preopening atomic.Bool
+	// spares are the sessions preopen opened, pre counts those still
+	// greeting.
+	spares chan *session
+	pre    sync.WaitGroup
 }
 
 // sessionLeft reports whether the probe may open another session.
@@ -222,32 +227,48 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *o
 // it) while the scanner had other connections to it open is returned
 // as a crowdError.
 func (p *prober) open(withTLS, spare bool) (*session, error) {
+	s, others, err := p.connect(spare)
+	if err != nil {
+		return nil, err
+	}
+	return p.welcome(s, others, withTLS)
+}
+
+// connect opens the connection of a new session and numbers it; others
+// is how many other connections of the scan to the server were open.
+func (p *prober) connect(spare bool) (s *session, others int, err error) {
+	s, err = p.dial(0, spare)
+	if err != nil {
+		if errors.Is(err, wire.ErrNoSpare) {
+			return nil, 0, err
+		}
+		return nil, 0, wrapStep("connect", err)
+	}
 	p.mu.Lock()
 	p.sessions++
-	n := p.sessions
+	s.n = p.sessions
 	p.openNow++
-	others := p.openNow - 1
+	others = p.openNow - 1
 	p.mu.Unlock()
-	s, err := p.dial(n, spare)
-	if err != nil {
-		p.mu.Lock()
-		p.sessions--
-		p.openNow--
-		p.mu.Unlock()
-		if errors.Is(err, wire.ErrNoSpare) {
-			return nil, err
-		}
-		return nil, wrapStep("connect", err)
+	if s.n > 1 {
+		p.tr.Note("session %d", s.n)
 	}
 	s.spare = spare
-	if p.relaying.Load() {
+	if p.relaying.Load() || p.preopening.Load() {
 		// The relay test keeps its exchanges in relay.tests.
 		s.conn.Unkeep()
 	}
 	if s.conn.Siblings() > others {
 		others = s.conn.Siblings()
 	}
-	s, err = p.greet(s, n, withTLS)
+	return s, others, nil
+}
+
+// welcome runs a connected session from the greeting to EHLO (and
+// STARTTLS with withTLS); a refusal while the scanner held other
+// connections to the server is a crowdError.
+func (p *prober) welcome(s *session, others int, withTLS bool) (*session, error) {
+	s, err := p.greet(s, s.n, withTLS)
 	if err != nil && others > 0 && refusedAtOnce(err) {
 		return nil, &crowdError{err}
 	}
@@ -359,9 +380,18 @@ func (p *prober) greet(s *session, n int, withTLS bool) (*session, error) {
 func (p *prober) run() {
 	obs := p.obs
 	var s *session
+	defer p.closeSpares()
 	for {
-		var err error
-		s, err = p.open(false, false)
+		s1, others, err := p.connect(false)
+		if err == nil {
+			if !p.opts.SkipRelay && p.spares == nil {
+				// The sessions the relay test and STARTTLS will want
+				// beside the first greet with it: a held-back greeting
+				// is waited out once.
+				p.preopen()
+			}
+			s, err = p.welcome(s1, others, false)
+		}
 		if err == nil {
 			break
 		}
@@ -384,7 +414,14 @@ func (p *prober) run() {
 	var tlsDone chan struct{}
 	startTLS := !obs.ImplicitTLS && obs.Hello.StartTLS
 	if startTLS && !p.opts.SkipRelay {
-		if ts, err := p.open(false, true); err == nil {
+		if ts := p.takeSpare(); ts != nil {
+			ts.conn.Keep()
+			tlsDone = make(chan struct{})
+			go func() {
+				defer close(tlsDone)
+				p.checkStartTLS(ts)
+			}()
+		} else if ts, err := p.open(false, true); err == nil {
 			tlsDone = make(chan struct{})
 			go func() {
 				defer close(tlsDone)
@@ -443,6 +480,69 @@ func (p *prober) run() {
 	}
 	if s != nil {
 		s.quit()
+	}
+}
+
+// preopen opens, beside the first session, as many spare sessions as
+// the relay test may run side by side, while the bounds have room; each
+// greets and introduces itself on its own, and waits for takeSpare.
+func (p *prober) preopen() {
+	p.spares = make(chan *session, p.opts.Parallel)
+	p.preopening.Store(true)
+	defer p.preopening.Store(false)
+	for i := 1; i < p.opts.Parallel; i++ {
+		s, others, err := p.connect(true)
+		if err != nil {
+			return
+		}
+		p.pre.Add(1)
+		go func() {
+			defer p.pre.Done()
+			s, err := p.welcome(s, others, false)
+			if err == nil {
+				p.spares <- s
+			}
+		}()
+	}
+}
+
+// takeSpare returns a session preopen made, waiting for one still
+// greeting; nil when there is none.
+func (p *prober) takeSpare() *session {
+	if p.spares == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		p.pre.Wait()
+		close(done)
+	}()
+	select {
+	case s := <-p.spares:
+		return s
+	case <-done:
+		select {
+		case s := <-p.spares:
+			return s
+		default:
+			return nil
+		}
+	}
+}
+
+// closeSpares ends the sessions preopen made that nothing took.
+func (p *prober) closeSpares() {
+	if p.spares == nil {
+		return
+	}
+	p.pre.Wait()
+	for {
+		select {
+		case s := <-p.spares:
+			s.quit()
+		default:
+			return
+		}
 	}
 }
 

@@ -73,6 +73,7 @@ type relayRunner struct {
 	// server refuses a session while others are open).
 	parallel int
 	bad      map[string]bool // senders refused
+	good     map[string]bool // senders the server accepted
 	// needTLS is set once the server demanded STARTTLS before MAIL: every
 	// test then runs again inside TLS.
 	needTLS bool
@@ -128,7 +129,7 @@ func newRelayRunner(p *prober) *relayRunner {
 	d := strings.ToLower(p.opts.RelayDomain)
 	lit := Literal(p.t.Addr.Addr())
 	res := &observe.Relay{Domain: d, ServerName: p.serverName, Literal: lit}
-	rt := &relayRunner{p: p, res: res, bad: map[string]bool{}, retries: map[int]int{}, parallel: p.opts.Parallel}
+	rt := &relayRunner{p: p, res: res, bad: map[string]bool{}, good: map[string]bool{}, retries: map[int]int{}, parallel: p.opts.Parallel}
 	rt.cond = sync.NewCond(&rt.mu)
 	rt.fill = strings.NewReplacer("D", d, "S", p.serverName, "[I]", lit)
 	for i, f := range classicForms {
@@ -346,9 +347,13 @@ func (rt *relayRunner) take(s *session) (*batch, error) {
 		errRoom -= s.errors
 		synRoom -= s.syntax
 	}
-	errRoom-- // MAIL
-	if riskySender(sender) {
-		synRoom--
+	if !rt.good[sender] {
+		// MAIL may be refused too, and the pipelined RCPTs after it:
+		// unless the server accepted this sender already.
+		errRoom--
+		if riskySender(sender) {
+			synRoom--
+		}
 	}
 	b := &batch{sender: sender, substitute: substitute, tls: head.tls}
 	var rest []job
@@ -436,7 +441,7 @@ func (rt *relayRunner) phase(s *session, jobs []job) *session {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ss := rt.work(nil, true, nil)
+			ss := rt.work(rt.p.takeSpare(), true, nil)
 			if ss != nil {
 				ss.quit()
 			}
@@ -493,10 +498,14 @@ func (rt *relayRunner) work(s *session, spare bool, spawn func()) *session {
 			continue // recorded by take
 		}
 		if s == nil {
-			s = rt.session(b, spare)
+			var retry bool
+			s, retry = rt.session(b, spare)
 			if s == nil {
 				rt.again(b.tls, b.tests...)
 				rt.done()
+				if retry {
+					continue
+				}
 				return nil
 			}
 			if spawn != nil {
@@ -513,58 +522,46 @@ func (rt *relayRunner) work(s *session, spare bool, spawn func()) *session {
 
 // session opens a fresh session for batch b: a spare one (beside the
 // probe's others, never waiting for the bounds), or the probe's own. A
-// spare session the server refuses while the probe has others open is
-// the probe's crowding, not the server's answer: the probe runs fewer
-// sessions side by side from then on. It returns nil when no session
-// could be had.
-func (rt *relayRunner) session(b *batch, spare bool) *session {
+// session the server refuses while the scanner has others open to it
+// is the scanner's crowding, not the server's answer: the probe runs
+// fewer sessions side by side from then on, and its own worker tries
+// again later (retry is set). It returns nil when no session could be
+// had.
+func (rt *relayRunner) session(b *batch, spare bool) (s *session, retry bool) {
 	p := rt.p
-	for {
-		if p.ctx.Err() != nil {
-			rt.stop(p.ctx.Err())
-			return nil
-		}
-		if !p.sessionLeft() {
-			rt.fail(fmt.Sprintf("connection lost and the limit of %d sessions reached", p.opts.MaxSessions))
-			return nil
-		}
-		s, err := p.open(b.tls, spare)
-		if err == nil {
-			return s
-		}
-		if errors.Is(err, wire.ErrNoSpare) {
-			return nil
-		}
-		if crowded(err) {
-			rt.mu.Lock()
-			if rt.parallel > 1 {
-				rt.parallel--
-			}
-			others := rt.workers - 1
-			rt.mu.Unlock()
-			p.tr.Note("the server refused a session while %d others of the probe were open: %v; fewer side by side", others, err)
-			if spare || others > 0 {
-				if spare {
-					return nil
-				}
-				// Wait for the probe's other sessions, then try alone.
-				rt.mu.Lock()
-				for rt.workers > 1 && !rt.stopped {
-					rt.cond.Wait()
-				}
-				rt.mu.Unlock()
-				continue
-			}
-			if p.crowdRetry(err) {
-				continue
-			}
-		}
-		if spare {
-			return nil
-		}
-		rt.fail("reconnect: " + err.Error())
-		return nil
+	if p.ctx.Err() != nil {
+		rt.stop(p.ctx.Err())
+		return nil, false
 	}
+	if !p.sessionLeft() {
+		rt.fail(fmt.Sprintf("connection lost and the limit of %d sessions reached", p.opts.MaxSessions))
+		return nil, false
+	}
+	s, err := p.open(b.tls, spare)
+	if err == nil {
+		return s, false
+	}
+	if errors.Is(err, wire.ErrNoSpare) {
+		return nil, false
+	}
+	if crowded(err) {
+		rt.mu.Lock()
+		if rt.parallel > 1 {
+			rt.parallel--
+		}
+		rt.mu.Unlock()
+		if spare {
+			p.tr.Note("the server refused a session beside the probe's others (%v): fewer side by side", err)
+			return nil, false
+		}
+		if p.crowdRetry(err) {
+			return nil, true
+		}
+	}
+	if !spare {
+		rt.fail("reconnect: " + err.Error())
+	}
+	return nil, false
 }
 
 // transaction runs batch b over s: one MAIL, each test's RCPT, whose
@@ -610,6 +607,9 @@ func (rt *relayRunner) transaction(s *session, b *batch) *session {
 	}
 	switch k := mr.Kind(); k {
 	case observe.ReplyOK:
+		rt.mu.Lock()
+		rt.good[b.sender] = true
+		rt.mu.Unlock()
 		// go on to the recipients below
 	case observe.ReplyAuth:
 		// The transaction's recipients are refused; another transaction
@@ -907,6 +907,9 @@ func (rt *relayRunner) retryDeferred(s *session, tls bool) *session {
 	if s != nil {
 		s.quit()
 	}
+	// Sessions opened before the deferral are no new sessions to the
+	// server (postscreen lets only a client that comes back through).
+	rt.p.closeSpares()
 	rt.p.tr.Note("reconnecting once for %d tests deferred with a temporary reply", len(again))
 	s = rt.phase(nil, rt.jobs(again, tls))
 	// A second deferral leaves the tests left untested.

@@ -54,6 +54,17 @@ func (c *Conn) Unkeep() {
 	c.trans.mu.Unlock()
 }
 
+// Keep keeps this connection's lines in the transcript again, from now
+// on (after Unkeep).
+func (c *Conn) Keep() {
+	if c.trans == nil || c.mark == nil {
+		return
+	}
+	c.trans.mu.Lock()
+	c.mark.unkept = false
+	c.trans.mu.Unlock()
+}
+
 // Siblings returns how many other connections of the scan to the same
 // server were open when this one was made, as the scan engine's dialer
 // counts them (0 for other dialers). A server that refuses a connection
