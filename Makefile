@@ -8,7 +8,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 20s
 PKGS      := ./...
 
-.PHONY: build test demo bench bench-scale fuzz lint vet clean
+.PHONY: build test demo bench bench-scale bench-real fuzz lint vet clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kensa
@@ -45,6 +45,13 @@ bench: build
 
 bench-scale: build
 	./scripts/bench.sh --scale
+
+# kensa against nmap on real Debian daemons (Postfix, Exim, Dovecot,
+# OpenSSH, chrony) on loopback, with their stock delays and limits; the
+# floor is the slowest host scanned alone. Needs root; installs what is
+# missing (see bench/real --help).
+bench-real: build
+	./bench/real
 
 # Runs every fuzz target for FUZZTIME each; the seed corpora under
 # testdata/fuzz also run as ordinary tests in `make test`.

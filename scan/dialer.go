@@ -22,6 +22,8 @@ type bounds struct {
 	scope  *Scope
 	// dialTimeout bounds establishing one connection.
 	dialTimeout time.Duration
+	// extra holds one token per worker of a server beyond its first.
+	extra chan struct{}
 }
 
 // hostDialer is the wire.Dialer one server's probes use. It refuses any

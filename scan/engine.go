@@ -240,6 +240,11 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		base:        cfg.Dialer,
 		scope:       scope,
 		dialTimeout: lim.DialTimeout,
+		// A server's first worker is its own goroutine; the others
+		// (up to HostConns in all) start only while the scan has
+		// fewer than MaxConns of them: more could not connect anyway,
+		// and each waiting one would hold its stack.
+		extra: make(chan struct{}, bd.MaxConns),
 	}
 
 	concluding := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -419,14 +424,35 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	if cfg.Probed != nil {
 		cfg.Probed(len(targets), 0)
 	}
-	// HostConns workers take the targets in order; this goroutine is one
-	// of them (a goroutine's stack is a large part of a server's memory).
+	// Up to HostConns workers take the targets in order; this goroutine
+	// is the first of them, and it starts the others when the scan has
+	// room for more (bounds.extra): a goroutine's stack is a large part
+	// of a server's memory, and a worker that could not get a connection
+	// would only wait.
 	var next atomic.Int64
-	work := func() {
+	var wg sync.WaitGroup
+	workers := 1
+	var work func(first bool)
+	work = func(first bool) {
 		for {
 			i := int(next.Add(1)) - 1
 			if i >= len(targets) {
 				return
+			}
+		spawn:
+			for first && workers < cfg.Bounds.HostConns && i+1 < len(targets) {
+				select {
+				case b.extra <- struct{}{}:
+				default:
+					break spawn
+				}
+				workers++
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-b.extra }()
+					work(false)
+				}()
 			}
 			srv.Targets[i] = cfg.probeOne(sctx, d, s, targets[i])
 			if cfg.Probed != nil {
@@ -434,15 +460,7 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < cfg.Bounds.HostConns; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
+	work(true)
 	wg.Wait()
 	srv.Duration = cfg.Now().Sub(srv.Started)
 	if sctx.Err() != nil && ctx.Err() == nil {

@@ -31,12 +31,19 @@ type Chrony struct {
 // ("local stratum 8" makes it serve as synchronised). It does not wait
 // for the first answer: callers probe until it answers.
 func StartChrony(dir, addr, extra string) (*Chrony, error) {
+	return StartChronyOn(dir, addr, 0, extra)
+}
+
+// StartChronyOn is StartChrony on the given UDP port (0: a free one).
+func StartChronyOn(dir, addr string, port int, extra string) (*Chrony, error) {
 	if err := ChronyMissing(); err != nil {
 		return nil, err
 	}
-	port, err := FreeUDPPort(addr)
-	if err != nil {
-		return nil, err
+	var err error
+	if port == 0 {
+		if port, err = FreeUDPPort(addr); err != nil {
+			return nil, err
+		}
 	}
 	conf := filepath.Join(dir, "chrony.conf")
 	text := fmt.Sprintf(`port %d

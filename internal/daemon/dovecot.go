@@ -46,6 +46,9 @@ type DovecotConfig struct {
 	AuthSocket string
 	// Extra is appended to dovecot.conf.
 	Extra string
+	// Ports are the ports of imap, imaps, pop3 and pop3s; a zero port
+	// is a free one.
+	Ports [4]uint16
 }
 
 // Dovecot is a running Dovecot instance serving imap, imaps, pop3 and
@@ -76,6 +79,11 @@ func StartDovecot(cfg DovecotConfig) (*Dovecot, error) {
 	ports, err := FreePorts(cfg.Addr, 4)
 	if err != nil {
 		return nil, err
+	}
+	for i, p := range cfg.Ports {
+		if p != 0 {
+			ports[i] = p
+		}
 	}
 	d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
 	if cfg.NoTLS {

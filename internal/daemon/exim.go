@@ -15,7 +15,7 @@ import (
 
 // EximBin is Exim's binary inside a root where Debian's exim4-daemon-light
 // and exim4-base packages were unpacked (dpkg-deb -x). The package
-// conflicts with postfix, so it is never installed: UnpackExim unpacks
+// conflicts with postfix, so it is never installed: bench/real unpacks
 // it into a private directory instead.
 const EximBin = "usr/sbin/exim4"
 
@@ -23,7 +23,7 @@ const EximBin = "usr/sbin/exim4"
 const EximUser = "Debian-exim"
 
 // EximMissing says why Exim cannot be started from root (a directory
-// where UnpackExim unpacked it), or nil.
+// where Debian's packages were unpacked, as bench/real does), or nil.
 func EximMissing(root string) error {
 	if err := needFiles("Exim", "exim4-daemon-light (unpacked with dpkg-deb -x, see bench/real)", filepath.Join(root, EximBin)); err != nil {
 		return err
@@ -40,26 +40,6 @@ func EximMissing(root string) error {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
-}
-
-// UnpackExim unpacks Debian's .deb files of Exim (exim4-daemon-light,
-// exim4-base, exim4-config) into root with dpkg-deb -x, and adds Exim's
-// system user when it is missing, as the package's own scripts would.
-// The packages are never installed: exim4-daemon-light conflicts with
-// postfix.
-func UnpackExim(root string, debs ...string) error {
-	for _, d := range debs {
-		if out, err := exec.Command("dpkg-deb", "-x", d, root).CombinedOutput(); err != nil {
-			return fmt.Errorf("dpkg-deb -x %s: %v: %s", d, err, out)
-		}
-	}
-	if _, err := user.Lookup(EximUser); err != nil {
-		if out, err := exec.Command("useradd", "--system", "--user-group", "--no-create-home",
-			"--home-dir", "/var/spool/exim4", "--shell", "/usr/sbin/nologin", EximUser).CombinedOutput(); err != nil {
-			return fmt.Errorf("useradd %s: %v: %s", EximUser, err, out)
-		}
-	}
-	return nil
 }
 
 // EximConfig configures one Exim instance: Debian's stock SMTP

@@ -40,6 +40,11 @@ type OpenSSH struct {
 // its own configuration and fresh Ed25519, ECDSA and RSA host keys in
 // dir; extra is appended to sshd_config.
 func StartOpenSSH(dir, addr, extra string) (*OpenSSH, error) {
+	return StartOpenSSHOn(dir, addr, 0, extra)
+}
+
+// StartOpenSSHOn is StartOpenSSH on the given port (0: a free one).
+func StartOpenSSHOn(dir, addr string, port int, extra string) (*OpenSSH, error) {
 	if err := OpenSSHMissing(); err != nil {
 		return nil, err
 	}
@@ -55,9 +60,11 @@ func StartOpenSSH(dir, addr, extra string) (*OpenSSH, error) {
 		}
 		keys = append(keys, "HostKey "+k)
 	}
-	port, err := FreePort(addr)
-	if err != nil {
-		return nil, err
+	var err error
+	if port == 0 {
+		if port, err = FreePort(addr); err != nil {
+			return nil, err
+		}
 	}
 	cfg := filepath.Join(dir, "sshd_config")
 	conf := fmt.Sprintf(`Port %d

@@ -56,6 +56,9 @@ var (
 		{Pkg: "scan", Allow: []string{"observe", "scoring", "advisory/...", "fingerprint", "inventory", "probes/...", "results", "rules"},
 			Tests: append([]string{"scan"}, testPeers...)},
 		{Pkg: "cmd/kensa", Allow: []string{"..."}, Tests: []string{"internal/htmlcheck"}},
+		// The benchmark against real daemons plays them with the
+		// integration tests' harness.
+		{Pkg: "bench/...", Allow: []string{"internal/daemon"}},
 	}
 )
 
