@@ -101,8 +101,8 @@ type ContentMessage struct {
 func (m *ContentMessage) Accepted() bool { return m != nil && m.EndReply.Class() == 2 }
 
 // Evidence returns the message's exchange as transcript lines, the
-// content itself elided.
-func (m *ContentMessage) Evidence() []string {
+// content itself elided; sender and recipient are the envelope's.
+func (m *ContentMessage) Evidence(sender, recipient string) []string {
 	var out []string
 	add := func(cmd string, r *SMTPReply) {
 		if r == nil {
@@ -115,8 +115,8 @@ func (m *ContentMessage) Evidence() []string {
 			out = append(out, "S: "+l)
 		}
 	}
-	add("MAIL FROM", m.MailReply)
-	add("RCPT TO", m.RcptReply)
+	add("MAIL FROM:<"+sender+">", m.MailReply)
+	add("RCPT TO:<"+recipient+">", m.RcptReply)
 	add("DATA", m.DataReply)
 	if m.Sent {
 		out = append(out, "C: ("+m.Kind+" message, subject \""+m.Subject+"\": content elided)")

@@ -50,7 +50,7 @@ func judgeContent(cs []*observe.Content, kind string) scoring.Verdict {
 	var ev []string
 	for _, x := range []*observe.ContentMessage{ctl, m} {
 		if x != nil {
-			for _, l := range x.Evidence() {
+			for _, l := range x.Evidence(c.Sender, c.Recipient) {
 				ev = append(ev, at+" "+l)
 			}
 		}

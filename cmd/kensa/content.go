@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/kensa-inspect/kensa/internal/fleet"
 	"github.com/kensa-inspect/kensa/inventory"
 	"github.com/kensa-inspect/kensa/probes/content"
 	"github.com/kensa-inspect/kensa/scan"
@@ -128,4 +131,22 @@ func describeContent(cc *scan.ContentConfig) string {
 	n := len(cc.Tests.Tests)
 	return fmt.Sprintf("kensa: content test opted in for %d entr%s: at most 3 test messages (control, EICAR, GTUBE) per named server, to its test recipient only, header X-Kensa-Test: scan=%s",
 		n, map[bool]string{true: "y", false: "ies"}[n == 1], cc.ScanID)
+}
+
+// writeContentTests writes a fleet's content-tests file into dir, with
+// the test mailboxes' password file and certificate, and returns its
+// path.
+func writeContentTests(p *fleet.Plan, dir string) (string, error) {
+	pwPath := filepath.Join(dir, "mailbox-password")
+	if err := os.WriteFile(pwPath, []byte(fleet.MailboxPassword+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	caPath := filepath.Join(dir, "mailbox-ca.pem")
+	if err := writeFile(caPath, p.WriteMailboxCA); err != nil {
+		// No host of the plan has a test mailbox: no entry names the file.
+		os.Remove(caPath)
+	}
+	path := filepath.Join(dir, "content-tests.yaml")
+	err := writeFile(path, func(w io.Writer) error { return p.WriteContentTests(w, "mailbox-password", "mailbox-ca.pem") })
+	return path, err
 }

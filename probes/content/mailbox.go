@@ -301,6 +301,11 @@ func (m *Mailbox) search(c *imapclient.Client, tr *wire.Transcript, want map[str
 			seen[tok] = true
 		}
 	}
+	order := map[string]int{}
+	for i, k := range observe.ContentKinds {
+		order[k] = i
+	}
+	sort.SliceStable(found, func(i, j int) bool { return order[found[i].Kind] < order[found[j].Kind] })
 	return found, folders, nil
 }
 
