@@ -73,18 +73,7 @@ func TestContentOptIn(t *testing.T) {
 	if !p.OptedIn() {
 		t.Fatal("the demo plan has no opted-in host")
 	}
-	if err := p.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := fleet.Serve(p, 0, len(p.Hosts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, r := range rs {
-			r.Close()
-		}
-	})
+	rs, inv := serveHosts(t, p)
 	dir := t.TempDir()
 	write := func(name string, fn func(f *os.File) error) string {
 		path := filepath.Join(dir, name)
@@ -98,14 +87,9 @@ func TestContentOptIn(t *testing.T) {
 		f.Close()
 		return path
 	}
-	invPath := write("inventory.csv", func(f *os.File) error { return p.WriteInventory(f) })
 	write("mailbox-password", func(f *os.File) error { _, err := f.WriteString(fleet.MailboxPassword + "\n"); return err })
 	write("mailbox-ca.pem", func(f *os.File) error { return p.WriteMailboxCA(f) })
 	ctPath := write("content-tests.yaml", func(f *os.File) error { return p.WriteContentTests(f, "mailbox-password", "mailbox-ca.pem") })
-	inv, err := inventory.Load(invPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	data := func() map[string]int {
 		out := map[string]int{}
 		for _, r := range rs {
