@@ -37,6 +37,7 @@ type engineFlags struct {
 	relayDomain, heloName string
 	trace                 string
 	logLevel              string
+	content               contentFlags
 	judgeFlags
 }
 
@@ -58,6 +59,7 @@ func (f *engineFlags) register(fs *flagSet) {
 	fs.StringVar(&f.relayDomain, "relay-domain", smtp.DefaultRelayDomain, "external test domain of the open-relay test: pass a domain the office controls that has an MX (servers that check recipient domains cannot be tested with the reserved default)")
 	fs.StringVar(&f.heloName, "helo", smtp.DefaultHeloName, "name the scanner gives in EHLO: pass the scanner's own DNS name")
 	f.judgeFlags.register(fs)
+	f.content.register(fs)
 	fs.StringVar(&f.trace, "trace", "", "write every protocol line exchanged to FILE (credentials redacted)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 }
@@ -153,6 +155,13 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory, rs *scan.Resume) (
 	judge.Stamp(&en.cfg.Meta)
 	if resumed {
 		en.cfg.Meta.ScanID = rs.ScanID
+	}
+	if en.cfg.Content, err = f.content.config(inv, en.cfg.Meta.ScanID); err != nil {
+		return nil, err
+	}
+	if en.cfg.Content != nil {
+		en.cfg.Content.SMTP = smtp.Options{HeloName: f.heloName}
+		fmt.Fprintln(e.stderr, describeContent(en.cfg.Content))
 	}
 	return en, nil
 }

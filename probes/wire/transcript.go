@@ -38,6 +38,8 @@ type Transcript struct {
 	paused  int
 	pausing bool
 	closed  bool
+	// muted drops lines entirely, traced or kept (Mute).
+	muted bool
 }
 
 // NewTranscript returns a transcript that also writes each line to tracer
@@ -67,6 +69,9 @@ func (t *Transcript) Add(dir, line string) {
 	defer t.mu.Unlock()
 	for _, s := range t.secrets {
 		line = strings.ReplaceAll(line, s, Redacted)
+	}
+	if t.muted {
+		return
 	}
 	line = dir + ": " + Sanitize(line, MaxShownLine)
 	if t.tracer != nil {
@@ -105,6 +110,24 @@ func (t *Transcript) Resume(keptIn string) {
 	if n > 0 {
 		t.Note("%d lines not kept here: see %s", n, keptIn)
 	}
+}
+
+// Mute drops every line from now on, neither traced nor kept, until
+// Unmute: for what must never reach a trace or a results file, such as
+// the body of a content-test message. The caller mutes only around
+// writes or reads that end with a complete line.
+func (t *Transcript) Mute() {
+	t.mu.Lock()
+	t.muted = true
+	t.mu.Unlock()
+}
+
+// Unmute records lines again, after a note saying what was left out.
+func (t *Transcript) Unmute(format string, args ...any) {
+	t.mu.Lock()
+	t.muted = false
+	t.mu.Unlock()
+	t.Note(format, args...)
 }
 
 // Take returns the lines recorded and closes the transcript: later lines

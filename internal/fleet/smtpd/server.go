@@ -71,6 +71,12 @@ type Config struct {
 	IdleTimeout time.Duration
 	// ErrorLog receives go-smtp's connection errors; nil discards them.
 	ErrorLog *log.Logger
+	// Filter is the content filter behind the server (filter.go); ""
+	// refuses every message at the end of DATA.
+	Filter Filter
+	// Deliver receives what the filter delivers to the server's local
+	// mailbox (junk: into its junk folder); nil drops it.
+	Deliver func(msg []byte, junk bool) error
 }
 
 func (c Config) withDefaults() Config {
@@ -123,6 +129,16 @@ type Server struct {
 	err   error
 	// passed are the client addresses that passed postscreen's tests.
 	passed map[netip.Addr]bool
+	// data counts the DATA commands that reached the message transfer.
+	data int
+}
+
+// DataCommands returns how many DATA commands the server took up to the
+// message transfer: messages a client began to send.
+func (s *Server) DataCommands() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
 }
 
 // Start listens on addr (an IP literal and port, never a wildcard
@@ -168,6 +184,9 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 func newServer(ln net.Listener, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if _, err := ParseProfile(string(cfg.Profile)); err != nil {
+		return nil, err
+	}
+	if _, err := ParseFilter(string(cfg.Filter)); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, ln: ln, done: make(chan struct{}), conns: map[net.Conn]struct{}{}, passed: map[netip.Addr]bool{}}
