@@ -101,7 +101,9 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := func(o scoring.Outcome, src scoring.Source) scoring.Verdict { return scoring.Verdict{Outcome: o, Source: src} }
+	v := func(o scoring.Outcome, src scoring.Source) scoring.Verdict {
+		return scoring.Verdict{Outcome: o, Source: src}
+	}
 	servers := []scoring.ServerOutcomes{
 		{ID: "mx-1", Org: "総務省", Items: map[string]scoring.Verdict{"A1": v(scoring.Pass, scoring.FromProbe), "S2": v(scoring.Pass, scoring.FromDeclared), "P1": v(scoring.NA, scoring.FromProbe)}},
 		{ID: "mx-2", Org: "総務省", Items: map[string]scoring.Verdict{"A1": v(scoring.Fail, scoring.FromProbe), "S2": v(scoring.Pass, scoring.FromProbe), "P1": v(scoring.NA, scoring.FromProbe)}},
