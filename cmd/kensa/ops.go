@@ -254,10 +254,7 @@ func cmdHistoryList(e *env, args []string) error {
 		if scans == nil {
 			scans = []history.Scan{}
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(map[string]any{"scans": scans})
+		return writeJSON(e, map[string]any{"scans": scans})
 	}
 	t := textable.New(5)
 	t.Row("scan", "started", "as of", "inventory", "servers", "grades")
@@ -418,14 +415,19 @@ func evaluationDate(set *results.Set) time.Time {
 	return scan.Day(time.Now())
 }
 
+// writeJSON writes v as indented JSON for people and programs, with
+// < > & as they are.
+func writeJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
 func cmdPlan(e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "check" && args[0] != "-h" && args[0] != "--help") {
-		return badInput("plan: want a subcommand: kensa plan check FILE [--inventory FILE] [--format text|json]")
-	}
-	if args[0] != "check" {
-		args = []string{"--help"}
-	} else {
-		args = args[1:]
+	args, err := subcommand(args, "plan", "check", "kensa plan check FILE [--inventory FILE] [--format text|json]")
+	if err != nil {
+		return err
 	}
 	fs := newFlags("plan check", "kensa plan check FILE [--inventory FILE] [--format text|json]",
 		"Validate a remediation plan (YAML: promises, each with org or server, item, due YYYY-MM-DD and a note).\n"+
@@ -462,10 +464,7 @@ func cmdPlan(e *env, args []string) error {
 		for _, p := range plan.Promises {
 			out = append(out, promise{p, p.DueDate()})
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(map[string]any{"plan": plan.Path, "promises": out})
+		return writeJSON(e, map[string]any{"plan": plan.Path, "promises": out})
 	}
 	fmt.Fprintf(e.stdout, "plan  %s\npromises  %d\n\n", plan.Path, len(plan.Promises))
 	t := textable.New()

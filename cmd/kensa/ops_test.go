@@ -31,18 +31,11 @@ const opsNet = 26
 // address) into dir. It returns the running hosts, by index.
 func serveOps(t *testing.T, p *fleet.Plan, dir string) (inv, hosts string, running []*fleet.Running) {
 	t.Helper()
-	if err := p.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	running, err := fleet.Serve(p, 0, len(p.Hosts))
+	running, stop, err := fleet.ServeAll(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, r := range running {
-			r.Close()
-		}
-	})
+	t.Cleanup(stop)
 	inv, hosts = filepath.Join(dir, "inventory.csv"), filepath.Join(dir, "hosts")
 	var b, h bytes.Buffer
 	if err := p.WriteInventory(&b); err != nil {
