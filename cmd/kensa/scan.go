@@ -184,6 +184,8 @@ func cmdScan(e *env, args []string) error {
 	maxTime := fs.Duration("max-time", 0, "stop the scan after this long (exit 3, PARTIAL table); 0 means no limit")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to FILE (pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the scan to FILE (pprof)")
+	var of opsFlags
+	of.register(fs)
 	if _, err := fs.parse(e, args, 0, 0); err != nil {
 		return err
 	}
@@ -215,6 +217,16 @@ func cmdScan(e *env, args []string) error {
 		return err
 	}
 	defer en.close()
+	if err := of.apply(en, inv, rs); err != nil {
+		return err
+	}
+	db, err := openHistory(of.history)
+	if err != nil {
+		return err
+	}
+	if db != nil {
+		defer db.Close()
+	}
 	res, err := runScan(e, en, *out, rs, *overwrite && !*resume, *quiet, *maxTime)
 	if err != nil {
 		return err
@@ -226,6 +238,9 @@ func cmdScan(e *env, args []string) error {
 	}
 	g := report.NewGrade(in, groupBy)
 	if err := writeGrade(e, g, *format); err != nil {
+		return err
+	}
+	if err := of.finish(e, db, &rf, in, *out, res.Wall); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "results: %s\n", *out)
@@ -283,6 +298,10 @@ func runScan(e *env, en *engine, out string, rs *scan.Resume, replace, quiet boo
 		}
 		skip = rs.Skip
 	}
+	done := len(skip)
+	for id := range en.cfg.Skip { // servers outside this scan's --shard or --only
+		skip[id] = true
+	}
 	w, err := results.Append(out)
 	if err != nil {
 		return scan.Summary{}, wrapBadInput(err)
@@ -300,7 +319,7 @@ func runScan(e *env, en *engine, out string, rs *scan.Resume, replace, quiet boo
 		defer cancel()
 	}
 	if !quiet {
-		fmt.Fprintf(e.stderr, "kensa: scanning %d servers of %s (%d already done) into %s\n", todo, inv.Path, len(skip), out)
+		fmt.Fprintf(e.stderr, "kensa: scanning %d servers of %s (%d already done) into %s\n", todo, inv.Path, done, out)
 	}
 	sum, err := scan.Run(ctx, en.cfg)
 	p.finish()
