@@ -49,6 +49,9 @@ type Observations struct {
 	SSH   []*SSH   `json:"ssh,omitempty"`
 	Admin []*Admin `json:"admin,omitempty"`
 	NTP   []*NTP   `json:"ntp,omitempty"`
+	// Content is the opt-in content test (at most one per server): the
+	// test messages sent and what became of them.
+	Content []*Content `json:"content,omitempty"`
 
 	// Fingerprints are the software identified from every banner.
 	Fingerprints []Fingerprint `json:"fingerprints,omitempty"`
@@ -93,6 +96,9 @@ func (o *Observations) All() []Observation {
 		out = append(out, x)
 	}
 	for _, x := range o.NTP {
+		out = append(out, x)
+	}
+	for _, x := range o.Content {
 		out = append(out, x)
 	}
 	return out

@@ -128,6 +128,25 @@ var Registry = []Entry{
 	{Name: "rsh", Port: 514, Transport: TCP, Order: 5, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
 }
 
+// Step is a probe that examines no service of its own but runs, as a
+// step of the scan engine, through a service another entry registers.
+type Step struct {
+	// Name is the probe's name in results and traces.
+	Name string
+	// Through is the service it speaks to.
+	Through string
+	// Observation is a nil pointer of the type it returns.
+	Observation observe.Observation
+}
+
+// Steps are the probes the engine runs after a server's services were
+// probed: the opt-in content test (package content), which sends its
+// test messages through the server's smtp service only when the
+// operator named a test recipient (scan.ContentConfig).
+var Steps = []Step{
+	{Name: "content", Through: "smtp", Observation: (*observe.Content)(nil)},
+}
+
 // Lookup returns the entry of the service called name (exact, lower
 // case).
 func Lookup(name string) (Entry, bool) {

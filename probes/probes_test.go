@@ -79,6 +79,12 @@ func TestEveryObservationHasAProbe(t *testing.T) {
 		}
 		registered[reflect.TypeOf(e.Observation)] = true
 	}
+	for _, st := range Steps {
+		if _, ok := Lookup(st.Through); !ok || st.Observation == nil {
+			t.Errorf("step %s: no service %q or no observation type", st.Name, st.Through)
+		}
+		registered[reflect.TypeOf(st.Observation)] = true
+	}
 	ot := reflect.TypeOf(observe.Observations{})
 	fields := 0
 	for i := 0; i < ot.NumField(); i++ {

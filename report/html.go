@@ -58,6 +58,11 @@ type htmlData struct {
 	Orgs                          []orgView
 	Checklist                     []htmlCheck
 	Footer                        string
+	// Trends by organisation and the plan's promises (report/ops.go).
+	Trends  map[string]*trendView
+	Plan    []planRow
+	HasPlan bool
+	OW      opsWords
 }
 
 // Word translates an outcome for the template.
@@ -139,6 +144,13 @@ func WriteHTML(w io.Writer, in Input, opts Options, version string) error {
 			AppliesTo: v.appliesTo(it), Method: it.Describe(lang)})
 	}
 	d.Footer = fmt.Sprintf(l.Generated, version, v.in.Results.Name)
+	d.OW, d.HasPlan, d.Plan = opsWordsFor(lang), opts.Promises != nil, v.planRows(opts.Promises)
+	if opts.Trends != nil {
+		d.Trends = map[string]*trendView{}
+		for _, o := range v.orgs {
+			d.Trends[o.Name] = trendOf(o.Name, opts.Trends[o.Name], lang)
+		}
+	}
 	var b strings.Builder
 	if err := htmlTemplate.Execute(&b, d); err != nil {
 		return fmt.Errorf("html report: %w", err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kensa-inspect/kensa/remediation"
 	"github.com/kensa-inspect/kensa/results"
 	"github.com/kensa-inspect/kensa/scoring"
 )
@@ -20,6 +21,12 @@ type Options struct {
 	// other organisation's servers, hosts, addresses or grades, and not
 	// the scan's scope.
 	Org string
+	// Trends, when not nil, are each organisation's grades over the
+	// scans of a history database: the HTML report draws them.
+	Trends map[string][]TrendPoint
+	// Promises, when not nil, are the remediation plan checked against
+	// these records: the HTML report lists them, overdue first.
+	Promises []remediation.Checked
 }
 
 // ForOrg returns the input restricted to the servers and records of one

@@ -52,6 +52,26 @@ type ScanMeta struct {
 	Scope string `json:"scope,omitempty"`
 	// Catalog names the catalog the items come from.
 	Catalog string `json:"catalog,omitempty"`
+	// Shard is set when the scan scanned one part of the inventory
+	// (kensa scan --shard or --only): which part. kensa merge puts the
+	// parts of one scan back together.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard says which part of an inventory a sharded scan scanned: shard
+// Index of Count (by server id, or by organisation), or the servers an
+// --only selection names.
+type Shard struct {
+	// Index and Count are K and N of --shard K/N (0 ≤ K < N); both 0
+	// for an --only selection.
+	Index int `json:"index"`
+	Count int `json:"count"`
+	// By is "id" (a stable hash of the server id) or "org" (each
+	// organisation whole in one shard); "" for an --only selection.
+	By string `json:"by,omitempty"`
+	// Only is the --only selection ("org=総務省,unit=本省"), "" for
+	// --shard.
+	Only string `json:"only,omitempty"`
 }
 
 // ServerRef identifies the server a record is about.

@@ -124,6 +124,9 @@ func checkType(t *testing.T, root *schemaNode, path string, typ reflect.Type, n 
 		if n.Type != "boolean" {
 			t.Errorf("%s: boolean, schema says %q", path, n.Type)
 		}
+	case typ.Kind() == reflect.Pointer:
+		// An optional object (omitempty): described as its element.
+		checkType(t, root, path, typ.Elem(), n)
 	case typ.Kind() == reflect.Slice:
 		if n.Type != "array" {
 			t.Errorf("%s: array, schema says %q", path, n.Type)
@@ -214,6 +217,7 @@ func TestSchemaValidatesRecords(t *testing.T) {
 	full.Started = time.Date(2026, 11, 1, 1, 2, 3, 0, time.UTC)
 	full.Scan.Scope = "192.0.2.0/24"
 	full.Scan.AsOf = "2026-11-01"
+	full.Scan.Shard = &Shard{Index: 1, Count: 4, By: "org"}
 	full.Server.Addresses = []string{"192.0.2.1", "2001:db8::1"}
 	full.Server.Services = []string{"smtp:25"}
 	full.Server.Declared = map[string]scoring.Outcome{"A1": scoring.Pass}

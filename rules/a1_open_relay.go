@@ -2,8 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/kensa-inspect/kensa/observe"
@@ -298,12 +296,7 @@ func relayFormOf(o *observe.SMTP, id int) string {
 }
 
 // smtpWhere names the service: "192.0.2.1:25 smtp".
-func smtpWhere(o *observe.SMTP) string {
-	if a, err := netip.ParseAddr(o.Address); err == nil {
-		return netip.AddrPortFrom(a, uint16(o.Port)).String() + " " + o.Service
-	}
-	return o.Address + ":" + strconv.Itoa(o.Port) + " " + o.Service
-}
+func smtpWhere(o *observe.SMTP) string { return where(o.Service, o.Address, o.Port) }
 
 // smtpPrefixed puts the service in front of each evidence line.
 func smtpPrefixed(o *observe.SMTP, lines []string) []string {

@@ -27,7 +27,6 @@ type Context struct {
 // Reasons of items no probe decides.
 const (
 	reasonDeclarationOnly = "no probe decides this item: a declaration is needed"
-	reasonContentOptIn    = "decided by the opt-in content test, which was not run: a declaration is needed"
 )
 
 // evaluate returns the probe verdict of every catalog item for one
@@ -74,8 +73,10 @@ func evaluate(c Context, id, host string, listed map[string]bool, obs *observe.O
 			v = M1OSPatches(obs.Fingerprints, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
 		case "M2":
 			v = M2MailSoftwarePatches(obs.Fingerprints, obs.Services, c.Advisories, c.Exceptions, id, host, c.AsOf, pol)
-		case "M3", "X2":
-			v = unknown(reasonContentOptIn)
+		case "M3":
+			v = M3ContentMalware(obs.Content)
+		case "X2":
+			v = X2ContentSpam(obs.Content)
 		case "S1":
 			v = S1AdminAuth(obs.SSH, obs.Admin, obs.Services, pol)
 		case "S2":

@@ -53,6 +53,7 @@ func Findings(c Context, id, host string, obs *observe.Observations, undeclared 
 			tls(o.Address, o.Port, o.Service, o.TLS)
 		}
 	}
+	out = append(out, contentFindings(obs)...)
 	sort.Strings(out)
 	if c.Exceptions != nil {
 		for _, e := range c.Exceptions.Expired(c.AsOf) {

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -247,12 +246,7 @@ func productLabel(fp observe.Fingerprint) string {
 }
 
 // fpWhere names a fingerprint's service: "192.0.2.1:25 smtp".
-func fpWhere(fp observe.Fingerprint) string {
-	if a, err := netip.ParseAddr(fp.Address); err == nil {
-		return netip.AddrPortFrom(a, uint16(fp.Port)).String() + " " + fp.Service
-	}
-	return fp.Address + ":" + strconv.Itoa(fp.Port) + " " + fp.Service
-}
+func fpWhere(fp observe.Fingerprint) string { return where(fp.Service, fp.Address, fp.Port) }
 
 func dataAsOf(db *advisory.DB) string {
 	return "advisory data as of " + db.AsOf.String()

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -101,13 +100,6 @@ type recvService struct {
 type recvAttempt struct {
 	method, result, reply, why string
 	tls, anonymous             bool
-}
-
-func where(service, address string, port int) string {
-	if a, err := netip.ParseAddr(address); err == nil {
-		return netip.AddrPortFrom(a, uint16(port)).String() + " " + service
-	}
-	return address + ":" + strconv.Itoa(port) + " " + service
 }
 
 func fromIMAP(o *observe.IMAP) *recvService {

@@ -2,8 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/kensa-inspect/kensa/observe"
@@ -219,12 +217,7 @@ func s1Verdict(o scoring.Outcome, reason string, evidence []string) scoring.Verd
 }
 
 // s1Where names an endpoint as "address:port service".
-func s1Where(e observe.Endpoint) string {
-	if a, err := netip.ParseAddr(e.Address); err == nil {
-		return netip.AddrPortFrom(a, uint16(e.Port)).String() + " " + e.Service
-	}
-	return e.Address + ":" + strconv.Itoa(e.Port) + " " + e.Service
-}
+func s1Where(e observe.Endpoint) string { return where(e.Service, e.Address, e.Port) }
 
 func s1WithNotes(reason string, notes []string) string {
 	if len(notes) == 0 {

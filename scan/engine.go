@@ -120,6 +120,9 @@ type Server struct {
 	// failed, addresses outside the scope).
 	Problems []string
 	Targets  []TargetResult
+	// Content is the opt-in content test, nil for a server without a
+	// test recipient.
+	Content  *observe.Content
 	Started  time.Time
 	Duration time.Duration
 }
@@ -173,6 +176,9 @@ type Config struct {
 	// observations, findings): Judge.JudgeServer. The engine fills in
 	// scan metadata.
 	Judge func(s *Server) *results.Record
+	// Content, if not nil, runs the opt-in content test of the servers
+	// it names after their other probes (scan/content.go).
+	Content *ContentConfig
 	// Meta is copied into every record.
 	Meta results.ScanMeta
 	// Write receives each finished record.
@@ -462,6 +468,7 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	}
 	work(true)
 	wg.Wait()
+	srv.Content = cfg.contentTest(ctx, d, s, srv)
 	srv.Duration = cfg.Now().Sub(srv.Started)
 	if sctx.Err() != nil && ctx.Err() == nil {
 		srv.Problems = append(srv.Problems, fmt.Sprintf("server budget of %s spent before every probe finished", cfg.Bounds.ServerBudget))

@@ -31,6 +31,13 @@ const integrityNet = 23
 // inventory.
 func servePlan(t *testing.T, p *fleet.Plan) *inventory.Inventory {
 	t.Helper()
+	_, inv := serveHosts(t, p)
+	return inv
+}
+
+// serveHosts is servePlan, also returning the running hosts.
+func serveHosts(t *testing.T, p *fleet.Plan) ([]*fleet.Running, *inventory.Inventory) {
+	t.Helper()
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +61,7 @@ func servePlan(t *testing.T, p *fleet.Plan) *inventory.Inventory {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return inv
+	return rs, inv
 }
 
 // scanWith scans inv with the judge jc (advisories, exceptions) and

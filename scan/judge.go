@@ -179,6 +179,9 @@ func (j *Judge) JudgeServer(s *Server) *results.Record {
 			obs.Add(t.Observation)
 		}
 	}
+	if s.Content != nil {
+		obs.Add(s.Content)
+	}
 	obs.Fingerprints = fingerprint.Identify(obs.Banners())
 	inv := s.Inv
 	rec := &results.Record{

@@ -37,7 +37,8 @@ var knownValues = map[string][]string{
 }
 
 // subcommands of the commands that have them.
-var subcommands = map[string][]string{"inventory": {"check"}, "advisories": {"import", "show"}}
+var subcommands = map[string][]string{"inventory": {"check"}, "advisories": {"import", "show"},
+	"history": {"import", "list"}, "plan": {"check"}}
 
 var (
 	flagLine = regexp.MustCompile(`^  -([A-Za-z0-9][A-Za-z0-9-]*)(?: (\S+))?`)

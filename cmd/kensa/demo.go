@@ -77,6 +77,17 @@ func cmdDemo(e *env, args []string) error {
 	ef.register(fs2) // documented defaults
 	ef.asOf = fleet.DemoAsOf
 	ef.advisories = advPath
+	if p.OptedIn() {
+		// The offices that opted in to the content test name their
+		// test recipients and mailboxes in a file, as an office would.
+		if ef.content.file, err = writeContentTests(p, *dir); err != nil {
+			return err
+		}
+		// The simulated servers deliver before they answer the end of
+		// DATA: a message not in the mailbox by the time the control
+		// is there never comes.
+		ef.content.settle = 4 * time.Second
+	}
 	inv, err := loadInventory(invPath)
 	if err != nil {
 		return err

@@ -35,6 +35,19 @@ func (r *reportFlags) registerTable(fs *flagSet) {
 
 // load reads the results and builds the report input.
 func (r *reportFlags) load(e *env, path string) (report.Input, error) {
+	if _, err := r.base(); err != nil {
+		return report.Input{}, err
+	}
+	set, err := results.ReadFileWith(path, results.ReadOptions{SkipObservations: r.regrade == nil})
+	if err != nil {
+		return report.Input{}, wrapBadInput(err)
+	}
+	return r.input(e, set)
+}
+
+// base checks the table flags and returns the input without results:
+// unknown policy, language, catalog.
+func (r *reportFlags) base() (report.Input, error) {
 	in := report.Input{Lang: r.lang}
 	pol, err := scoring.ParseUnknownPolicy(r.unknown)
 	if err != nil {
@@ -50,9 +63,16 @@ func (r *reportFlags) load(e *env, path string) (report.Input, error) {
 			return in, wrapBadInput(err)
 		}
 	}
-	set, err := results.ReadFileWith(path, results.ReadOptions{SkipObservations: r.regrade == nil})
+	return in, nil
+}
+
+// input builds the report input of a results set already read (a file,
+// or a scan of the history database): its warnings, a re-grade when
+// asked, the inventory that places missing servers.
+func (r *reportFlags) input(e *env, set *results.Set) (report.Input, error) {
+	in, err := r.base()
 	if err != nil {
-		return in, wrapBadInput(err)
+		return in, err
 	}
 	in.Results = set
 	for _, w := range set.Warnings {

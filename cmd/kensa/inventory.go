@@ -5,13 +5,9 @@ import (
 )
 
 func cmdInventory(e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "check" && args[0] != "-h" && args[0] != "--help") {
-		return badInput("inventory: want a subcommand: kensa inventory check FILE [--format text|json]")
-	}
-	if args[0] != "check" {
-		args = []string{"--help"}
-	} else {
-		args = args[1:]
+	args, err := subcommand(args, "inventory", "check", "kensa inventory check FILE [--format text|json]")
+	if err != nil {
+		return err
 	}
 	fs := newFlags("inventory check", "kensa inventory check FILE [--format text|json]",
 		"Validate an inventory (CSV in UTF-8, UTF-8 with BOM or Shift_JIS, or YAML) and count its servers per\norganisation, unit and service. A bad file is refused whole, with file, line and column of every problem.")
@@ -32,4 +28,17 @@ func cmdInventory(e *env, args []string) error {
 		return sum.WriteJSON(e.stdout)
 	}
 	return sum.WriteText(e.stdout)
+}
+
+// subcommand checks that args start with the one subcommand sub of the
+// command name (or asks for help) and returns the arguments after it:
+// ["--help"] for help.
+func subcommand(args []string, name, sub, usage string) ([]string, error) {
+	switch {
+	case len(args) > 0 && args[0] == sub:
+		return args[1:], nil
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help"):
+		return []string{"--help"}, nil
+	}
+	return nil, badInput("%s: want a subcommand: %s", name, usage)
 }

@@ -22,7 +22,9 @@ import (
 // TestMain lets the test binary play kensa's fleet workers: the fleet
 // starts its child processes from the running executable.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "fleet-worker" {
+	// A test that runs kensa in child processes (the shards of a scan)
+	// starts this binary with KENSA_TEST_AS_KENSA=1: it is then kensa.
+	if len(os.Args) > 1 && (os.Args[1] == "fleet-worker" || os.Getenv("KENSA_TEST_AS_KENSA") == "1") {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		e := &env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}

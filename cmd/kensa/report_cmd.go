@@ -26,6 +26,8 @@ func cmdReport(e *env, args []string) error {
 	xlsxPath := fs.String("xlsx", "", "write the Excel workbook to this file")
 	org := fs.String("org", "", "the report of this organisation only (what the office sends to it)")
 	by := fs.String("by", "org", "group the grade table by org, unit (organisation and unit together) or all")
+	var ro reportOps
+	ro.register(fs)
 	pos, err := fs.parse(e, args, 1, 1)
 	if err != nil {
 		return err
@@ -48,6 +50,9 @@ func cmdReport(e *env, args []string) error {
 		return err
 	}
 	opts := report.Options{By: groupBy, Org: *org}
+	if err := ro.apply(&opts, in); err != nil {
+		return err
+	}
 	if *org != "" {
 		// Refuse an unknown organisation before writing anything.
 		if _, err := report.ForOrg(in, *org); err != nil {

@@ -37,6 +37,7 @@ type engineFlags struct {
 	relayDomain, heloName string
 	trace                 string
 	logLevel              string
+	content               contentFlags
 	judgeFlags
 }
 
@@ -58,6 +59,7 @@ func (f *engineFlags) register(fs *flagSet) {
 	fs.StringVar(&f.relayDomain, "relay-domain", smtp.DefaultRelayDomain, "external test domain of the open-relay test: pass a domain the office controls that has an MX (servers that check recipient domains cannot be tested with the reserved default)")
 	fs.StringVar(&f.heloName, "helo", smtp.DefaultHeloName, "name the scanner gives in EHLO: pass the scanner's own DNS name")
 	f.judgeFlags.register(fs)
+	f.content.register(fs)
 	fs.StringVar(&f.trace, "trace", "", "write every protocol line exchanged to FILE (credentials redacted)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 }
@@ -154,6 +156,13 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory, rs *scan.Resume) (
 	if resumed {
 		en.cfg.Meta.ScanID = rs.ScanID
 	}
+	if en.cfg.Content, err = f.content.config(inv, en.cfg.Meta.ScanID); err != nil {
+		return nil, err
+	}
+	if en.cfg.Content != nil {
+		en.cfg.Content.SMTP = smtp.Options{HeloName: f.heloName}
+		fmt.Fprintln(e.stderr, describeContent(en.cfg.Content))
+	}
 	return en, nil
 }
 
@@ -175,6 +184,8 @@ func cmdScan(e *env, args []string) error {
 	maxTime := fs.Duration("max-time", 0, "stop the scan after this long (exit 3, PARTIAL table); 0 means no limit")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to FILE (pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the scan to FILE (pprof)")
+	var of opsFlags
+	of.register(fs)
 	if _, err := fs.parse(e, args, 0, 0); err != nil {
 		return err
 	}
@@ -206,6 +217,16 @@ func cmdScan(e *env, args []string) error {
 		return err
 	}
 	defer en.close()
+	if err := of.apply(en, inv, rs); err != nil {
+		return err
+	}
+	db, err := openHistory(of.history)
+	if err != nil {
+		return err
+	}
+	if db != nil {
+		defer db.Close()
+	}
 	res, err := runScan(e, en, *out, rs, *overwrite && !*resume, *quiet, *maxTime)
 	if err != nil {
 		return err
@@ -217,6 +238,9 @@ func cmdScan(e *env, args []string) error {
 	}
 	g := report.NewGrade(in, groupBy)
 	if err := writeGrade(e, g, *format); err != nil {
+		return err
+	}
+	if err := of.finish(e, db, &rf, in, *out, res.Wall); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "results: %s\n", *out)
@@ -274,6 +298,10 @@ func runScan(e *env, en *engine, out string, rs *scan.Resume, replace, quiet boo
 		}
 		skip = rs.Skip
 	}
+	done := len(skip)
+	for id := range en.cfg.Skip { // servers outside this scan's --shard or --only
+		skip[id] = true
+	}
 	w, err := results.Append(out)
 	if err != nil {
 		return scan.Summary{}, wrapBadInput(err)
@@ -292,7 +320,7 @@ func runScan(e *env, en *engine, out string, rs *scan.Resume, replace, quiet boo
 		defer cancel()
 	}
 	if !quiet {
-		fmt.Fprintf(e.stderr, "kensa: scanning %d servers of %s (%d already done) into %s\n", todo, inv.Path, len(skip), out)
+		fmt.Fprintf(e.stderr, "kensa: scanning %d servers of %s (%d already done) into %s\n", todo, inv.Path, done, out)
 	}
 	sum, err := scan.Run(ctx, en.cfg)
 	p.finish()

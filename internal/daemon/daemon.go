@@ -1,12 +1,17 @@
 // Package daemon starts real Debian daemons — Postfix, Dovecot, OpenSSH
-// and chrony — on loopback addresses, each with its configuration, state
-// and logs in a directory of its own, for kensa's integration tests and
-// benchmarks. The probes are only as good as the servers they were
-// tried against; these are the servers kensa's users run.
+// and chrony, and the content filters ClamAV (clamd, clamav-milter) and
+// SpamAssassin (spamd, spamass-milter) — on loopback addresses and unix
+// sockets, each with its configuration, state and logs in a directory of
+// its own, for kensa's integration tests and benchmarks. The probes are
+// only as good as the servers they were tried against; these are the
+// servers kensa's users run.
 //
 // Every instance listens on the loopback address it is given (never a
 // wildcard), is configured for local name lookups only, delivers
-// nothing, and is stopped by its own process id (Stop). The test
+// nothing (except the test mailboxes of the content test: Postfix's
+// Delivery into Dovecot's LMTP), downloads nothing (clamd loads only the
+// signature database it is given; freshclam never runs), and is stopped
+// by its own process id (Stop). The test
 // integration delays that slow a scanner on purpose (Postfix's error
 // sleep, Dovecot's failed-login delay) are switched off unless the
 // configuration asks for the stock values.

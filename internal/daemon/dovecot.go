@@ -7,11 +7,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
-// DovecotBin is Debian's Dovecot.
-const DovecotBin = "/usr/sbin/dovecot"
+// DovecotBin is Debian's Dovecot; DovecotLMTPBin its LMTP server
+// (package dovecot-lmtpd).
+const (
+	DovecotBin     = "/usr/sbin/dovecot"
+	DovecotLMTPBin = "/usr/lib/dovecot/lmtp"
+)
 
 // DovecotMissing says why Dovecot cannot be started here, or nil.
 func DovecotMissing() error {
@@ -49,6 +54,9 @@ type DovecotConfig struct {
 	// Ports are the ports of imap, imaps, pop3 and pop3s; a zero port
 	// is a free one.
 	Ports [4]uint16
+	// LMTP adds an LMTP listener on Addr (Dovecot.LMTP), delivering to
+	// the user's maildir as the local part of the recipient names it.
+	LMTP bool
 }
 
 // Dovecot is a running Dovecot instance serving imap, imaps, pop3 and
@@ -56,8 +64,11 @@ type DovecotConfig struct {
 // user (so the probes' fake user is really unknown).
 type Dovecot struct {
 	Addr netip.Addr
-	// The ports of the services; IMAPS and POP3S are 0 without TLS.
-	IMAP, IMAPS, POP3, POP3S uint16
+	// The ports of the services; IMAPS and POP3S are 0 without TLS,
+	// LMTP 0 without DovecotConfig.LMTP.
+	IMAP, IMAPS, POP3, POP3S, LMTP uint16
+	// User and Password are the instance's one real user's.
+	User, Password string
 	// Dir is the instance's directory; LogPath its log file.
 	Dir, LogPath string
 	out          bytes.Buffer
@@ -70,13 +81,18 @@ func StartDovecot(cfg DovecotConfig) (*Dovecot, error) {
 	if err := DovecotMissing(); err != nil {
 		return nil, err
 	}
+	if cfg.LMTP {
+		if err := needFiles("Dovecot's LMTP server", "dovecot-lmtpd", DovecotLMTPBin); err != nil {
+			return nil, err
+		}
+	}
 	dir := cfg.Dir
 	// Dovecot's unprivileged login processes must reach base_dir.
 	if err := traversable(dir); err != nil {
 		return nil, err
 	}
 	d := &Dovecot{Addr: netip.MustParseAddr(cfg.Addr), Dir: dir, LogPath: filepath.Join(dir, "dovecot.log")}
-	ports, err := FreePorts(cfg.Addr, 4)
+	ports, err := FreePorts(cfg.Addr, 5)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +102,9 @@ func StartDovecot(cfg DovecotConfig) (*Dovecot, error) {
 		}
 	}
 	d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
+	if cfg.LMTP {
+		d.LMTP = ports[4]
+	}
 	if cfg.NoTLS {
 		d.IMAPS, d.POP3S = 0, 0
 	}
@@ -97,7 +116,8 @@ func StartDovecot(cfg DovecotConfig) (*Dovecot, error) {
 			return nil, err
 		}
 	}
-	passwd := fmt.Sprintf("someone:{PLAIN}s3cret-%d:65534:65534::%s/mail/someone::\n", time.Now().UnixNano(), dir)
+	d.User, d.Password = "someone", fmt.Sprintf("s3cret-%d", time.Now().UnixNano())
+	passwd := fmt.Sprintf("someone:{PLAIN}%s:65534:65534::%s/mail/someone::\n", d.Password, dir)
 	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd), 0o644); err != nil {
 		return nil, err
 	}
@@ -153,6 +173,14 @@ service pop3-login {
 }
 %[11]s
 `, dir, cfg.Addr, ssl, disable, mechs, delay, d.IMAP, imaps, d.POP3, pop3s, cfg.Extra)
+	if cfg.LMTP {
+		// The user delivers into its maildir as uid 65534.
+		if err := os.Chown(filepath.Join(dir, "mail"), 65534, 65534); err != nil {
+			return nil, err
+		}
+		conf = strings.Replace(conf, "protocols = imap pop3", "protocols = imap pop3 lmtp", 1)
+		conf += fmt.Sprintf("auth_username_format = %%Ln\nservice lmtp {\n  inet_listener lmtp {\n    address = %s\n    port = %d\n  }\n}\n", cfg.Addr, d.LMTP)
+	}
 	if cfg.AuthSocket != "" {
 		conf += fmt.Sprintf("service auth {\n  unix_listener %s {\n    mode = 0666\n  }\n}\n", cfg.AuthSocket)
 	}
@@ -166,7 +194,7 @@ service pop3-login {
 		return nil, fmt.Errorf("start dovecot: %w", err)
 	}
 	var addrs []netip.AddrPort
-	for _, p := range []uint16{d.IMAP, d.IMAPS, d.POP3, d.POP3S} {
+	for _, p := range []uint16{d.IMAP, d.IMAPS, d.POP3, d.POP3S, d.LMTP} {
 		if p != 0 {
 			addrs = append(addrs, netip.AddrPortFrom(d.Addr, p))
 		}

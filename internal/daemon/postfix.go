@@ -71,6 +71,19 @@ type PostfixConfig struct {
 	// without a query leaving the machine. Without it Postfix is
 	// configured to look nothing up.
 	Resolver string
+	// Delivery, if set, makes the instance deliver the mail of a few
+	// test mailboxes (content.go); everything else is still discarded.
+	Delivery *PostfixDelivery
+}
+
+// PostfixDelivery makes an instance deliver: a queue manager and an
+// LMTP client hand the mail of Recipients, at the virtual mailbox
+// domain Domain, to an LMTP server on loopback (Dovecot's).
+type PostfixDelivery struct {
+	Domain     string
+	Recipients []string
+	// LMTP is the LMTP server, as Postfix names it ("inet:127.0.7.9:24").
+	LMTP string
 }
 
 // Programs that run Postfix with its own resolv.conf.
@@ -99,7 +112,8 @@ func PrivateResolverMissing() error {
 // Postfix is a running Postfix instance: master in the foreground with
 // smtpd, cleanup, trivial-rewrite, anvil and tlsmgr, and no queue
 // manager or delivery agent, so that nothing is ever delivered (every
-// transport is discard: as well).
+// transport is discard: as well) — unless PostfixConfig.Delivery names
+// test mailboxes, whose mail a queue manager hands to an LMTP server.
 type Postfix struct {
 	// Addr is the main smtp service; Services the extra ones, in order.
 	Addr     netip.AddrPort
@@ -199,6 +213,16 @@ func StartPostfix(cfg PostfixConfig) (*Postfix, error) {
 	if cfg.DovecotSASL != "" {
 		main = append(main, "smtpd_sasl_type = dovecot", "smtpd_sasl_path = "+cfg.DovecotSASL)
 	}
+	if d := cfg.Delivery; d != nil {
+		var rs []string
+		for _, r := range d.Recipients {
+			rs = append(rs, r+"=ok")
+		}
+		main = append(main, "virtual_mailbox_domains = "+d.Domain,
+			"virtual_mailbox_maps = inline:{ "+strings.Join(rs, ", ")+" }",
+			"virtual_transport = lmtp:"+d.LMTP,
+			"lmtp_connection_cache_on_demand = no")
+	}
 	main = append(main, cfg.Main...)
 	if err := os.WriteFile(filepath.Join(conf, "main.cf"), []byte(strings.Join(main, "\n")+"\n"), 0o644); err != nil {
 		return nil, err
@@ -222,6 +246,22 @@ anvil     unix  - - n - 1 anvil
 postlog   unix-dgram n - n - 1 postlogd
 tlsmgr    unix  - - n 1000? 1 tlsmgr
 `
+	if cfg.Delivery != nil {
+		// The queue manager and what it needs to deliver, defer and
+		// bounce; the transports other than lmtp discard.
+		master += `qmgr      unix  n - n 300 1 qmgr
+lmtp      unix  - - n - - lmtp
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+proxymap  unix  - - n - - proxymap
+`
+	}
 	if err := os.WriteFile(filepath.Join(conf, "master.cf"), []byte(master), 0o644); err != nil {
 		return nil, err
 	}

@@ -136,6 +136,11 @@ func Demo(n int, low bool) *Plan { return DemoIn(1, n, low) }
 // networks so that they do not collide with a running demo).
 func DemoIn(net byte, n int, low bool) *Plan {
 	p := &Plan{Name: "demo", NTPMaxOffset: time.Second, ReadTimeout: 10 * time.Second, Complete: DemoCompleteProducts}
+	cert, err := NewMailboxCert()
+	if err != nil {
+		// A key that cannot be made is a broken machine, not a plan.
+		panic(fmt.Sprintf("fleet: the demo's mailbox certificate: %v", err))
+	}
 	per := n / len(demoOrgs)
 	extra := n % len(demoOrgs)
 	idx := 0
@@ -155,6 +160,7 @@ func DemoIn(net byte, n int, low bool) *Plan {
 					flaws[k/step](&h, low)
 				}
 			}
+			demoContent(org.Name, &h, k, cert)
 			declare(p, &h)
 			withRealLimits(&h, idx, 0)
 			p.Hosts = append(p.Hosts, h)
@@ -195,6 +201,43 @@ func demoHost(org string, oi, k, count int, addr string, low bool) Host {
 	h.NTP = svc("ntp", string(pick([]ntpd.Profile{ntpd.Synced, ntpd.Stratum1}, k)))
 	h.Declared = map[string]scoring.Outcome{}
 	return h
+}
+
+// demoContentOrgs are the offices that opted in to the content test,
+// and demoContentTagged the one host (of 総務省) whose filter only
+// marks the EICAR file and delivers it: M3 fails there, against the
+// office's declared pass.
+var (
+	demoContentOrgs   = map[string]bool{"警察庁": true, "財務省": true, "総務省": true, "環境省": true}
+	demoContentTagged = map[string]int{"総務省": 3}
+)
+
+// demoContent gives the hosts of the offices that opted in a content
+// filter: in turn one that refuses the test messages at DATA, one that
+// quarantines them with a test mailbox to look into, and one that
+// quarantines them without (the scan cannot see what became of them, so
+// the declaration decides). Every one of them passes M3 or leaves it to
+// the declaration, except the one tagged host.
+func demoContent(org string, h *Host, k int, cert string) {
+	if !demoContentOrgs[org] || h.SMTP == nil || !contentProfiles[smtpd.Profile(h.SMTP.Profile)] {
+		return
+	}
+	c := &ContentTest{OptIn: true}
+	switch k % 3 {
+	case 0:
+		c.Filter = string(smtpd.FilterReject)
+	case 1:
+		c.Filter, c.Mailbox = string(smtpd.FilterQuarantine), true
+	default:
+		c.Filter = string(smtpd.FilterQuarantine)
+	}
+	if n, ok := demoContentTagged[org]; ok && k == n {
+		c.Filter, c.Mailbox = string(smtpd.FilterTag), true
+	}
+	if c.Mailbox {
+		c.Cert = cert
+	}
+	h.Content = c
 }
 
 // declare adds the declarations of items no probe decides: recovery (S2),

@@ -39,6 +39,9 @@ func (h *Host) set() (banners.Set, bool) {
 func (h *Host) smtpConfig(s *Service) smtpd.Config {
 	cfg := smtpd.Config{Profile: smtpd.Profile(s.Profile), Hostname: h.Name, Latency: h.Latency, TLS: true,
 		ClockOffset: s.Offset, GreetingDelay: s.Delay, IdleTimeout: 30 * time.Second, Limits: smtpd.Limits(s.Limits)}
+	if h.Content != nil && s == h.SMTP {
+		cfg.Filter = smtpd.Filter(h.Content.Filter)
+	}
 	if set, ok := h.set(); ok && set.SMTP != "" {
 		cfg.Banner = dateRE.ReplaceAllString(set.SMTP, "{time}")
 	} else if h.GreetingTime {
@@ -53,6 +56,17 @@ func (h *Host) submissionConfig() smtpd.Config { return h.smtpConfig(h.Submissio
 type Running struct {
 	Host    *Host
 	closers []io.Closer
+	smtp    []*smtpd.Server
+}
+
+// DataCommands returns how many DATA commands the host's SMTP services
+// took up to the message transfer.
+func (r *Running) DataCommands() int {
+	n := 0
+	for _, s := range r.smtp {
+		n += s.DataCommands()
+	}
+	return n
 }
 
 // Close stops every service of the host.
@@ -121,11 +135,21 @@ func (r *Running) startOn(ip string, without []string) error {
 		return nil
 	}
 	if h.SMTP != nil && !skip("smtp") {
-		s, err := smtpd.Start(addr(h.SMTP.Port), h.smtpConfig(h.SMTP))
+		cfg := h.smtpConfig(h.SMTP)
+		if h.Content != nil && h.Content.Mailbox && ip == h.Addr {
+			mb, err := startMailbox(h, addr(MailboxPort))
+			if err != nil {
+				return fail("mailbox", err)
+			}
+			r.closers = append(r.closers, mb)
+			cfg.Deliver = mb.Deliver
+		}
+		s, err := smtpd.Start(addr(h.SMTP.Port), cfg)
 		if err != nil {
 			return fail("smtp", err)
 		}
 		r.closers = append(r.closers, s)
+		r.smtp = append(r.smtp, s)
 	}
 	if h.Submission != nil && !skip("submission") {
 		s, err := smtpd.Start(addr(h.Submission.Port), h.submissionConfig())
@@ -133,6 +157,7 @@ func (r *Running) startOn(ip string, without []string) error {
 			return fail("submission", err)
 		}
 		r.closers = append(r.closers, s)
+		r.smtp = append(r.smtp, s)
 	}
 	if h.IMAP != nil && !skip("imap") {
 		s, err := imapd.Start(addr(h.IMAP.Port), imapd.Config{Profile: imapd.Profile(h.IMAP.Profile),
@@ -184,6 +209,9 @@ func (h *Host) Sockets() int {
 		return 0
 	}
 	n := len(h.services())
+	if h.Content != nil && h.Content.Mailbox {
+		n++
+	}
 	if s := h.Second; s != nil && !s.Down {
 		n += len(h.services()) - len(s.Without)
 	}

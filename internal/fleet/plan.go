@@ -99,6 +99,9 @@ type Host struct {
 
 	// Declared are the self-reported outcomes the inventory carries.
 	Declared map[string]scoring.Outcome `json:"declared,omitempty"`
+	// Content is the content filter behind the host's smtp service and
+	// whether its office opted in to the content test (content.go).
+	Content *ContentTest `json:"content,omitempty"`
 }
 
 // Second is a host's second address, as a server whose name resolves to
@@ -205,6 +208,9 @@ func (p *Plan) Validate() error {
 					return fmt.Errorf("fleet: host %s: second address without %q: only ntp can be left out", h.ID, w)
 				}
 			}
+		}
+		if err := h.checkContent(); err != nil {
+			return err
 		}
 		for code, o := range p.Truth(h) {
 			if o == "" {

@@ -53,7 +53,7 @@ func (p *Plan) probeTruth(h *Host) map[string]scoring.Outcome {
 	}
 	if h.SMTP != nil {
 		t["A1"] = p.delayed(h.SMTP, smtpd.Truth(smtpd.Profile(h.SMTP.Profile)).A1)
-		t["M3"], t["X2"] = scoring.Unknown, scoring.Unknown
+		t["M3"], t["X2"] = h.contentTruth()
 	}
 	if h.Submission != nil {
 		e := h.submissionConfig().Truth()

@@ -78,9 +78,15 @@ func Cells(n *html.Node) []string {
 	return out
 }
 
+// svgDrawing are the SVG elements that only draw.
+var svgDrawing = map[string]bool{"svg": true, "g": true, "line": true, "polyline": true, "polygon": true, "circle": true,
+	"rect": true, "path": true, "text": true, "tspan": true, "title": true, "desc": true}
+
 // Inert lists what makes a page able to run code, load a resource or
 // send the reader elsewhere: script and embedding elements, images,
-// event-handler attributes, links out of the page, url() in styles, and
+// event-handler attributes, links out of the page, url() in styles, SVG
+// other than drawing elements (no foreignObject, use, image, a, animation
+// or script), and
 // a missing or different Content-Security-Policy. An empty list means
 // the page is inert.
 func Inert(doc *html.Node) []string {
@@ -88,8 +94,13 @@ func Inert(doc *html.Node) []string {
 	csp := ""
 	Walk(doc, func(n *html.Node) {
 		switch n.Data {
-		case "script", "img", "iframe", "object", "embed", "link", "base", "form", "audio", "video", "source", "svg", "frame", "frameset", "picture", "input", "button":
+		case "script", "img", "iframe", "object", "embed", "link", "base", "form", "audio", "video", "source", "frame", "frameset", "picture", "input", "button":
 			problems = append(problems, fmt.Sprintf("element <%s>", n.Data))
+		}
+		// Inline SVG may draw (the report's trends), never embed, link,
+		// animate or run anything.
+		if n.Type == html.ElementNode && (n.Namespace == "svg" || n.Data == "svg") && !svgDrawing[n.Data] {
+			problems = append(problems, fmt.Sprintf("SVG element <%s>", n.Data))
 		}
 		for _, a := range n.Attr {
 			key := strings.ToLower(a.Key)

@@ -46,7 +46,7 @@ var (
 			Tests: append([]string{"probes/...", "rules"}, testPeers...)},
 		{Pkg: "results", Allow: []string{"scoring"}},
 		{Pkg: "inventory", Allow: []string{"scoring", "probes"}},
-		{Pkg: "report", Allow: []string{"results", "scoring", "inventory", "observe", "internal/textable"},
+		{Pkg: "report", Allow: []string{"results", "scoring", "inventory", "observe", "remediation", "internal/textable"},
 			Tests: []string{"internal/htmlcheck"}},
 		// The simulated fleet plays servers: it knows observations only
 		// for banners and the registry for ports, never the probes'
@@ -55,6 +55,14 @@ var (
 			Tests: []string{"probes/ssh", "probes/wire", "inventory"}},
 		{Pkg: "scan", Allow: []string{"observe", "scoring", "advisory/...", "fingerprint", "inventory", "probes/...", "results", "rules"},
 			Tests: append([]string{"scan"}, testPeers...)},
+		// Operations: the history database stores records; the plan and
+		// the diff read verdicts; metrics show the graded table. None
+		// judges: a diff's re-grade is the scan package's, in cmd/kensa.
+		{Pkg: "history", Allow: []string{"results", "scoring"}},
+		{Pkg: "remediation", Allow: []string{"scoring", "inventory"}},
+		{Pkg: "diff", Allow: []string{"results", "scoring", "remediation", "internal/textable"}, Tests: []string{"internal/htmlcheck"}},
+		{Pkg: "metrics", Allow: []string{"results", "scoring", "report", "observe"}, Tests: []string{"inventory", "internal/itest"}},
+		{Pkg: "deploy", Tests: []string{"internal/itest"}},
 		{Pkg: "cmd/kensa", Allow: []string{"..."}, Tests: []string{"internal/htmlcheck"}},
 		// The benchmark against real daemons plays them with the
 		// integration tests' harness.

@@ -274,7 +274,10 @@ func TestHostileRaw(t *testing.T) {
 				}
 			}
 		}},
-		{"closed at once", "identification: closed", false, func(c net.Conn) { c.Close() }},
+		// The probe may have sent its own identification before the
+		// server closed: the kernel then answers with a reset, which is
+		// the same observation.
+		{"closed at once", "identification: closed|identification: reset", false, func(c net.Conn) { c.Close() }},
 		{"huge packet length", "exceeds the probe's limit", true, func(c net.Conn) {
 			c.Write([]byte("SSH-2.0-x\r\n\x7f\xff\xff\xff\x04"))
 		}},
@@ -305,7 +308,11 @@ func TestHostileRaw(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			obs := ssh.Probe(ctx, hostileEnv(), target(t, a), ssh.Options{})
-			if !strings.Contains(obs.Error, tc.want) || obs.Reachable != tc.reachable || obs.AuthExamined {
+			matched := false
+			for _, w := range strings.Split(tc.want, "|") {
+				matched = matched || strings.Contains(obs.Error, w)
+			}
+			if !matched || obs.Reachable != tc.reachable || obs.AuthExamined {
 				t.Fatalf("error %q reachable %v, want %q", obs.Error, obs.Reachable, tc.want)
 			}
 		})

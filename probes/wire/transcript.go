@@ -48,6 +48,8 @@ type Transcript struct {
 	// parent is the transcript a Fork came from: connections are
 	// numbered across both.
 	parent *Transcript
+	// muted drops lines entirely, traced or kept (Mute).
+	muted bool
 }
 
 // Fork returns a transcript for a part of the conversation that runs
@@ -166,6 +168,9 @@ func (t *Transcript) add(m *connMark, dir, line string) {
 	for _, s := range t.secrets {
 		line = strings.ReplaceAll(line, s, Redacted)
 	}
+	if t.muted {
+		return
+	}
 	line = dir + ": " + Sanitize(line, MaxShownLine)
 	if t.tracer != nil {
 		if m == nil {
@@ -210,6 +215,24 @@ func (t *Transcript) Resume(keptIn string) {
 	if n > 0 {
 		t.Note("%d lines not kept here: see %s", n, keptIn)
 	}
+}
+
+// Mute drops every line from now on, neither traced nor kept, until
+// Unmute: for what must never reach a trace or a results file, such as
+// the body of a content-test message. The caller mutes only around
+// writes or reads that end with a complete line.
+func (t *Transcript) Mute() {
+	t.mu.Lock()
+	t.muted = true
+	t.mu.Unlock()
+}
+
+// Unmute records lines again, after a note saying what was left out.
+func (t *Transcript) Unmute(format string, args ...any) {
+	t.mu.Lock()
+	t.muted = false
+	t.mu.Unlock()
+	t.Note(format, args...)
 }
 
 // Take returns the lines recorded and closes the transcript: later lines

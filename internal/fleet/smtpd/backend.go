@@ -187,6 +187,12 @@ func (s *session) rcpt(to string, _ *gosmtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	s.s.mu.Lock()
+	s.s.data++
+	s.s.mu.Unlock()
+	if s.s.cfg.Filter != "" {
+		return s.filterData(r)
+	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(r, 2<<20))
 	return errNoDelivery
 }

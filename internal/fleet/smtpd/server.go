@@ -90,6 +90,12 @@ type Config struct {
 	IdleTimeout time.Duration
 	// ErrorLog receives go-smtp's connection errors; nil discards them.
 	ErrorLog *log.Logger
+	// Filter is the content filter behind the server (filter.go); ""
+	// refuses every message at the end of DATA.
+	Filter Filter
+	// Deliver receives what the filter delivers to the server's local
+	// mailbox (junk: into its junk folder); nil drops it.
+	Deliver func(msg []byte, junk bool) error
 }
 
 func (c Config) withDefaults() Config {
@@ -144,6 +150,8 @@ type Server struct {
 	// passed are the client addresses that passed postscreen's tests.
 	passed map[netip.Addr]bool
 	stats  Stats
+	// data counts the DATA commands that reached the message transfer.
+	data int
 }
 
 // Stats is what a server counted of its sessions, as a real daemon's
@@ -170,6 +178,14 @@ func (s *Server) count(f func(*Stats)) {
 	s.mu.Lock()
 	f(&s.stats)
 	s.mu.Unlock()
+}
+
+// DataCommands returns how many DATA commands the server took up to the
+// message transfer: messages a client began to send.
+func (s *Server) DataCommands() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
 }
 
 // Start listens on addr (an IP literal and port, never a wildcard
@@ -215,6 +231,9 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 func newServer(ln net.Listener, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if _, err := ParseProfile(string(cfg.Profile)); err != nil {
+		return nil, err
+	}
+	if _, err := ParseFilter(string(cfg.Filter)); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, ln: ln, done: make(chan struct{}), conns: map[net.Conn]struct{}{}, passed: map[netip.Addr]bool{}}
