@@ -70,6 +70,10 @@ type Entry struct {
 	// and a server whose services are silent shows itself before the
 	// long conversations crowd the connection slots.
 	Order int
+	// Logins is set for the services whose probe sends fake logins
+	// that a server may delay (IMAP, POP3 and their TLS siblings): the
+	// scan engine lines up their first logins (wire.LoginGate).
+	Logins bool
 	// Probe examines the service.
 	Probe ProbeFunc
 	// Observation is a nil pointer of the type Probe returns.
@@ -117,10 +121,10 @@ var Registry = []Entry{
 	{Name: "smtp", Port: 25, Transport: TCP, Order: 9, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
 	{Name: "submission", Port: 587, Transport: TCP, Order: 8, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
 	{Name: "smtps", Port: 465, Transport: TCP, ImplicitTLS: true, Order: 7, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
-	{Name: "pop3", Port: 110, Transport: TCP, Order: 1, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
-	{Name: "pop3s", Port: 995, Transport: TCP, ImplicitTLS: true, Order: 3, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
-	{Name: "imap", Port: 143, Transport: TCP, Order: 0, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
-	{Name: "imaps", Port: 993, Transport: TCP, ImplicitTLS: true, Order: 2, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
+	{Name: "pop3", Port: 110, Transport: TCP, Order: 1, Logins: true, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
+	{Name: "pop3s", Port: 995, Transport: TCP, ImplicitTLS: true, Order: 3, Logins: true, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
+	{Name: "imap", Port: 143, Transport: TCP, Order: 0, Logins: true, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
+	{Name: "imaps", Port: 993, Transport: TCP, ImplicitTLS: true, Order: 2, Logins: true, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
 	{Name: "ssh", Port: 22, Transport: TCP, Order: 4, Probe: probeSSH, Observation: (*observe.SSH)(nil)},
 	{Name: "ntp", Port: 123, Transport: UDP, Order: 6, Probe: probeNTP, Observation: (*observe.NTP)(nil), Answered: ntpAnswered},
 	{Name: "telnet", Port: 23, Transport: TCP, Order: 5, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},

@@ -28,7 +28,7 @@ import (
 // Defaults of the engine's bounds and budgets, documented in the README.
 const (
 	DefaultMaxConns       = 512              // open connections, whole scan
-	DefaultHostConns      = 2                // open connections per server
+	DefaultHostConns      = 6                // open connections per server
 	DefaultHostRate       = 5.0              // new connections per second per server
 	DefaultGlobalRate     = 2000.0           // new connections per second, whole scan
 	DefaultProbeTimeout   = 60 * time.Second // one probe of one service
@@ -279,7 +279,7 @@ loop:
 			defer func() { <-busy }()
 			srv := cfg.scanServer(ctx, b, s, resolved[s.Host], problems[s.Host])
 			srv.OutOfScope = refused[s.Host]
-			if ctx.Err() != nil {
+			if expired(ctx) {
 				// Stopped while in progress: abandon, write nothing.
 				mu.Lock()
 				sum.Abandoned++
@@ -313,6 +313,20 @@ loop:
 	sum.Interrupted = ctx.Err() != nil
 	sum.Wall = time.Since(start)
 	return sum, werr
+}
+
+// expired reports whether ctx is done or its deadline has passed. A
+// connection's deadline is set from the context's, and a read cut by it
+// returns as the deadline passes, possibly before the context's own
+// timer has marked it done: without the deadline test, a server whose
+// probes the scan's --max-time cut would be recorded as finished, with
+// their timeouts taken for the server's.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 func burst(r float64) int {
@@ -435,48 +449,63 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	// room for more (bounds.extra): a goroutine's stack is a large part
 	// of a server's memory, and a worker that could not get a connection
 	// would only wait.
+	extra := 0
+claim:
+	for 1+extra < cfg.Bounds.HostConns && 1+extra < len(targets) {
+		select {
+		case b.extra <- struct{}{}:
+			extra++
+		default:
+			break claim
+		}
+	}
+	// The first target of each worker that logs in is expected at the
+	// server's login gate before any worker starts: the workers' first
+	// targets are the first 1+extra, taken one each.
+	gate := wire.NewLoginGate(wire.DefaultLoginWindow)
+	expected := make([]bool, len(targets))
+	for i := 0; i < 1+extra && i < len(targets); i++ {
+		if def, ok := probes.Lookup(targets[i].Service); ok && def.Logins {
+			expected[i] = true
+			gate.Expect()
+		}
+	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	workers := 1
-	var work func(first bool)
-	work = func(first bool) {
+	work := func() {
 		for {
 			i := int(next.Add(1)) - 1
 			if i >= len(targets) {
 				return
 			}
-		spawn:
-			for first && workers < cfg.Bounds.HostConns && i+1 < len(targets) {
-				select {
-				case b.extra <- struct{}{}:
-				default:
-					break spawn
-				}
-				workers++
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					defer func() { <-b.extra }()
-					work(false)
-				}()
+			srv.Targets[i] = cfg.probeOne(sctx, d, gate, s, targets[i])
+			if expected[i] {
+				gate.Done()
 			}
-			srv.Targets[i] = cfg.probeOne(sctx, d, s, targets[i])
 			if cfg.Probed != nil {
 				cfg.Probed(0, 1)
 			}
 		}
 	}
-	work(true)
+	var wg sync.WaitGroup
+	for w := 0; w < extra; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-b.extra }()
+			work()
+		}()
+	}
+	work()
 	wg.Wait()
 	srv.Content = cfg.contentTest(ctx, d, s, srv)
 	srv.Duration = cfg.Now().Sub(srv.Started)
-	if sctx.Err() != nil && ctx.Err() == nil {
+	if expired(sctx) && !expired(ctx) {
 		srv.Problems = append(srv.Problems, fmt.Sprintf("server budget of %s spent before every probe finished", cfg.Bounds.ServerBudget))
 	}
 	return srv
 }
 
-func (cfg *Config) probeOne(ctx context.Context, d *hostDialer, s *inventory.Server, t Target) TargetResult {
+func (cfg *Config) probeOne(ctx context.Context, d *hostDialer, gate *wire.LoginGate, s *inventory.Server, t Target) TargetResult {
 	tr := TargetResult{Target: t, State: StateNoAnswer}
 	if ctx.Err() != nil {
 		tr.State = StateNotProbed
@@ -485,7 +514,7 @@ func (cfg *Config) probeOne(ctx context.Context, d *hostDialer, s *inventory.Ser
 	pctx, cancel := context.WithTimeout(ctx, cfg.Bounds.ProbeTimeout)
 	defer cancel()
 	env := wire.Env{Dialer: d, Limits: cfg.Bounds.Limits, Tracer: cfg.Tracer, Now: cfg.Now,
-		Log: cfg.Log.With("server", s.ID, "target", t.String())}
+		Log: cfg.Log.With("server", s.ID, "target", t.String()), Logins: gate}
 	start := time.Now()
 	obs, answered := cfg.Probe(pctx, env, t)
 	if time.Since(start) >= cfg.Bounds.Limits.ReadTimeout {

@@ -15,17 +15,18 @@ import (
 
 // EximBin is Exim's binary inside a root where Debian's exim4-daemon-light
 // and exim4-base packages were unpacked (dpkg-deb -x). The package
-// conflicts with postfix, so it is never installed: bench/real unpacks
-// it into a private directory instead.
+// conflicts with postfix, so it is never installed: scripts/unpack-exim
+// unpacks it into a private directory instead.
 const EximBin = "usr/sbin/exim4"
 
 // EximUser is the user Debian's Exim is built to run as.
 const EximUser = "Debian-exim"
 
 // EximMissing says why Exim cannot be started from root (a directory
-// where Debian's packages were unpacked, as bench/real does), or nil.
+// where Debian's packages were unpacked, as scripts/unpack-exim does),
+// or nil.
 func EximMissing(root string) error {
-	if err := needFiles("Exim", "exim4-daemon-light (unpacked with dpkg-deb -x, see bench/real)", filepath.Join(root, EximBin)); err != nil {
+	if err := needFiles("Exim", "exim4-daemon-light (unpacked with dpkg-deb -x: scripts/unpack-exim)", filepath.Join(root, EximBin)); err != nil {
 		return err
 	}
 	if _, err := user.Lookup(EximUser); err != nil {

@@ -155,7 +155,13 @@ func (p *prober) startTLSLane(ctx context.Context) *tlsLane {
 	q.spare = raw
 	q.tr.Connected()
 	l := &tlsLane{q: q, done: make(chan error, 1)}
-	go func() { l.done <- q.afterTLS(ctx) }()
+	// The lane's login is one more for the server's gate, expected
+	// before the attempts in the clear can reach it.
+	p.env.Logins.Expect()
+	go func() {
+		defer p.env.Logins.Done()
+		l.done <- q.afterTLS(ctx)
+	}()
 	return l
 }
 
@@ -475,6 +481,8 @@ func anonymousAttempt() attempt {
 // hangs up between them (see login.Runner).
 func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, error)) error {
 	recs, err := login.Runner[attempt, observe.LoginAttempt]{
+		Gate:      p.env.Logins,
+		Ctx:       p.ctx,
 		Anonymous: "AUTHENTICATE ANONYMOUS",
 		Ready: func() error {
 			if !s.closed && !s.dead() {

@@ -37,6 +37,7 @@ type Options = login.Options
 const maxConns = 6
 
 type prober struct {
+	ctx   context.Context
 	env   wire.Env
 	t     observe.Target
 	opts  Options
@@ -56,7 +57,7 @@ type prober struct {
 func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *observe.POP3 {
 	obs := &observe.POP3{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "pop3s"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
-	p := &prober{env: env, t: t, opts: opts, tr: tr, obs: obs}
+	p := &prober{ctx: ctx, env: env, t: t, opts: opts, tr: tr, obs: obs}
 	if err := p.run(ctx); err != nil {
 		obs.Error = err.Error()
 		env.Logger().Debug("pop3 probe", "target", t.String(), "error", obs.Error)
@@ -135,12 +136,18 @@ func (p *prober) startTLSLane(ctx context.Context) *tlsLane {
 	if err != nil {
 		return nil
 	}
-	q := &prober{env: p.env, t: p.t, opts: p.opts, tr: p.tr.Fork(), cred: p.cred, conns: 1,
+	q := &prober{ctx: p.ctx, env: p.env, t: p.t, opts: p.opts, tr: p.tr.Fork(), cred: p.cred, conns: 1,
 		obs: &observe.POP3{Endpoint: p.obs.Endpoint, ImplicitTLS: p.obs.ImplicitTLS, Greeting: p.obs.Greeting, Capa: p.obs.Capa}}
 	q.spare = raw
 	q.tr.Connected()
 	l := &tlsLane{q: q, done: make(chan error, 1)}
-	go func() { l.done <- q.afterTLS(ctx) }()
+	// The lane's login is one more for the server's gate, expected
+	// before the attempts in the clear can reach it.
+	p.env.Logins.Expect()
+	go func() {
+		defer p.env.Logins.Done()
+		l.done <- q.afterTLS(ctx)
+	}()
 	return l
 }
 
@@ -364,6 +371,8 @@ func (p *prober) cleanAll(lines []string) []string {
 // hangs up between them (see login.Runner).
 func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, error)) error {
 	recs, err := login.Runner[attempt, observe.LoginAttempt]{
+		Gate:      p.env.Logins,
+		Ctx:       p.ctx,
 		Anonymous: "AUTH ANONYMOUS",
 		Ready: func() error {
 			if !s.closed {

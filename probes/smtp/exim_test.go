@@ -3,6 +3,7 @@ package smtp_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"strings"
@@ -23,13 +24,13 @@ import (
 // smtp_max_synprot_errors, 3), and every test must end refused by a
 // reply of its own, the probe's sessions beyond Exim's per-host limit
 // being tried again rather than taken for Exim's answer. Exim is not
-// installed (its package conflicts with postfix): the test runs where
-// KENSA_EXIM_ROOT names a directory it was unpacked into (bench/real
-// does so), and is skipped otherwise, in CI too.
+// installed (its package conflicts with postfix): KENSA_EXIM_ROOT names
+// a directory where scripts/unpack-exim unpacked it, as .ci/run does.
 func TestEximStockLimits(t *testing.T) {
 	root := os.Getenv("KENSA_EXIM_ROOT")
 	if root == "" {
-		t.Skip("KENSA_EXIM_ROOT not set: Exim is unpacked only for the benchmark against real daemons (bench/real)")
+		itest.Need(t, errors.New("KENSA_EXIM_ROOT not set: unpack Exim with scripts/unpack-exim DIR and name DIR there"))
+		return
 	}
 	itest.Need(t, daemon.EximMissing(root))
 	e, err := daemon.StartExim(daemon.EximConfig{Root: root, Dir: t.TempDir(), Listen: "127.0.5.26",

@@ -106,6 +106,9 @@ type Env struct {
 	Now func() time.Time
 	// Log receives diagnostics; nil means slog.Default().
 	Log *slog.Logger
+	// Logins lines up the first fake logins of the server's probes
+	// (LoginGate); nil lines up nothing.
+	Logins *LoginGate
 }
 
 // Clock returns the current time of the env's clock.

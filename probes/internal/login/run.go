@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/kensa-inspect/kensa/observe"
@@ -37,6 +38,10 @@ type Runner[P Planned, A any] struct {
 	// Skipped is the record (result Unclear) of an attempt not made
 	// because Ready failed; why says so.
 	Skipped func(method, why string) A
+	// Gate lines up the attempts with the other logins of the server
+	// (wire.LoginGate), within Ctx; nil sends them at once.
+	Gate *wire.LoginGate
+	Ctx  context.Context
 }
 
 // Run makes the attempts of plan in order and returns their records. An
@@ -63,6 +68,9 @@ func (r Runner[P, A]) Run(plan []P) ([]A, error) {
 			if err := r.Ready(); err != nil {
 				recs = append(recs, r.Skipped(method, "not attempted: "+err.Error()))
 				return recs, fmt.Errorf("login attempts: %w", err)
+			}
+			if r.Gate != nil {
+				r.Gate.Wait(r.Ctx)
 			}
 			rec, out, terr = r.Try(a)
 			if terr == nil {
