@@ -2,11 +2,13 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -138,6 +140,15 @@ func (d *hostDialer) dial(ctx context.Context, network, address string, timeout 
 	c, err := d.b.base.DialContext(dctx, network, address)
 	if err != nil {
 		release()
+		if errors.Is(err, syscall.ECONNRESET) {
+			// A reset can only end a connection the server had
+			// accepted (a refused one is ECONNREFUSED): a server that
+			// accepts and resets at once answered, even when the reset
+			// reached the socket before the dial returned.
+			d.mu.Lock()
+			d.connected[network+" "+address] = true
+			d.mu.Unlock()
+		}
 		return nil, err
 	}
 	d.mu.Lock()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,5 +84,30 @@ func TestHostDialerSpare(t *testing.T) {
 	}
 	if len(d.host) != 0 {
 		t.Errorf("%d host slots held after every connection closed", len(d.host))
+	}
+}
+
+// resetDialer fails every dial as the kernel does when a server accepted
+// the connection and reset it before the dial returned.
+type resetDialer struct{}
+
+func (resetDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNRESET)}
+}
+
+// TestHostDialerResetIsAnswer: a connection reset during the dial was
+// accepted first (a refused one is ECONNREFUSED): the service answered,
+// and its state must not become no-answer (the fleet's reset profile did,
+// now and then, under load).
+func TestHostDialerResetIsAnswer(t *testing.T) {
+	scope := &Scope{}
+	scope.Add(netip.MustParseAddr("127.0.5.11"))
+	b := &bounds{slots: newSlots(10), global: rate.NewLimiter(rate.Inf, 1), base: resetDialer{}, scope: scope, dialTimeout: time.Second}
+	d := newHostDialer(b, 1000, 2)
+	if _, err := d.DialAfterQueue(context.Background(), "tcp", "127.0.5.11:25", time.Second); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("dial: %v, want the reset", err)
+	}
+	if !d.accepted("127.0.5.11:25") {
+		t.Error("a reset connection counted as not accepted")
 	}
 }

@@ -268,8 +268,9 @@ func (p *prober) connect(spare bool) (s *session, others int, err error) {
 // STARTTLS with withTLS); a refusal while the scanner held other
 // connections to the server is a crowdError.
 func (p *prober) welcome(s *session, others int, withTLS bool) (*session, error) {
+	start := time.Now()
 	s, err := p.greet(s, s.n, withTLS)
-	if err != nil && others > 0 && refusedAtOnce(err) {
+	if err != nil && others > 0 && time.Since(start) < p.lim.ReadTimeout && refusedAtOnce(err) {
 		return nil, &crowdError{err}
 	}
 	return s, err
@@ -277,7 +278,9 @@ func (p *prober) welcome(s *session, others int, withTLS bool) (*session, error)
 
 // refusedAtOnce reports whether a session failed the way a server
 // refuses one connection too many: a 4xx greeting, or the connection
-// reset or closed before the greeting.
+// reset or closed before the greeting. A server refuses such a
+// connection at once; one that hangs up after a long silence (welcome
+// checks the read timeout) is not refusing the scanner's crowd.
 func refusedAtOnce(err error) bool {
 	var se *stepError
 	if !errors.As(err, &se) {

@@ -381,6 +381,44 @@ func TestProbeHostile(t *testing.T) {
 	}
 }
 
+// crowdDialer dials as the scan engine's dialer does while other probes
+// of the server hold connections: every connection says that one other
+// connection of the scan to the server was open when it was made.
+type crowdDialer struct{ wire.NetDialer }
+
+type crowdConn struct{ net.Conn }
+
+func (crowdConn) Siblings() int { return 1 }
+
+func (d *crowdDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := d.NetDialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return crowdConn{c}, nil
+}
+
+// TestProbeSilentHangUpIsNotCrowding: a server that says nothing and
+// hangs up after its idle time (the bench's silent servers, after 30 s)
+// is not refusing the scanner's parallel connections, even while the
+// scan holds others to it: a refusal of one connection too many comes
+// at once. The probe must not try its sessions again (it did, doubling
+// the time a silent server takes).
+func TestProbeSilentHangUpIsNotCrowding(t *testing.T) {
+	srv := startFleet(t, smtpd.Config{Profile: smtpd.Silent, IdleTimeout: 1500 * time.Millisecond})
+	var trace bytes.Buffer
+	e := env(time.Second)
+	e.Dialer = &crowdDialer{}
+	e.Tracer = wire.NewTracer(&trace)
+	o := probe(t, e, "smtp", srv.AddrPort(), smtp.Options{GreetingTimeout: 10 * time.Second})
+	if o.Error == "" || o.Relay != nil {
+		t.Errorf("error %q relay %+v", o.Error, o.Relay)
+	}
+	if strings.Contains(trace.String(), "trying again") {
+		t.Errorf("a hang-up after a long silence was taken for the scanner's crowding:\n%s", trace.String())
+	}
+}
+
 func TestProbeSlowGreeting(t *testing.T) {
 	srv := startFleet(t, smtpd.Config{Profile: smtpd.SlowGreeting, GreetingDelay: 500 * time.Millisecond})
 	o := probe(t, env(3*time.Second), "smtp", srv.AddrPort(), smtp.Options{})
