@@ -310,7 +310,7 @@ loop:
 	}
 	wg.Wait()
 	sum.Pending = len(queue) - started
-	sum.Interrupted = ctx.Err() != nil
+	sum.Interrupted = expired(ctx) || sum.Abandoned > 0
 	sum.Wall = time.Since(start)
 	return sum, werr
 }
