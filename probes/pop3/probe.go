@@ -125,7 +125,7 @@ func (p *prober) run(ctx context.Context) error {
 // transcript, merged when it ends).
 type tlsLane struct {
 	q    *prober
-	done chan error
+	done <-chan error
 }
 
 // startTLSLane starts afterTLS on a spare connection, or returns nil
@@ -140,15 +140,7 @@ func (p *prober) startTLSLane(ctx context.Context) *tlsLane {
 		obs: &observe.POP3{Endpoint: p.obs.Endpoint, ImplicitTLS: p.obs.ImplicitTLS, Greeting: p.obs.Greeting, Capa: p.obs.Capa}}
 	q.spare = raw
 	q.tr.Connected()
-	l := &tlsLane{q: q, done: make(chan error, 1)}
-	// The lane's login is one more for the server's gate, expected
-	// before the attempts in the clear can reach it.
-	p.env.Logins.Expect()
-	go func() {
-		defer p.env.Logins.Done()
-		l.done <- q.afterTLS(ctx)
-	}()
-	return l
+	return &tlsLane{q: q, done: login.Beside(p.env.Logins, func() error { return q.afterTLS(ctx) })}
 }
 
 // joinTLSLane waits for the lane and files what it saw after the

@@ -93,3 +93,18 @@ func (r Runner[P, A]) Run(plan []P) ([]A, error) {
 	}
 	return recs, nil
 }
+
+// Beside runs attempts (a login on a connection of its own, beside the
+// probe's others) on a goroutine of its own, as one more login expected
+// at the server's gate from now until it ends, and returns the channel
+// its error arrives on. Expecting it before the attempts in the clear
+// can reach the gate keeps the first batch from going without it.
+func Beside(gate *wire.LoginGate, attempts func() error) <-chan error {
+	done := make(chan error, 1)
+	gate.Expect()
+	go func() {
+		defer gate.Done()
+		done <- attempts()
+	}()
+	return done
+}
