@@ -292,7 +292,7 @@ func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
 }
 
 func (p *prober) handshake(c *wire.Conn) (*tls.Conn, error) {
-	tc, info, err := wire.HandshakeTLS(p.ctx, c, p.t.Host, p.t.Host, p.env.Clock())
+	tc, info, err := wire.HandshakeTLS(p.ctx, c, p.t.Host, p.t.Host, p.env.Clock(), nil)
 	p.obs.TLS = info
 	if err != nil {
 		p.tr.Note("TLS handshake failed: %v", err)

@@ -226,7 +226,7 @@ func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
 	s := &session{p: p, raw: raw}
 	var conn net.Conn = raw
 	if implicitTLS {
-		tc, info, err := wire.HandshakeTLS(ctx, raw, p.t.Host, p.t.Host, p.env.Clock())
+		tc, info, err := wire.HandshakeTLS(ctx, raw, p.t.Host, p.t.Host, p.env.Clock(), nil)
 		p.obs.TLS = info
 		if err != nil {
 			raw.Close()

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -69,21 +70,32 @@ func (p *prober) dial(n int, spare bool) (*session, error) {
 
 // handshake runs a TLS client handshake over the session's connection
 // and switches the session to it. It returns what the probe saw of the
-// TLS session, or its failure.
-func (s *session) handshake() (*observe.TLS, error) {
+// TLS session, or its failure. With resume set the session may resume
+// one of the probe's earlier TLS sessions, and its own may be resumed
+// later: only for sessions whose TLS details are not observed (a
+// resumed session shows no certificate of its own).
+func (s *session) handshake(resume bool) (*observe.TLS, error) {
 	p := s.p
 	s.conn.StopTranscript()
 	check := p.t.Host
 	if check == "" {
 		check = p.serverName
 	}
-	tc, info, err := wire.HandshakeTLS(p.ctx, s.conn, p.t.Host, check, p.env.Clock())
+	var sessions tls.ClientSessionCache
+	if resume {
+		sessions = p.tlsSessions
+	}
+	tc, info, err := wire.HandshakeTLS(p.ctx, s.conn, p.t.Host, check, p.env.Clock(), sessions)
 	if err != nil {
 		s.dead = err
 		p.tr.Note("TLS handshake failed: %v", err)
 		return info, err
 	}
-	p.tr.Note("TLS established: %s %s", info.Version, info.Cipher)
+	resumed := ""
+	if tc.ConnectionState().DidResume {
+		resumed = " (resumed)"
+	}
+	p.tr.Note("TLS established: %s %s%s", info.Version, info.Cipher, resumed)
 	s.tls = true
 	s.w = io.MultiWriter(tc, s.conn.Tap("C"))
 	s.rr = newReplyReader(io.TeeReader(tc, s.conn.Tap("S")), p.lim.MaxLine, p.env.Clock)
@@ -247,8 +259,8 @@ func (s *session) hello() (*observe.SMTPHello, error) {
 }
 
 // startTLS sends STARTTLS and, on 220, runs the handshake. reply is
-// the server's answer to STARTTLS.
-func (s *session) startTLS() (reply *observe.SMTPReply, info *observe.TLS, err error) {
+// the server's answer to STARTTLS. resume is handshake's.
+func (s *session) startTLS(resume bool) (reply *observe.SMTPReply, info *observe.TLS, err error) {
 	r, err := s.cmd("STARTTLS")
 	if err != nil {
 		return r, nil, err
@@ -263,7 +275,7 @@ func (s *session) startTLS() (reply *observe.SMTPReply, info *observe.TLS, err e
 		s.dead = fmt.Errorf("server sent %d bytes after its 220 to STARTTLS", n)
 		return r, wire.TLSFailure(s.dead), s.dead
 	}
-	info, err = s.handshake()
+	info, err = s.handshake(resume)
 	return r, info, err
 }
 

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"sync"
@@ -116,6 +117,9 @@ type prober struct {
 	// greeting.
 	spares chan *session
 	pre    sync.WaitGroup
+	// tlsSessions lets the probe's later TLS sessions resume the first
+	// one's (wire.HandshakeTLS).
+	tlsSessions tls.ClientSessionCache
 }
 
 // sessionLeft reports whether the probe may open another session.
@@ -212,7 +216,8 @@ func Probe(ctx context.Context, env wire.Env, t observe.Target, opts Options) *o
 	opts = opts.withDefaults(lim)
 	obs := &observe.SMTP{Endpoint: observe.NewEndpoint(t, env.Clock()), ImplicitTLS: t.Service == "smtps"}
 	tr := wire.NewTranscript(env.Tracer, t.Addr.String()+" "+t.Service)
-	p := &prober{ctx: ctx, env: env, t: t, opts: opts, lim: lim, tr: tr, obs: obs, replyTimeout: opts.ReplyTimeout, errLimit: maxErrorReplies}
+	p := &prober{ctx: ctx, env: env, t: t, opts: opts, lim: lim, tr: tr, obs: obs, replyTimeout: opts.ReplyTimeout, errLimit: maxErrorReplies,
+		tlsSessions: tls.NewLRUClientSessionCache(1)}
 	p.run()
 	obs.Finish(env.Clock(), tr.Take())
 	return obs
@@ -303,7 +308,7 @@ func refusedAtOnce(err error) bool {
 func (p *prober) greet(s *session, n int, withTLS bool) (*session, error) {
 	first := n == 1
 	if p.obs.ImplicitTLS {
-		info, err := s.handshake()
+		info, err := s.handshake(!first)
 		p.mu.Lock()
 		if first || p.obs.TLS == nil {
 			p.obs.TLS = info
@@ -360,7 +365,7 @@ func (p *prober) greet(s *session, n int, withTLS bool) (*session, error) {
 			s.quit()
 			return nil, wrapStep("starttls", errNoStartTLS)
 		}
-		if _, _, err := s.startTLS(); err != nil {
+		if _, _, err := s.startTLS(true); err != nil {
 			s.close()
 			return nil, wrapStep("starttls", err)
 		}
@@ -554,7 +559,7 @@ func (p *prober) closeSpares() {
 func (p *prober) checkStartTLS(s *session) {
 	obs := p.obs
 	st := &observe.SMTPStartTLS{}
-	r, info, err := s.startTLS()
+	r, info, err := s.startTLS(false)
 	st.Reply = r
 	var tlsInfo *observe.TLS
 	var h *observe.SMTPHello

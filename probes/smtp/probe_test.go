@@ -267,6 +267,34 @@ func TestProbeSMTPS(t *testing.T) {
 			t.Errorf("test %d not inside TLS", tt.ID)
 		}
 	}
+	resumedTLS(t, o)
+}
+
+// resumedTLS checks that the TLS session the probe observes is a full
+// one, with the server's certificate, and that the relay test's later
+// sessions resumed an earlier one instead of making the server sign
+// again.
+func resumedTLS(t *testing.T, o *observe.SMTP) {
+	t.Helper()
+	if o.TLS == nil || o.TLS.Subject == "" || o.TLS.Fingerprint == "" {
+		t.Errorf("observed TLS session without its certificate: %+v", o.TLS)
+	}
+	var full, resumed int
+	for _, l := range traceLines2(o) {
+		if strings.Contains(l, "TLS established") {
+			if strings.HasSuffix(l, "(resumed)") {
+				resumed++
+			} else {
+				full++
+			}
+		}
+	}
+	// Sessions opened side by side at the start cannot resume a
+	// session that has not ended its handshake yet: at most the
+	// observed one and the first of each side-by-side lane are full.
+	if o.Relay.Sessions < 3 || resumed == 0 || full > 1+smtp.DefaultParallel {
+		t.Errorf("%d sessions: %d full TLS handshakes, %d resumed; want the relay sessions after the first ones resumed", o.Relay.Sessions, full, resumed)
+	}
 }
 
 func TestProbeStartTLSRequired(t *testing.T) {
@@ -290,6 +318,7 @@ func TestProbeStartTLSRequired(t *testing.T) {
 	if inTLS != 17 {
 		t.Errorf("%d tests inside TLS", inTLS)
 	}
+	resumedTLS(t, o)
 	// Without TLS on offer, the tests stay untested.
 	srv = startFleet(t, smtpd.Config{Profile: smtpd.SubmissionAuthAfterTLS})
 	o = probe(t, env(3*time.Second), "submission", srv.AddrPort(), smtp.Options{})

@@ -45,7 +45,7 @@ func Connect(ctx context.Context, env wire.Env, t observe.Target, opts Options, 
 
 // StartTLS sends STARTTLS and, on 220, runs the handshake and EHLO again.
 func (c *Client) StartTLS() error {
-	if _, _, err := c.s.startTLS(); err != nil {
+	if _, _, err := c.s.startTLS(false); err != nil {
 		return wrapStep("starttls", err)
 	}
 	c.TLS = true

@@ -33,15 +33,29 @@ func Heavy(ctx context.Context, f func() error) error {
 // HandshakeTLS runs a TLS client handshake over c (as Heavy) with the
 // probes' configuration for serverName, and inspects the session:
 // checkName, if not empty, is the name the certificate is checked
-// against. On failure it returns the failure as observe.TLS too.
-func HandshakeTLS(ctx context.Context, c net.Conn, serverName, checkName string, now time.Time) (*tls.Conn, *observe.TLS, error) {
-	tc := tls.Client(c, TLSConfig(serverName))
+// against. sessions, if not nil, keeps the server's session tickets so
+// that a probe's later sessions to the same service resume the first
+// one's TLS session instead of running a full handshake each (a relay
+// test opens several sessions; the server then signs nothing more). A
+// resumed session's observe.TLS has its version and cipher only. On
+// failure it returns the failure as observe.TLS too.
+func HandshakeTLS(ctx context.Context, c net.Conn, serverName, checkName string, now time.Time, sessions tls.ClientSessionCache) (*tls.Conn, *observe.TLS, error) {
+	cfg := TLSConfig(serverName)
+	cfg.ClientSessionCache = sessions
+	tc := tls.Client(c, cfg)
 	var info *observe.TLS
 	err := Heavy(ctx, func() error {
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return err
 		}
-		info = InspectTLS(tc.ConnectionState(), checkName, now)
+		cs := tc.ConnectionState()
+		if cs.DidResume {
+			// Its certificate is the resumed session's, inspected
+			// there: this one records what it negotiated.
+			info = &observe.TLS{Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite)}
+			return nil
+		}
+		info = InspectTLS(cs, checkName, now)
 		return nil
 	})
 	if err != nil {

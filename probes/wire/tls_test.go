@@ -103,7 +103,7 @@ func TestInspectTLS(t *testing.T) {
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	sum := sha256.Sum256(leaf.Raw)
 
-	tc, info, err := HandshakeTLS(context.Background(), dial(t, addr), "mx.example.test", "mx.example.test", now)
+	tc, info, err := HandshakeTLS(context.Background(), dial(t, addr), "mx.example.test", "mx.example.test", now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +138,11 @@ func TestInspectTLS(t *testing.T) {
 	}
 
 	// Another name does not match; no name is not checked.
-	_, info, err = HandshakeTLS(context.Background(), dial(t, addr), "", "mail.example.test", now)
+	_, info, err = HandshakeTLS(context.Background(), dial(t, addr), "", "mail.example.test", now, nil)
 	if err != nil || !info.NameChecked || info.NameMatch || info.CheckedName != "mail.example.test" {
 		t.Errorf("other name: %v %+v", err, info)
 	}
-	_, info, err = HandshakeTLS(context.Background(), dial(t, addr), "", "", now)
+	_, info, err = HandshakeTLS(context.Background(), dial(t, addr), "", "", now, nil)
 	if err != nil || info.NameChecked || info.NameMatch || info.CheckedName != "" {
 		t.Errorf("no name: %v %+v", err, info)
 	}
@@ -160,7 +160,7 @@ func TestInspectTLSOldServer(t *testing.T) {
 	cert, _ := certificate(t, key, "old.example.test", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC), false)
 	addr := serveTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10,
 		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}})
-	_, info, err := HandshakeTLS(context.Background(), dial(t, addr), "old.example.test", "", time.Now())
+	_, info, err := HandshakeTLS(context.Background(), dial(t, addr), "old.example.test", "", time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestInspectTLSSelfSignedLeaf(t *testing.T) {
 	}
 	cert, _ := certificate(t, key, "leaf.example.test", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC), false)
 	addr := serveTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}})
-	_, info, err := HandshakeTLS(context.Background(), dial(t, addr), "", "", time.Now())
+	_, info, err := HandshakeTLS(context.Background(), dial(t, addr), "", "", time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestHandshakeFailures(t *testing.T) {
 		}
 	}()
 
-	tc, info, err := HandshakeTLS(context.Background(), dial(t, ln.Addr().String()), "mx", "mx", time.Now())
+	tc, info, err := HandshakeTLS(context.Background(), dial(t, ln.Addr().String()), "mx", "mx", time.Now(), nil)
 	if err == nil || tc != nil {
 		t.Fatal("a plaintext answer completed a handshake")
 	}
@@ -225,7 +225,7 @@ func TestHandshakeFailures(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, info, err = HandshakeTLS(ctx, dial(t, ln.Addr().String()), "mx", "mx", time.Now())
+	_, info, err = HandshakeTLS(ctx, dial(t, ln.Addr().String()), "mx", "mx", time.Now(), nil)
 	if err == nil || Classify(err) != "timeout" || !strings.HasPrefix(info.Error, "TLS handshake failed: ") {
 		t.Errorf("silent server: %v (%s), %+v", err, Classify(err), info)
 	}
