@@ -111,3 +111,121 @@ func TestHostDialerResetIsAnswer(t *testing.T) {
 		t.Error("a reset connection counted as not accepted")
 	}
 }
+
+// TestHostDialerQuietServerIsSlow: a server that accepts a connection
+// and sends nothing for quietAfter is slow; one that greets at once is
+// not, however long the connection then stays open.
+func TestHostDialerQuietServerIsSlow(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.5.12:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	greet := make(chan bool, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if <-greet {
+				c.Write([]byte("220 ready\r\n"))
+			}
+			defer c.Close()
+		}
+	}()
+	scope := &Scope{}
+	scope.Add(netip.MustParseAddr("127.0.5.12"))
+	b := &bounds{slots: newSlots(10), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}
+	for _, talks := range []bool{true, false} {
+		d := newHostDialer(b, 1000, 2)
+		turned := make(chan struct{})
+		d.onSlow = func() { close(turned) }
+		greet <- talks
+		c, err := d.DialAfterQueue(context.Background(), "tcp", ln.Addr().String(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if talks {
+			buf := make([]byte, 64)
+			if _, err := c.Read(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Past quietAfter, a server that greeted has had its chance to
+		// turn slow wrongly; a quiet one is given ample time to turn.
+		wait := quietAfter + 500*time.Millisecond
+		if !talks {
+			wait = 5 * quietAfter
+		}
+		select {
+		case <-turned:
+			if talks {
+				t.Error("a server that greeted at once turned slow")
+			}
+		case <-time.After(wait):
+			if !talks {
+				t.Error("a server quiet for longer than quietAfter did not turn slow")
+			}
+		}
+		c.Close()
+	}
+}
+
+// TestHostDialerSlowSpareWaits: with every slot of the scan taken, a
+// spare connection of a slow server waits (up to spareWait) for the
+// next slot given back, ahead of the others; one of a server that is
+// not slow does not wait.
+func TestHostDialerSlowSpareWaits(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.5.13:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	addr := ln.Addr().String()
+	scope := &Scope{}
+	scope.Add(netip.MustParseAddr("127.0.5.13"))
+	b := &bounds{slots: newSlots(1), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}
+	ctx := context.Background()
+	other := newHostDialer(b, 1000, 2)
+	held, err := other.DialAfterQueue(ctx, "tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.DialSpare(ctx, "tcp", addr, time.Second); !errors.Is(err, wire.ErrNoSpare) {
+		t.Fatalf("spare of a server that is not slow: %v, want ErrNoSpare at once", err)
+	}
+	slow := newHostDialer(b, 1000, 2)
+	slow.markSlow()
+	got := make(chan error, 1)
+	go func() {
+		c, err := slow.DialSpare(ctx, "tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		got <- err
+	}()
+	// Wait until the spare queues for the slot, then give it back.
+	for {
+		b.slots.mu.Lock()
+		n := len(b.slots.waiters)
+		b.slots.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	held.Close()
+	if err := <-got; err != nil {
+		t.Fatalf("spare of a slow server: %v, want the slot given back", err)
+	}
+}

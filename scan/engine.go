@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -27,7 +26,7 @@ import (
 
 // Defaults of the engine's bounds and budgets, documented in the README.
 const (
-	DefaultMaxConns       = 512              // open connections, whole scan
+	DefaultMaxConns       = 1024             // open connections, whole scan
 	DefaultHostConns      = 6                // open connections per server
 	DefaultHostRate       = 5.0              // new connections per second per server
 	DefaultGlobalRate     = 2000.0           // new connections per second, whole scan
@@ -249,8 +248,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		// A server's first worker is its own goroutine; the others
 		// (up to HostConns in all) start only while the scan has
 		// fewer than MaxConns of them: more could not connect anyway,
-		// and each waiting one would hold its stack.
-		extra: make(chan struct{}, bd.MaxConns),
+		// and each waiting one would hold its stack (crew).
+		workers: newWorkforce(bd.MaxConns),
 	}
 
 	concluding := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -444,59 +443,31 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	if cfg.Probed != nil {
 		cfg.Probed(len(targets), 0)
 	}
-	// Up to HostConns workers take the targets in order; this goroutine
-	// is the first of them, and it starts the others when the scan has
-	// room for more (bounds.extra): a goroutine's stack is a large part
-	// of a server's memory, and a worker that could not get a connection
-	// would only wait.
-	extra := 0
-claim:
-	for 1+extra < cfg.Bounds.HostConns && 1+extra < len(targets) {
-		select {
-		case b.extra <- struct{}{}:
-			extra++
-		default:
-			break claim
-		}
-	}
-	// The first target of each worker that logs in is expected at the
-	// server's login gate before any worker starts: the workers' first
-	// targets are the first 1+extra, taken one each.
+	// Up to HostConns workers take the targets in order (crew). The
+	// first target of each worker that starts at once and logs in is
+	// expected at the server's login gate before any worker starts.
 	gate := wire.NewLoginGate(wire.DefaultLoginWindow)
 	expected := make([]bool, len(targets))
-	for i := 0; i < 1+extra && i < len(targets); i++ {
+	c := newCrew(b.workers, cfg.Bounds.HostConns, len(targets), func(i int) {
+		srv.Targets[i] = cfg.probeOne(sctx, d, gate, s, targets[i])
+		if expected[i] {
+			gate.Done()
+		}
+		if cfg.Probed != nil {
+			cfg.Probed(0, 1)
+		}
+	})
+	first := c.claim()
+	for i := 0; i < first && i < len(targets); i++ {
 		if def, ok := probes.Lookup(targets[i].Service); ok && def.Logins {
 			expected[i] = true
 			gate.Expect()
 		}
 	}
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= len(targets) {
-				return
-			}
-			srv.Targets[i] = cfg.probeOne(sctx, d, gate, s, targets[i])
-			if expected[i] {
-				gate.Done()
-			}
-			if cfg.Probed != nil {
-				cfg.Probed(0, 1)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < extra; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-b.extra }()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
+	d.mu.Lock()
+	d.onSlow = c.turnedSlow
+	d.mu.Unlock()
+	c.work()
 	srv.Content = cfg.contentTest(ctx, d, s, srv)
 	srv.Duration = cfg.Now().Sub(srv.Started)
 	if expired(sctx) && !expired(ctx) {

@@ -157,6 +157,28 @@ func exitCode(e *env, err error) int {
 // heap for about a second of CPU per 1,900 servers.
 const defaultGCPercent = 50
 
+// Soft memory limit of a scan (GOMEMLIMIT overrides it): a base for
+// the process and its records in progress, and a share per connection
+// the scan may open (--max-conns), for the connection, its probe's
+// buffers and transcript, and the goroutines waiting their turn. Below
+// it the collector runs at defaultGCPercent; near it, more often. At the
+// default 1,024 connections that is 224 MiB: measured on the bench fleet
+// of 1,900 servers, peak RSS went from 242–267 MB to 231–237 MB with no
+// change in the scan's wall time.
+const (
+	memoryBase    = 96 << 20
+	memoryPerConn = 128 << 10
+)
+
+// limitMemory sets the scan's soft memory limit for maxConns
+// connections, unless GOMEMLIMIT is set.
+func limitMemory(maxConns int) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(int64(memoryBase) + int64(maxConns)*memoryPerConn)
+}
+
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)

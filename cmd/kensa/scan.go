@@ -115,6 +115,7 @@ func (f *engineFlags) build(e *env, inv *inventory.Inventory, rs *scan.Resume) (
 		b.ProbeTimeout <= 0 || b.ServerBudget <= 0 || f.dialTimeout <= 0 || f.readTO <= 0 {
 		return nil, badInput("connection bounds, rates and timeouts must be positive")
 	}
+	limitMemory(b.MaxConns)
 	en.cfg = scan.Config{Inventory: inv, Discover: !f.noDiscover, Bounds: b, Log: log}
 	if f.scope != "" {
 		sc, err := scan.ParseScope(f.scope)
