@@ -118,36 +118,58 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// recordSansObservations decodes a record but skips its observations:
-// the shallower field hides Record.Observations from the decoder.
+// schemaRecord decodes a record in one pass and tells a missing schema
+// field from an empty one: the shallower field hides Record.Schema from
+// the decoder.
+type schemaRecord struct {
+	Record
+	Schema *string `json:"schema"`
+}
+
+// recordSansObservations decodes a record but skips its observations,
+// as the shallower field hides Record.Observations from the decoder.
 type recordSansObservations struct {
 	Record
+	Schema       *string  `json:"schema"`
 	Observations struct{} `json:"observations"`
 }
 
 func parseRecord(b []byte, o ReadOptions) (*Record, error) {
-	var probe struct {
-		Schema *string `json:"schema"`
-	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("not a JSON record: %v", err)
-	}
-	if probe.Schema == nil {
-		return nil, fmt.Errorf("%w: the line has no \"schema\" field", ErrSchema)
-	}
-	if *probe.Schema != Schema {
-		return nil, fmt.Errorf("%w: schema %q (this kensa reads %q)", ErrSchema, *probe.Schema, Schema)
-	}
-	var rec Record
+	// One pass: a record is tens of kilobytes, and a scan reads back
+	// thousands of them for its table.
+	var (
+		rec    Record
+		schema *string
+		err    error
+	)
 	if o.SkipObservations {
 		var light recordSansObservations
-		if err := json.Unmarshal(b, &light); err != nil {
-			return nil, fmt.Errorf("bad %s record: %v", Schema, err)
+		err = json.Unmarshal(b, &light)
+		rec, schema = light.Record, light.Schema
+	} else {
+		var full schemaRecord
+		err = json.Unmarshal(b, &full)
+		rec, schema = full.Record, full.Schema
+	}
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return nil, fmt.Errorf("not a JSON record: %v", err)
+	}
+	// A record of another schema may fail to decode as this one: the
+	// schema is checked before the decoding error is reported.
+	if schema == nil {
+		if err != nil {
+			return nil, fmt.Errorf("not a JSON record: %v", err)
 		}
-		rec = light.Record
-	} else if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("%w: the line has no \"schema\" field", ErrSchema)
+	}
+	if *schema != Schema {
+		return nil, fmt.Errorf("%w: schema %q (this kensa reads %q)", ErrSchema, *schema, Schema)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("bad %s record: %v", Schema, err)
 	}
+	rec.Schema = *schema
 	if rec.Server.ID == "" {
 		return nil, fmt.Errorf("bad %s record: no server id", Schema)
 	}

@@ -68,6 +68,8 @@ func TestRefusesOtherSchemas(t *testing.T) {
 	for _, in := range []string{
 		`{"schema":"kensa/v2","server":{"id":"a"},"items":{}}` + "\n",
 		`{"server":{"id":"a"}}` + "\n",
+		// Another schema whose fields do not decode as this one's.
+		`{"schema":"kensa/v2","server":"a","items":[1]}` + "\n",
 	} {
 		_, err := Read(strings.NewReader(in), "x.jsonl")
 		if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "x.jsonl:1") {
