@@ -61,19 +61,26 @@ type Entry struct {
 	// byte (smtps, imaps, pop3s).
 	ImplicitTLS bool
 	// Order is the service's place in a server's probe order, lowest
-	// first: the relay tests of SMTP first, the longest conversations,
-	// which show a server that delays or withholds its greeting within
-	// seconds (the engine then gives that server its connections and
-	// workers first: it is the one the scan waits for); then the login
-	// services, IMAP and POP3 and then their implicit-TLS siblings, so
-	// that the fake logins of the workers that start together go side
-	// by side (a server that delays failed logins, as Dovecot does,
-	// delays every later one more: logins sent together are delayed
-	// once); then the short conversations. Measured on the bench fleet
-	// of 1,900 servers, the relay tests last left the servers with
-	// tarpits to start them half a minute into the scan, which then
-	// ended with them.
+	// first: the login services first, IMAP and POP3 and then their
+	// implicit-TLS siblings, so that their fake logins go side by side
+	// (a server that delays failed logins, as Dovecot does, delays
+	// every later one more: logins sent together are delayed once);
+	// then short clear-text conversations; the long relay tests of
+	// SMTP last, so that every server gets its first connections early
+	// and a server whose services are silent shows itself before the
+	// long conversations crowd the connection slots.
 	Order int
+	// Long is set for the services whose probe holds the longest
+	// conversations (the SMTP relay test). A server that cannot start
+	// all its probes at once, in a crowded scan, runs these first: they
+	// show within seconds a server that delays or withholds its
+	// greeting, which the engine then serves first, since the scan
+	// waits for it; last, they left the tarpits of the bench fleet of
+	// 1,900 servers to start half a minute into the scan, which then
+	// ended with them. A server that starts all its probes at once
+	// keeps the order above, which lets its logins go side by side
+	// with their logins over TLS beside them.
+	Long bool
 	// Logins is set for the services whose probe sends fake logins
 	// that a server may delay (IMAP, POP3 and their TLS siblings): the
 	// scan engine lines up their first logins (wire.LoginGate).
@@ -122,18 +129,18 @@ func ntpAnswered(obs observe.Observation) bool {
 // Registry is every service kensa probes, in the order inventories list
 // them: mail transfer, mail access, administration, time.
 var Registry = []Entry{
-	{Name: "smtp", Port: 25, Transport: TCP, Order: 0, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
-	{Name: "submission", Port: 587, Transport: TCP, Order: 1, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
-	{Name: "smtps", Port: 465, Transport: TCP, ImplicitTLS: true, Order: 2, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
-	{Name: "pop3", Port: 110, Transport: TCP, Order: 4, Logins: true, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
-	{Name: "pop3s", Port: 995, Transport: TCP, ImplicitTLS: true, Order: 6, Logins: true, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
-	{Name: "imap", Port: 143, Transport: TCP, Order: 3, Logins: true, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
-	{Name: "imaps", Port: 993, Transport: TCP, ImplicitTLS: true, Order: 5, Logins: true, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
-	{Name: "ssh", Port: 22, Transport: TCP, Order: 7, Probe: probeSSH, Observation: (*observe.SSH)(nil)},
-	{Name: "ntp", Port: 123, Transport: UDP, Order: 9, Probe: probeNTP, Observation: (*observe.NTP)(nil), Answered: ntpAnswered},
-	{Name: "telnet", Port: 23, Transport: TCP, Order: 8, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
-	{Name: "rlogin", Port: 513, Transport: TCP, Order: 8, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
-	{Name: "rsh", Port: 514, Transport: TCP, Order: 8, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
+	{Name: "smtp", Long: true, Port: 25, Transport: TCP, Order: 9, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
+	{Name: "submission", Long: true, Port: 587, Transport: TCP, Order: 8, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
+	{Name: "smtps", Long: true, Port: 465, Transport: TCP, ImplicitTLS: true, Order: 7, Probe: probeSMTP, Observation: (*observe.SMTP)(nil)},
+	{Name: "pop3", Port: 110, Transport: TCP, Order: 1, Logins: true, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
+	{Name: "pop3s", Port: 995, Transport: TCP, ImplicitTLS: true, Order: 3, Logins: true, Probe: probePOP3, Observation: (*observe.POP3)(nil)},
+	{Name: "imap", Port: 143, Transport: TCP, Order: 0, Logins: true, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
+	{Name: "imaps", Port: 993, Transport: TCP, ImplicitTLS: true, Order: 2, Logins: true, Probe: probeIMAP, Observation: (*observe.IMAP)(nil)},
+	{Name: "ssh", Port: 22, Transport: TCP, Order: 4, Probe: probeSSH, Observation: (*observe.SSH)(nil)},
+	{Name: "ntp", Port: 123, Transport: UDP, Order: 6, Probe: probeNTP, Observation: (*observe.NTP)(nil), Answered: ntpAnswered},
+	{Name: "telnet", Port: 23, Transport: TCP, Order: 5, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
+	{Name: "rlogin", Port: 513, Transport: TCP, Order: 5, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
+	{Name: "rsh", Port: 514, Transport: TCP, Order: 5, Probe: probeAdmin, Observation: (*observe.Admin)(nil)},
 }
 
 // Step is a probe that examines no service of its own but runs, as a

@@ -39,19 +39,10 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s: a datagram service needs Answered, and only one", e.Name)
 		}
 	}
-	// The relay tests of the SMTP services come first (the longest
-	// conversations), then the login services, IMAP and POP3 before
-	// their implicit-TLS siblings, then the short conversations.
-	order := []string{"smtp", "submission", "smtps", "imap", "pop3", "imaps", "pop3s", "ssh"}
-	for i := 1; i < len(order); i++ {
-		if a, b := mustLookup(t, order[i-1]), mustLookup(t, order[i]); a.Order >= b.Order {
-			t.Errorf("%s order %d not before %s order %d", a.Name, a.Order, b.Name, b.Order)
-		}
-	}
-	for _, short := range []string{"telnet", "rlogin", "rsh", "ntp"} {
-		if s, l := mustLookup(t, short), mustLookup(t, "pop3s"); s.Order <= l.Order {
-			t.Errorf("%s order %d not after the login services", s.Name, s.Order)
-		}
+	// SMTP, the long relay tests, comes after every short clear-text
+	// conversation.
+	if smtp, imap := mustLookup(t, "smtp"), mustLookup(t, "imap"); smtp.Order <= imap.Order {
+		t.Errorf("smtp order %d before imap %d", smtp.Order, imap.Order)
 	}
 	// Every service a catalog item applies to, or is decided by, is
 	// registered.

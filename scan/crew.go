@@ -50,7 +50,7 @@ func newCrew(w *workforce, size, n int, run func(i int)) *crew {
 func (c *crew) claim() int {
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
-	for c.running < min(c.size, 2) && c.w.free > 0 && len(c.w.waiting) == 0 {
+	for c.running < c.size && c.w.free > 0 && len(c.w.waiting) == 0 {
 		c.w.free--
 		c.running++
 	}

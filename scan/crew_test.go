@@ -1,10 +1,13 @@
 package scan
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kensa-inspect/kensa/observe"
 )
 
 // TestCrewRunsEveryTargetOnce: crews of many servers share few tokens;
@@ -138,5 +141,29 @@ func TestCrewSlowServerGetsTokensFirst(t *testing.T) {
 	defer w.mu.Unlock()
 	if w.free != 2 {
 		t.Errorf("%d tokens free at the end, want 2", w.free)
+	}
+}
+
+// TestCrowdedOrder: a server that cannot start all its probes at once
+// runs the SMTP relay tests first, port 25 before submission before
+// smtps, listed before discovered; the rest keep the plan's order.
+func TestCrowdedOrder(t *testing.T) {
+	mk := func(service string, listed bool) Target {
+		return Target{Target: observe.Target{Service: service}, Listed: listed}
+	}
+	targets := []Target{mk("imap", true), mk("pop3", true), mk("ssh", true), mk("smtps", true), mk("submission", true), mk("smtp", true),
+		mk("imaps", false), mk("telnet", false), mk("ntp", false), mk("submission", false)}
+	crowded(targets)
+	var got []string
+	for _, tg := range targets {
+		s := tg.Service
+		if !tg.Listed {
+			s += "?"
+		}
+		got = append(got, s)
+	}
+	want := "smtp submission smtps submission? imap pop3 ssh imaps? telnet? ntp?"
+	if strings.Join(got, " ") != want {
+		t.Errorf("crowded order %q, want %q", strings.Join(got, " "), want)
 	}
 }

@@ -399,6 +399,32 @@ func (cfg *Config) plan(s *inventory.Server, addrs []netip.Addr) []Target {
 	return out
 }
 
+// crowded reorders the targets of a server that cannot start all its
+// probes at once (the scan is crowded): the long conversations first
+// (probes.Entry.Long: the SMTP relay tests, port 25 first), listed
+// before discovered, then the rest in plan order.
+func crowded(targets []Target) {
+	long := func(t Target) bool {
+		e, _ := probes.Lookup(t.Service)
+		return e.Long
+	}
+	sort.SliceStable(targets, func(i, j int) bool {
+		li, lj := long(targets[i]), long(targets[j])
+		if li != lj {
+			return li
+		}
+		if !li {
+			return false
+		}
+		if targets[i].Listed != targets[j].Listed {
+			return targets[i].Listed
+		}
+		// smtp, then submission, then smtps: their registry order
+		// among the long ones, reversed.
+		return order(targets[i].Service) > order(targets[j].Service)
+	})
+}
+
 // order is the place of a service in a server's probe order.
 func order(service string) int {
 	e, _ := probes.Lookup(service)
@@ -458,6 +484,9 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 		}
 	})
 	first := c.claim()
+	if first < min(cfg.Bounds.HostConns, len(targets)) {
+		crowded(targets)
+	}
 	for i := 0; i < first && i < len(targets); i++ {
 		if def, ok := probes.Lookup(targets[i].Service); ok && def.Logins {
 			expected[i] = true
