@@ -119,19 +119,39 @@ func TestPostfixOpenRelay(t *testing.T) {
 	if _, err := p.SessionsEnded(scannerAddr, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// No message ever reached the queue manager or was given a
+	// message-id by cleanup (which happens only after DATA).
+	for _, l := range strings.Split(p.log(), "\n") {
+		if strings.Contains(l, "/qmgr[") && strings.Contains(l, "from=<") || strings.Contains(l, "/cleanup[") && strings.Contains(l, "message-id=") {
+			t.Errorf("a message was queued: %s", l)
+		}
+	}
+	// An aborted transaction's file in incoming/ (cleanup opens it at
+	// MAIL FROM) is removed by cleanup after smtpd has ended the
+	// session, a moment after its "disconnect" line: wait for it, and
+	// fail if any file stays.
+	queued := queueFiles(p.dir)
+	for deadline := time.Now().Add(10 * time.Second); len(queued) > 0 && time.Now().Before(deadline); queued = queueFiles(p.dir) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(queued) > 0 {
+		t.Errorf("files left in the queue: %q", queued)
+	}
+}
+
+// queueFiles lists the message files in a Postfix queue directory.
+func queueFiles(dir string) []string {
 	var queued []string
-	filepath.WalkDir(filepath.Join(p.dir, "queue"), func(path string, d os.DirEntry, err error) error {
+	filepath.WalkDir(filepath.Join(dir, "queue"), func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel(filepath.Join(p.dir, "queue"), path)
+			rel, _ := filepath.Rel(filepath.Join(dir, "queue"), path)
 			if !strings.HasPrefix(rel, "pid/") && !strings.HasPrefix(rel, "private/") && !strings.HasPrefix(rel, "public/") {
 				queued = append(queued, rel)
 			}
 		}
 		return nil
 	})
-	if len(queued) > 0 {
-		t.Errorf("files left in the queue: %q", queued)
-	}
+	return queued
 }
 
 // probeAt probes one service of a real daemon from the scanner's
