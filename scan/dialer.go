@@ -48,9 +48,9 @@ type hostDialer struct {
 	attempted map[string]bool
 	dials     int
 	// hostConns is the per-host bound: a server's first hostConns
-	// connections have the start priority. slow is set, and slowed
-	// closed, once one of its probes waited for a timeout or one of its
-	// connections stayed quiet for quietAfter.
+	// connections have the start priority. slow is set once one of its
+	// probes waited for a timeout or one of its connections stayed quiet
+	// for quietAfter.
 	hostConns int
 	slow      bool
 	// onSlow, if not nil, is called once when the server turns slow.
@@ -58,11 +58,14 @@ type hostDialer struct {
 }
 
 // quietAfter is how long a new connection may stay without a byte from
-// the server before the server counts as slow. Every service kensa
-// probes over TCP answers a new connection at once (a greeting, an
-// identification or a TLS handshake) when it is well; one that stays
+// the server before the server counts as slow. The services kensa
+// probes over TCP answer a new connection at once (a greeting, an
+// identification or a TLS handshake) when they are well; one that stays
 // quiet this long is silent, or delays its greeting on purpose, and
-// makes its probes wait for their timeouts.
+// makes its probes wait for their timeouts. rsh is the exception (its
+// server waits for the client): a server with an rsh listener may be
+// served as slow, which changes the order of the scan's work, never a
+// verdict.
 const quietAfter = 2 * time.Second
 
 func newHostDialer(b *bounds, perSecond float64, burst int) *hostDialer {

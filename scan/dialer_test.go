@@ -22,21 +22,7 @@ import (
 // connection knows how many other connections of the scan to the
 // server were open when it was made.
 func TestHostDialerSpare(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.5.10:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	addr := ln.Addr().String()
+	addr := holdingListener(t, "127.0.5.10")
 	scope := &Scope{}
 	scope.Add(netip.MustParseAddr("127.0.5.10"))
 	b := &bounds{slots: newSlots(10), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}
@@ -85,6 +71,37 @@ func TestHostDialerSpare(t *testing.T) {
 	if len(d.host) != 0 {
 		t.Errorf("%d host slots held after every connection closed", len(d.host))
 	}
+}
+
+// holdingListener listens on ip (a port of its choice) and holds every
+// connection open, saying nothing, until the test ends; it returns the
+// listener's address.
+func holdingListener(t *testing.T, ip string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }
 
 // resetDialer fails every dial as the kernel does when a server accepted
@@ -177,21 +194,7 @@ func TestHostDialerQuietServerIsSlow(t *testing.T) {
 // next slot given back, ahead of the others; one of a server that is
 // not slow does not wait.
 func TestHostDialerSlowSpareWaits(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.5.13:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	addr := ln.Addr().String()
+	addr := holdingListener(t, "127.0.5.13")
 	scope := &Scope{}
 	scope.Add(netip.MustParseAddr("127.0.5.13"))
 	b := &bounds{slots: newSlots(1), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}

@@ -45,8 +45,10 @@ type session struct {
 	sent, last time.Time
 	quickest   time.Duration
 	// spare is set for a session opened beside the probe's others.
-	spare  bool
-	closed bool
+	spare bool
+	// resumed is set when the session's TLS resumed an earlier one's.
+	resumed bool
+	closed  bool
 }
 
 // dial opens a session: TCP through the env's dialer (so the engine's
@@ -91,8 +93,9 @@ func (s *session) handshake(resume bool) (*observe.TLS, error) {
 		p.tr.Note("TLS handshake failed: %v", err)
 		return info, err
 	}
+	s.resumed = tc.ConnectionState().DidResume
 	resumed := ""
-	if tc.ConnectionState().DidResume {
+	if s.resumed {
 		resumed = " (resumed)"
 	}
 	p.tr.Note("TLS established: %s %s%s", info.Version, info.Cipher, resumed)

@@ -310,7 +310,9 @@ func (p *prober) greet(s *session, n int, withTLS bool) (*session, error) {
 	if p.obs.ImplicitTLS {
 		info, err := s.handshake(!first)
 		p.mu.Lock()
-		if first || p.obs.TLS == nil {
+		// A resumed session shows no certificate: it never becomes the
+		// observed one.
+		if first || p.obs.TLS == nil && !s.resumed {
 			p.obs.TLS = info
 		}
 		p.mu.Unlock()
