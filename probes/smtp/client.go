@@ -2,7 +2,6 @@ package smtp
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -73,9 +72,10 @@ func (p *prober) dial(n int, spare bool) (*session, error) {
 // handshake runs a TLS client handshake over the session's connection
 // and switches the session to it. It returns what the probe saw of the
 // TLS session, or its failure. With resume set the session may resume
-// one of the probe's earlier TLS sessions, and its own may be resumed
-// later: only for sessions whose TLS details are not observed (a
-// resumed session shows no certificate of its own).
+// one of the probe's earlier TLS sessions: only for sessions whose TLS
+// details are not observed (a resumed session shows no certificate of
+// its own). Every session's own may be resumed later: the observed one
+// is a full handshake whose ticket the relay test's sessions use.
 func (s *session) handshake(resume bool) (*observe.TLS, error) {
 	p := s.p
 	s.conn.StopTranscript()
@@ -83,7 +83,7 @@ func (s *session) handshake(resume bool) (*observe.TLS, error) {
 	if check == "" {
 		check = p.serverName
 	}
-	var sessions tls.ClientSessionCache
+	sessions := wire.KeepOnly(p.tlsSessions)
 	if resume {
 		sessions = p.tlsSessions
 	}

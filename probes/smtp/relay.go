@@ -77,7 +77,10 @@ type relayRunner struct {
 	// needTLS is set once the server demanded STARTTLS before MAIL: every
 	// test then runs again inside TLS.
 	needTLS bool
-	stopped bool
+	// mailRefused says, for the tests in the clear ([false]) and those
+	// inside TLS ([true]), whether the server refused the last MAIL.
+	mailRefused [2]bool
+	stopped     bool
 	// deferring is set when a whole transaction was deferred with a
 	// temporary reply (postscreen, greylisting, a rate limit): the tests
 	// not yet run wait for the retry in a new session (later) instead of
@@ -283,6 +286,10 @@ type batch struct {
 	sender     string
 	substitute bool
 	tls        bool
+	// mailFirst: the server refused the last MAIL of this phase, so
+	// this batch's MAIL goes first with only RSET behind it (see
+	// exchange).
+	mailFirst bool
 }
 
 // errFull means the session has no room left under the server's limits
@@ -355,7 +362,7 @@ func (rt *relayRunner) take(s *session) (*batch, error) {
 			synRoom--
 		}
 	}
-	b := &batch{sender: sender, substitute: substitute, tls: head.tls}
+	b := &batch{sender: sender, substitute: substitute, tls: head.tls, mailFirst: rt.mailRefused[phaseIndex(head.tls)]}
 	var rest []job
 	for i, j := range rt.queue {
 		if len(b.tests) >= maxBatch || j.pt.unbuilt != "" || j.tls != head.tls {
@@ -576,8 +583,13 @@ func (rt *relayRunner) transaction(s *session, b *batch) *session {
 		rcpts[k] = "RCPT TO:<" + bt.rcpt + ">"
 	}
 	head := b.tests[0]
-	ex := rt.exchange(s, mailCommand, rcpts)
+	ex := rt.exchange(s, b.mailFirst, mailCommand, rcpts)
 	mr, err := ex.mail(mailCommand)
+	if err == nil {
+		rt.mu.Lock()
+		rt.mailRefused[phaseIndex(b.tls)] = mr.Class() == 4 || mr.Class() == 5
+		rt.mu.Unlock()
+	}
 	base := observe.RelayTest{Sender: b.sender, Substitute: b.substitute, MailCommand: mailCommand, MailReply: mr, Pipelined: ex.pipelined}
 	if err != nil && !errors.Is(err, errClosing) {
 		if errors.Is(err, errTarpit) {
@@ -777,12 +789,52 @@ type exchange struct {
 	err       error
 }
 
-func (rt *relayRunner) exchange(s *session, mail string, rcpts []string) *exchange {
+// exchange sends a transaction's commands: MAIL, the RCPTs and RSET in
+// one write when the server offers PIPELINING, one by one otherwise (as
+// the exchange's replies are asked for).
+//
+// With mailFirst (the server refused the last MAIL) a pipelining
+// server gets MAIL and RSET first: recipients pipelined behind a
+// refused MAIL are refused too ("need MAIL command", 503 or 5.5.1), and
+// each such reply counts against the session's error and syntax-error
+// limits while it tells nothing (the tests are judged on MAIL's reply).
+// A server that refuses MAIL for want of authentication would otherwise
+// fill a session's limits after two or three transactions. When MAIL
+// is accepted after all, the RSET has ended that transaction and the
+// whole transaction is sent again as usual.
+func (rt *relayRunner) exchange(s *session, mailFirst bool, mail string, rcpts []string) *exchange {
 	ex := &exchange{rt: rt, s: s, pipelined: s.pipelining, n: len(rcpts)}
-	if ex.pipelined {
-		ex.replies, ex.err = s.pipeline(append(append([]string{mail}, rcpts...), "RSET")...)
+	if !ex.pipelined {
+		return ex
 	}
+	if mailFirst {
+		rs, err := s.pipeline(mail, "RSET")
+		if err != nil || rs[0].Kind() != observe.ReplyOK {
+			// MAIL's reply judges the tests; RSET's, if read, ends the
+			// exchange (reset reads it at the end of the replies).
+			ex.replies = make([]*observe.SMTPReply, 0, len(rcpts)+2)
+			ex.err = err
+			if len(rs) > 0 {
+				ex.replies = append(ex.replies, rs[0])
+			}
+			if len(rs) > 1 {
+				ex.replies = append(ex.replies, make([]*observe.SMTPReply, len(rcpts))...)
+				ex.replies = append(ex.replies, rs[1])
+			}
+			return ex
+		}
+	}
+	ex.replies, ex.err = s.pipeline(append(append([]string{mail}, rcpts...), "RSET")...)
 	return ex
+}
+
+// phaseIndex indexes per-phase state: 0 for the tests in the clear, 1
+// for those inside TLS.
+func phaseIndex(tls bool) int {
+	if tls {
+		return 1
+	}
+	return 0
 }
 
 // reply returns the i-th pipelined reply, or the error that stopped the

@@ -63,3 +63,19 @@ func HandshakeTLS(ctx context.Context, c net.Conn, serverName, checkName string,
 	}
 	return tc, info, nil
 }
+
+// KeepOnly returns a session cache that offers no session to resume,
+// so that the handshake is a full one with the server's certificate,
+// and keeps the tickets the server sends in c for later handshakes.
+func KeepOnly(c tls.ClientSessionCache) tls.ClientSessionCache {
+	if c == nil {
+		return nil
+	}
+	return keepOnly{c}
+}
+
+type keepOnly struct{ c tls.ClientSessionCache }
+
+func (keepOnly) Get(string) (*tls.ClientSessionState, bool) { return nil, false }
+
+func (k keepOnly) Put(key string, cs *tls.ClientSessionState) { k.c.Put(key, cs) }
