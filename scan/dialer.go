@@ -189,7 +189,7 @@ func (d *hostDialer) priority() int {
 	case d.slow:
 		return prioSlow
 	case d.dials < d.hostConns:
-		return prioStart
+		return prioStart + d.dials
 	}
 	return prioRest
 }

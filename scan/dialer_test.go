@@ -73,6 +73,56 @@ func TestHostDialerSpare(t *testing.T) {
 	}
 }
 
+// TestHostDialerFirstConnectionsFirst: a server's first connection
+// gets a free slot before another server's second, even when the second
+// asked first, so that every server starts early whatever its place in
+// the inventory (the first connection is what shows a server slow).
+func TestHostDialerFirstConnectionsFirst(t *testing.T) {
+	addr := holdingListener(t, "127.0.5.13")
+	scope := &Scope{}
+	scope.Add(netip.MustParseAddr("127.0.5.13"))
+	b := &bounds{slots: newSlots(2), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}
+	early := newHostDialer(b, 1000, 6)
+	late := newHostDialer(b, 1000, 6)
+	ctx := context.Background()
+	first, err := early.DialAfterQueue(ctx, "tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	other, err := newHostDialer(b, 1000, 6).DialAfterQueue(ctx, "tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No slot free: the early server's second connection queues, then
+	// the late server's first.
+	got := make(chan string, 2)
+	dial := func(d *hostDialer, name string) {
+		c, err := d.DialAfterQueue(ctx, "tcp", addr, time.Second)
+		if err != nil {
+			t.Error(err)
+			got <- ""
+			return
+		}
+		got <- name
+		t.Cleanup(func() { c.Close() })
+	}
+	go dial(early, "early's second")
+	for b.slots.queued() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	go dial(late, "late's first")
+	for b.slots.queued() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	other.Close()
+	if g := <-got; g != "late's first" {
+		t.Errorf("the freed slot went to %s, want the late server's first connection", g)
+	}
+	first.Close()
+	<-got
+}
+
 // holdingListener listens on ip (a port of its choice) and holds every
 // connection open, saying nothing, until the test ends; it returns the
 // listener's address.

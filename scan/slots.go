@@ -11,12 +11,15 @@ const (
 	// prioSlow is for servers that have already made a probe wait for a
 	// timeout: they are likely the slowest of the scan, and the scan
 	// ends only when they do, so they never queue behind quick ones.
-	prioSlow = iota
-	// prioStart is for a server's first connections, so that every
-	// server starts early, slow ones included.
-	prioStart
+	prioSlow = 0
+	// prioStart is for a server's first connection, prioStart+k for its
+	// k+1-th of the first hostConns: every server's first connection
+	// goes before any server's second, and so on, so that every server
+	// starts early, slow ones included (the first connection is what
+	// shows a server slow), whatever its place in the inventory.
+	prioStart = 1
 	// prioRest is for everything else.
-	prioRest
+	prioRest = 1 << 16
 )
 
 // slots is a counting semaphore of open connections whose waiters are

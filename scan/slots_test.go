@@ -66,3 +66,10 @@ func TestSlotsPriority(t *testing.T) {
 		t.Fatalf("%d free slots at the end", n)
 	}
 }
+
+// queued returns how many acquires wait for a slot.
+func (s *slots) queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.waiters)
+}
