@@ -15,25 +15,35 @@ import (
 // A crew takes the tokens free when its server starts; while targets are
 // left untaken and it has room for more workers, it queues at the
 // workforce, which hands each token given back to the most urgent crew
-// waiting: those of slow servers (hostDialer.markSlow) first, then in
-// order of arrival. The scan ends only when its slowest server does, and
-// a slow server whose probes ran one after the other instead of side by
-// side (a silent one that makes each probe wait for a timeout, say)
-// would end it late. For the same reason a worker of a server that is
-// not slow hands its token on, between two targets, when a slow server
-// waits for one.
+// waiting: those of slow servers (hostDialer.markSlow) first, then the
+// crew with the most work left per worker (weight), then in order of
+// arrival. The scan ends only when its slowest server does, and a slow
+// server whose probes ran one after the other instead of side by side
+// (a silent one that makes each probe wait for a timeout, say) would
+// end it late; so would, in a crowded scan, a server whose probes all
+// ran on its first worker (measured on the bench fleet: the last
+// servers to end were those that never got a second worker, with five
+// probes queued behind a long relay test). For the same reasons a
+// worker of a server that is not slow hands its token on, between two
+// targets, when a slow server waits for one or a server with more work
+// left per worker than its own would have without it.
 type crew struct {
 	w    *workforce
 	size int
 	n    int
 	run  func(i int) // probes target i
+	// after[i] is the weight of the targets from i on (weigh); nil
+	// counts every target as one.
+	after []int
 
-	next atomic.Int64 // index of the next target to take
-	wg   sync.WaitGroup
+	next     atomic.Int64 // index of the next target to take
+	finished atomic.Int64 // weight of the targets probed
+	wg       sync.WaitGroup
 
 	// Guarded by w.mu.
 	running int  // workers, the first included
 	slow    bool // the server was slow: its crew waits ahead
+	share   int  // work left per worker, times 16, when queued
 	seq     uint64
 	index   int // in w.waiting; -1 when not waiting
 }
@@ -100,6 +110,7 @@ func (c *crew) loop(token bool) {
 			c.w.drop(c) // nothing left for another worker
 		}
 		c.run(i)
+		c.finished.Add(int64(c.weightOf(i)))
 		if token && c.w.handOn(c) {
 			return
 		}
@@ -132,7 +143,41 @@ func (w *workforce) queueLocked(c *crew) {
 	}
 	w.seq++
 	c.seq = w.seq
+	c.share = c.perWorker()
 	heap.Push(&w.waiting, c)
+}
+
+// perWorker returns the work left per worker, times 16.
+func (c *crew) perWorker() int {
+	return c.workLeft() * 16 / c.running
+}
+
+// workLeft returns the weight of the targets not yet probed, those in
+// progress included: a crew whose workers are all busy with long probes
+// still has that much to do.
+func (c *crew) workLeft() int {
+	total := c.n
+	if c.after != nil {
+		total = c.after[0]
+	}
+	return max(0, total-int(c.finished.Load()))
+}
+
+// weightOf returns the weight of target i.
+func (c *crew) weightOf(i int) int {
+	if c.after == nil {
+		return 1
+	}
+	return c.after[i] - c.after[i+1]
+}
+
+// weigh sets the weights of the crew's targets, in order, before it
+// works: how long each probe is likely to take, roughly (weight).
+func (c *crew) weigh(weights []int) {
+	c.after = make([]int, c.n+1)
+	for i := c.n - 1; i >= 0; i-- {
+		c.after[i] = c.after[i+1] + weights[i]
+	}
 }
 
 // drop takes c out of the queue: no target is left for another worker.
@@ -157,12 +202,30 @@ func (w *workforce) release(c *crew) {
 }
 
 // handOn reports whether a worker of c with a token should leave, with
-// targets of c still to take, so that a slow server's crew gets the
-// token (c is not slow).
+// targets of c still to take, so that a crew that needs the token more
+// gets it: a slow server's (c is not slow), or one with more work left
+// per worker than c would have without this worker. Tokens given
+// back only when a crew runs out of targets would stay with the servers
+// that started first, while the others ran their probes one after the
+// other.
 func (w *workforce) handOn(c *crew) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return !c.slow && len(w.waiting) > 0 && w.waiting[0].slow && c.left()
+	if c.slow || !c.left() || len(w.waiting) == 0 {
+		return false
+	}
+	if !w.waiting[0].slow {
+		// The head's share was counted when it queued: count again.
+		h := w.waiting[0]
+		h.share = h.perWorker()
+		heap.Fix(&w.waiting, 0)
+	}
+	h := w.waiting[0]
+	if h.slow {
+		return true
+	}
+	mine := c.workLeft() * 16 / max(1, c.running-1)
+	return h.share > mine
 }
 
 // giveLocked gives the free tokens to the most urgent waiting crews,
@@ -179,10 +242,11 @@ func (w *workforce) giveLocked() {
 		if c.running >= c.size {
 			heap.Pop(&w.waiting)
 		} else if !c.slow {
-			// Round robin among servers that are not slow; a slow
-			// one is filled first.
+			// A slow server is filled first; the others in turn, the
+			// one with the most work left per worker first.
 			w.seq++
 			c.seq = w.seq
+			c.share = c.perWorker()
 			heap.Fix(&w.waiting, 0)
 		}
 		c.wg.Add(1)
@@ -190,13 +254,18 @@ func (w *workforce) giveLocked() {
 	}
 }
 
-// crewHeap orders waiting crews: slow servers first, then by arrival.
+// crewHeap orders waiting crews: slow servers first, then by work left
+// per worker (as when they queued or last got a worker), then by
+// arrival.
 type crewHeap []*crew
 
 func (h crewHeap) Len() int { return len(h) }
 func (h crewHeap) Less(i, j int) bool {
 	if h[i].slow != h[j].slow {
 		return h[i].slow
+	}
+	if h[i].share != h[j].share {
+		return h[i].share > h[j].share
 	}
 	return h[i].seq < h[j].seq
 }

@@ -144,6 +144,83 @@ func TestCrewSlowServerGetsTokensFirst(t *testing.T) {
 	}
 }
 
+// TestCrewTokensGoWhereMostWorkIsLeft: while a server holds every
+// token with little work left per worker, a server with more work left
+// (three long probes) gets tokens handed on between two targets, and
+// its probes run side by side. Without the hand-on the first server's
+// workers would keep the tokens (its later targets wait until the
+// second server is done: the test would time out); counting targets
+// instead of their weights, the first server's thirty short targets
+// would outweigh the three long ones.
+func TestCrewTokensGoWhereMostWorkIsLeft(t *testing.T) {
+	w := newWorkforce(2)
+	heavyDone := make(chan struct{})
+	tick := make(chan struct{})
+	var began sync.WaitGroup
+	began.Add(3)
+	busy := newCrew(w, 3, 30, func(i int) {
+		if i < 3 {
+			began.Done()
+			<-tick
+			return
+		}
+		<-heavyDone
+	})
+	busy.weigh(repeat(1, 30))
+	busy.claim()
+	busyDone := make(chan struct{})
+	go func() { busy.work(); close(busyDone) }()
+	began.Wait()
+	// Three long probes that end only once all three have begun.
+	var all sync.WaitGroup
+	all.Add(3)
+	allBegan := make(chan struct{})
+	go func() { all.Wait(); close(allBegan) }()
+	heavy := newCrew(w, 3, 3, func(int) { all.Done(); <-allBegan })
+	heavy.weigh(repeat(40, 3))
+	heavy.claim()
+	go func() { heavy.work(); close(heavyDone) }()
+	waitQueued(t, w, heavy)
+	for range 3 {
+		tick <- struct{}{}
+	}
+	select {
+	case <-heavyDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server with the most work left never got the tokens")
+	}
+	<-busyDone
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.free != 2 {
+		t.Errorf("%d tokens free at the end, want 2", w.free)
+	}
+}
+
+func repeat(v, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// waitQueued waits until c waits for a token.
+func waitQueued(t *testing.T, w *workforce, c *crew) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		w.mu.Lock()
+		queued := c.index >= 0
+		w.mu.Unlock()
+		if queued {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatal("the crew never queued for a token")
+		}
+	}
+}
+
 // TestCrowdedOrder: a server that cannot start all its probes at once
 // runs the SMTP relay tests first, port 25 before submission before
 // smtps, listed before discovered; the rest keep the plan's order.

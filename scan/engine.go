@@ -425,6 +425,22 @@ func crowded(targets []Target) {
 	})
 }
 
+// weight says roughly how long the probe of t takes beside the others,
+// for handing workers to the servers with the most work left (crew): a
+// relay test holds several sessions (4), a login probe waits out the
+// server's delay of failed logins (2), any other probe takes a few
+// round trips or one handshake (1).
+func weight(t Target) int {
+	e, _ := probes.Lookup(t.Service)
+	switch {
+	case e.Long:
+		return 4
+	case e.Logins:
+		return 2
+	}
+	return 1
+}
+
 // order is the place of a service in a server's probe order.
 func order(service string) int {
 	e, _ := probes.Lookup(service)
@@ -487,6 +503,11 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	if first < min(cfg.Bounds.HostConns, len(targets)) {
 		crowded(targets)
 	}
+	weights := make([]int, len(targets))
+	for i, t := range targets {
+		weights[i] = weight(t)
+	}
+	c.weigh(weights)
 	for i := 0; i < first && i < len(targets); i++ {
 		if def, ok := probes.Lookup(targets[i].Service); ok && def.Logins {
 			expected[i] = true
