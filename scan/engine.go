@@ -29,7 +29,7 @@ const (
 	DefaultMaxConns       = 1024             // open connections, whole scan
 	DefaultHostConns      = 6                // open connections per server
 	DefaultHostRate       = 5.0              // new connections per second per server
-	DefaultGlobalRate     = 2000.0           // new connections per second, whole scan
+	DefaultGlobalRate     = 4000.0           // new connections per second, whole scan
 	DefaultProbeTimeout   = 60 * time.Second // one probe of one service
 	DefaultServerBudget   = 3 * time.Minute  // everything of one server
 	DefaultMaxServersBusy = 2048             // servers in progress at once
