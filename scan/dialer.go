@@ -55,6 +55,9 @@ type hostDialer struct {
 	slow      bool
 	// onSlow, if not nil, is called once when the server turns slow.
 	onSlow func()
+	// queued holds the server's dials waiting for a slot of the scan:
+	// when the server turns slow they move ahead with it.
+	queued queuedSet
 }
 
 // quietAfter is how long a new connection may stay without a byte from
@@ -134,7 +137,7 @@ func (d *hostDialer) dial(ctx context.Context, network, address string, timeout 
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
-			if err := d.b.slots.acquire(ctx, d.priority()); err != nil {
+			if err := d.b.slots.acquireAs(ctx, d.priority(), &d.queued); err != nil {
 				<-d.host
 				return nil, err
 			}
@@ -227,7 +230,14 @@ func (d *hostDialer) markSlow() {
 	d.slow = true
 	hook := d.onSlow
 	d.mu.Unlock()
-	if first && hook != nil {
+	if !first {
+		return
+	}
+	// Dials that queued before the server turned slow go ahead too: a
+	// silent server's SMTP connection, asked for beside its logins, would
+	// otherwise wait behind every other server's first connections.
+	d.b.slots.raise(&d.queued, prioSlow)
+	if hook != nil {
 		hook()
 	}
 }

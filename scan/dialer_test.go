@@ -123,6 +123,56 @@ func TestHostDialerFirstConnectionsFirst(t *testing.T) {
 	<-got
 }
 
+// TestHostDialerQueuedDialsTurnSlow: a dial that queued for a slot
+// before its server turned slow moves ahead with the server, past
+// another server's first connection that queued before it.
+func TestHostDialerQueuedDialsTurnSlow(t *testing.T) {
+	addr := holdingListener(t, "127.0.5.14")
+	scope := &Scope{}
+	scope.Add(netip.MustParseAddr("127.0.5.14"))
+	b := &bounds{slots: newSlots(1), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}
+	ctx := context.Background()
+	held, err := newHostDialer(b, 1000, 6).DialAfterQueue(ctx, "tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent := newHostDialer(b, 1000, 6)
+	silent.dials = 3 // its logins went first; this is its fourth
+	other := newHostDialer(b, 1000, 6)
+	type dialed struct {
+		name string
+		c    net.Conn
+	}
+	got := make(chan dialed, 2)
+	dial := func(d *hostDialer, name string) {
+		c, err := d.DialAfterQueue(ctx, "tcp", addr, time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- dialed{name, c}
+	}
+	go dial(other, "the other server's first")
+	for b.slots.queued() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	go dial(silent, "the slow server's")
+	for b.slots.queued() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	silent.markSlow()
+	held.Close()
+	g := <-got
+	if g.name != "the slow server's" {
+		t.Errorf("the freed slot went to %s, want the dial of the server that turned slow", g.name)
+	}
+	if g.c != nil {
+		g.c.Close()
+	}
+	if g := <-got; g.c != nil {
+		g.c.Close()
+	}
+}
+
 // holdingListener listens on ip (a port of its choice) and holds every
 // connection open, saying nothing, until the test ends; it returns the
 // listener's address.

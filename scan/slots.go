@@ -70,6 +70,12 @@ func (h *waitHeap) Pop() any {
 // acquire takes a slot, waiting with priority prio until one is free or
 // ctx ends.
 func (s *slots) acquire(ctx context.Context, prio int) error {
+	return s.acquireAs(ctx, prio, nil)
+}
+
+// acquireAs is acquire; while it waits, its waiter is in q (if not
+// nil), whose priority raise can change.
+func (s *slots) acquireAs(ctx context.Context, prio int, q *queuedSet) error {
 	s.mu.Lock()
 	if s.free > 0 && len(s.waiters) == 0 {
 		s.free--
@@ -79,6 +85,11 @@ func (s *slots) acquire(ctx context.Context, prio int) error {
 	s.seq++
 	w := &waiter{prio: prio, seq: s.seq, ready: make(chan struct{})}
 	heap.Push(&s.waiters, w)
+	if q != nil {
+		// Under s.mu, so that raise cannot miss a waiter in the heap.
+		q.add(w)
+		defer q.remove(w)
+	}
 	s.mu.Unlock()
 	select {
 	case <-w.ready:
@@ -94,6 +105,53 @@ func (s *slots) acquire(ctx context.Context, prio int) error {
 		}
 		return ctx.Err()
 	}
+}
+
+// raise gives the waiters of q priority prio, if more urgent than
+// theirs, in their place among the waiters of that priority by arrival.
+func (s *slots) raise(q *queuedSet, prio int) {
+	ws := q.list()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range ws {
+		if w.index < 0 || w.granted || w.prio <= prio {
+			continue
+		}
+		w.prio = prio
+		heap.Fix(&s.waiters, w.index)
+	}
+}
+
+// queuedSet holds the waiters of one server (hostDialer) while they
+// wait for a slot.
+type queuedSet struct {
+	mu sync.Mutex
+	ws map[*waiter]struct{}
+}
+
+func (q *queuedSet) add(w *waiter) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.ws == nil {
+		q.ws = map[*waiter]struct{}{}
+	}
+	q.ws[w] = struct{}{}
+}
+
+func (q *queuedSet) remove(w *waiter) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.ws, w)
+}
+
+func (q *queuedSet) list() []*waiter {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]*waiter, 0, len(q.ws))
+	for w := range q.ws {
+		out = append(out, w)
+	}
+	return out
 }
 
 // tryAcquire takes a slot if one is free now and nobody waits for one.
