@@ -58,6 +58,8 @@ type hostDialer struct {
 	// queued holds the server's dials waiting for a slot of the scan:
 	// when the server turns slow they move ahead with it.
 	queued queuedSet
+	// slowed is closed when the server turns slow.
+	slowed chan struct{}
 }
 
 // quietAfter is how long a new connection may stay without a byte from
@@ -73,7 +75,7 @@ const quietAfter = 2 * time.Second
 
 func newHostDialer(b *bounds, perSecond float64, burst int) *hostDialer {
 	return &hostDialer{b: b, rate: rate.NewLimiter(rate.Limit(perSecond), burst), hostConns: burst,
-		host:      make(chan struct{}, burst),
+		host: make(chan struct{}, burst), slowed: make(chan struct{}),
 		connected: map[string]bool{}, attempted: map[string]bool{}}
 }
 
@@ -233,6 +235,7 @@ func (d *hostDialer) markSlow() {
 	if !first {
 		return
 	}
+	close(d.slowed)
 	// Dials that queued before the server turned slow go ahead too: a
 	// silent server's SMTP connection, asked for beside its logins, would
 	// otherwise wait behind every other server's first connections.

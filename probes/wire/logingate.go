@@ -42,12 +42,16 @@ type LoginGate struct {
 	open     bool
 	timer    *time.Timer
 	release  chan struct{}
+	// settled is closed when the gate opens or no login is expected
+	// any more.
+	settled chan struct{}
+	done    bool
 }
 
 // NewLoginGate returns a gate whose first batch waits at most window
 // for the logins expected.
 func NewLoginGate(window time.Duration) *LoginGate {
-	return &LoginGate{window: window, release: make(chan struct{})}
+	return &LoginGate{window: window, release: make(chan struct{}), settled: make(chan struct{})}
 }
 
 // Expect says that one more login will come to the gate.
@@ -71,6 +75,29 @@ func (g *LoginGate) Done() {
 	g.expected--
 	if g.waiting > 0 && g.waiting >= g.expected {
 		g.openLocked()
+	}
+	if g.expected <= 0 {
+		g.settleLocked()
+	}
+}
+
+// Settled returns a channel closed once the first batch of logins went,
+// or once no login is expected any more. A probe that needs no login
+// but a connection can wait for it, so that the logins' connections,
+// those beside them over TLS included, are made first (at most Window).
+func (g *LoginGate) Settled() <-chan struct{} {
+	if g == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return g.settled
+}
+
+func (g *LoginGate) settleLocked() {
+	if !g.done {
+		g.done = true
+		close(g.settled)
 	}
 }
 
@@ -115,4 +142,5 @@ func (g *LoginGate) openLocked() {
 		g.timer.Stop()
 	}
 	close(g.release)
+	g.settleLocked()
 }

@@ -88,3 +88,44 @@ func TestLoginGateNil(t *testing.T) {
 	g.Wait(context.Background())
 	g.Done()
 }
+
+// TestLoginGateSettled: Settled is closed once the first batch of
+// logins goes, or once no login is expected any more, and not before.
+func TestLoginGateSettled(t *testing.T) {
+	closed := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	g := NewLoginGate(time.Hour)
+	g.Expect()
+	g.Expect()
+	go g.Wait(context.Background())
+	if closed(g.Settled()) {
+		t.Fatal("settled with one of two logins waiting")
+	}
+	g.Wait(context.Background()) // the second: the batch goes
+	if !closed(g.Settled()) {
+		t.Error("not settled after the batch went")
+	}
+
+	g = NewLoginGate(time.Hour)
+	g.Expect()
+	g.Expect()
+	g.Done()
+	if closed(g.Settled()) {
+		t.Fatal("settled with a login still expected")
+	}
+	g.Done()
+	if !closed(g.Settled()) {
+		t.Error("not settled once no login is expected")
+	}
+
+	var none *LoginGate
+	if !closed(none.Settled()) {
+		t.Error("a nil gate is not settled")
+	}
+}
