@@ -78,46 +78,17 @@ func TestHostDialerSpare(t *testing.T) {
 // asked first, so that every server starts early whatever its place in
 // the inventory (the first connection is what shows a server slow).
 func TestHostDialerFirstConnectionsFirst(t *testing.T) {
-	addr := holdingListener(t, "127.0.5.13")
-	scope := &Scope{}
-	scope.Add(netip.MustParseAddr("127.0.5.13"))
-	b := &bounds{slots: newSlots(2), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}
+	addr, b := slotRace(t, "127.0.5.13", 2)
 	early := newHostDialer(b, 1000, 6)
-	late := newHostDialer(b, 1000, 6)
-	ctx := context.Background()
-	first, err := early.DialAfterQueue(ctx, "tcp", addr, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustDial(t, early, addr)
 	defer first.Close()
-	other, err := newHostDialer(b, 1000, 6).DialAfterQueue(ctx, "tcp", addr, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := mustDial(t, newHostDialer(b, 1000, 6), addr)
 	// No slot free: the early server's second connection queues, then
 	// the late server's first.
-	got := make(chan string, 2)
-	dial := func(d *hostDialer, name string) {
-		c, err := d.DialAfterQueue(ctx, "tcp", addr, time.Second)
-		if err != nil {
-			t.Error(err)
-			got <- ""
-			return
-		}
-		got <- name
-		t.Cleanup(func() { c.Close() })
-	}
-	go dial(early, "early's second")
-	for b.slots.queued() < 1 {
-		time.Sleep(time.Millisecond)
-	}
-	go dial(late, "late's first")
-	for b.slots.queued() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	got := queueDials(t, b, addr, early, "early's second", newHostDialer(b, 1000, 6), "late's first")
 	other.Close()
-	if g := <-got; g != "late's first" {
-		t.Errorf("the freed slot went to %s, want the late server's first connection", g)
+	if g := <-got; g.name != "late's first" {
+		t.Errorf("the freed slot went to %s, want the late server's first connection", g.name)
 	}
 	first.Close()
 	<-got
@@ -127,38 +98,11 @@ func TestHostDialerFirstConnectionsFirst(t *testing.T) {
 // before its server turned slow moves ahead with the server, past
 // another server's first connection that queued before it.
 func TestHostDialerQueuedDialsTurnSlow(t *testing.T) {
-	addr := holdingListener(t, "127.0.5.14")
-	scope := &Scope{}
-	scope.Add(netip.MustParseAddr("127.0.5.14"))
-	b := &bounds{slots: newSlots(1), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}
-	ctx := context.Background()
-	held, err := newHostDialer(b, 1000, 6).DialAfterQueue(ctx, "tcp", addr, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, b := slotRace(t, "127.0.5.14", 1)
+	held := mustDial(t, newHostDialer(b, 1000, 6), addr)
 	silent := newHostDialer(b, 1000, 6)
 	silent.dials = 3 // its logins went first; this is its fourth
-	other := newHostDialer(b, 1000, 6)
-	type dialed struct {
-		name string
-		c    net.Conn
-	}
-	got := make(chan dialed, 2)
-	dial := func(d *hostDialer, name string) {
-		c, err := d.DialAfterQueue(ctx, "tcp", addr, time.Second)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- dialed{name, c}
-	}
-	go dial(other, "the other server's first")
-	for b.slots.queued() < 1 {
-		time.Sleep(time.Millisecond)
-	}
-	go dial(silent, "the slow server's")
-	for b.slots.queued() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	got := queueDials(t, b, addr, newHostDialer(b, 1000, 6), "the other server's first", silent, "the slow server's")
 	silent.markSlow()
 	held.Close()
 	g := <-got
@@ -166,11 +110,58 @@ func TestHostDialerQueuedDialsTurnSlow(t *testing.T) {
 		t.Errorf("the freed slot went to %s, want the dial of the server that turned slow", g.name)
 	}
 	if g.c != nil {
-		g.c.Close()
+		g.c.Close() // the other dial gets its slot before the test ends
 	}
-	if g := <-got; g.c != nil {
-		g.c.Close()
+	<-got
+}
+
+// slotRace returns a holding listener on ip and bounds of n slots that
+// let only ip be dialled.
+func slotRace(t *testing.T, ip string, n int) (string, *bounds) {
+	t.Helper()
+	addr := holdingListener(t, ip)
+	scope := &Scope{}
+	scope.Add(netip.MustParseAddr(ip))
+	return addr, &bounds{slots: newSlots(n), global: rate.NewLimiter(rate.Inf, 1), base: &wire.NetDialer{}, scope: scope, dialTimeout: time.Second}
+}
+
+func mustDial(t *testing.T, d *hostDialer, addr string) net.Conn {
+	t.Helper()
+	c, err := d.DialAfterQueue(context.Background(), "tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return c
+}
+
+// dialed is a connection a queued dial got, named by the test.
+type dialed struct {
+	name string
+	c    net.Conn
+}
+
+// queueDials queues a dial of d1, then one of d2, each waiting for a
+// slot of b (none is free), and returns the channel their connections
+// arrive on, in the order they get slots; every connection is closed
+// when the test ends.
+func queueDials(t *testing.T, b *bounds, addr string, d1 *hostDialer, n1 string, d2 *hostDialer, n2 string) <-chan dialed {
+	got := make(chan dialed, 2)
+	for k, d := range []*hostDialer{d1, d2} {
+		name := []string{n1, n2}[k]
+		go func() {
+			c, err := d.DialAfterQueue(context.Background(), "tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Error(err)
+			} else {
+				t.Cleanup(func() { c.Close() })
+			}
+			got <- dialed{name, c}
+		}()
+		for b.slots.queued() < k+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return got
 }
 
 // holdingListener listens on ip (a port of its choice) and holds every
