@@ -208,18 +208,18 @@ func (s *session) Login(username, password string) error {
 			return errPrivacyRequired
 		}
 	}
-	return s.failed()
+	return s.failed(username, password)
 }
 
 // failed answers a password that was checked and did not match, after
 // the penalty's delay.
-func (s *session) failed() error {
+func (s *session) failed(user, password string) error {
 	if p := s.b.cfg.Penalty; p != nil {
 		var peer netip.Addr
 		if a, ok := s.conn.NetConn().RemoteAddr().(*net.TCPAddr); ok {
 			peer = a.AddrPort().Addr()
 		}
-		p.Fail(peer, nil)
+		p.Fail(peer, user, password, nil)
 	}
 	return imapserver.ErrAuthFailed
 }
@@ -244,7 +244,7 @@ func (s *session) AuthenticateMechanisms() []string {
 // Authenticate starts a SASL exchange. Every password fails; anonymous
 // login succeeds on the Anonymous profile.
 func (s *session) Authenticate(mech string) (sasl.Server, error) {
-	check := func(string, string) error { return s.failed() }
+	check := s.failed
 	if !s.encrypted() {
 		switch s.b.cfg.Profile {
 		case BareRefusal:
@@ -253,7 +253,7 @@ func (s *session) Authenticate(mech string) (sasl.Server, error) {
 			check = func(string, string) error { return bare(imap.StatusResponseTypeNo) }
 		case ChallengeOnly:
 			if mech == "CRAM-MD5" {
-				return &cramServer{fail: s.failed}, nil
+				return &cramServer{fail: func() error { return s.failed("", "") }}, nil
 			}
 			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert, Text: "Unsupported authentication mechanism."}
 		}
@@ -421,13 +421,13 @@ func hostile(c net.Conn, cfg Config, tc *tls.Config) {
 }
 
 // NewPenalty returns the delays of Dovecot's failed logins for
-// Config.Penalty: the first failure answered after delay, each later one
-// from the same address within twice that after three times it (as
-// Dovecot's 2 s and 6 s); 0 means Dovecot's own.
+// Config.Penalty: every failure answered after delay, and a login that
+// begins while the address has a penalty after three times it (as
+// Dovecot's 2 s and 6 s; see mailauth.Penalty); 0 means Dovecot's own.
 func NewPenalty(delay time.Duration) *mailauth.Penalty {
 	p := mailauth.NewDovecotPenalty()
 	if delay > 0 {
-		p.Delay, p.Step = delay, 2*delay
+		p.Delay, p.Step, p.Max = delay, 2*delay, 0
 	}
 	return p
 }

@@ -285,7 +285,7 @@ func (s *session) serve() {
 			case s.user == "":
 				err = s.reply("-ERR No username given.")
 			default:
-				err = s.checkPassword()
+				err = s.checkPassword(s.user, arg)
 			}
 		case "AUTH":
 			err = s.auth(arg)
@@ -307,7 +307,7 @@ func (s *session) serve() {
 
 // checkPassword answers PASS or a finished SASL exchange: every
 // credential fails, except on PreAuth, where any logs in.
-func (s *session) checkPassword() error {
+func (s *session) checkPassword(user, password string) error {
 	if s.cfg.Profile == PreAuth {
 		s.authed = true
 		return s.reply("+OK Logged in.")
@@ -318,7 +318,7 @@ func (s *session) checkPassword() error {
 		if a, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok {
 			peer = a.AddrPort().Addr()
 		}
-		p.Fail(peer, nil)
+		p.Fail(peer, user, password, nil)
 	}
 	return s.reply("%s", msgFailed)
 }
@@ -340,7 +340,7 @@ func (s *session) auth(arg string) error {
 				if _, ok := s.sasl(ir, base64.StdEncoding.EncodeToString([]byte(cramChallenge()))); !ok {
 					return nil
 				}
-				return s.checkPassword()
+				return s.checkPassword("", "")
 			}
 			return s.reply("-ERR [AUTH] Unsupported authentication mechanism.")
 		}
@@ -362,19 +362,26 @@ func (s *session) auth(arg string) error {
 		if !s.passwordsAllowed() && !lie {
 			return s.reply("%s", msgDisallowed)
 		}
+		var user, pass string
 		if mech == "PLAIN" {
-			if _, ok := s.sasl(ir, ""); !ok {
+			msg, ok := s.sasl(ir, "")
+			if !ok {
 				return nil
+			}
+			// authzid NUL authcid NUL passwd
+			if f := strings.SplitN(msg, "\x00", 3); len(f) == 3 {
+				user, pass = f[1], f[2]
 			}
 		} else {
-			if _, ok := s.sasl(ir, "VXNlcm5hbWU6"); !ok {
+			var ok bool
+			if user, ok = s.sasl(ir, "VXNlcm5hbWU6"); !ok {
 				return nil
 			}
-			if _, ok := s.sasl("", "UGFzc3dvcmQ6"); !ok {
+			if pass, ok = s.sasl("", "UGFzc3dvcmQ6"); !ok {
 				return nil
 			}
 		}
-		return s.checkPassword()
+		return s.checkPassword(user, pass)
 	}
 	return s.reply("-ERR Unsupported authentication mechanism.")
 }
@@ -449,13 +456,13 @@ func (s *session) floodCapa() {
 }
 
 // NewPenalty returns the delays of Dovecot's failed logins for
-// Config.Penalty: the first failure answered after delay, each later one
-// from the same address within twice that after three times it (as
-// Dovecot's 2 s and 6 s); 0 means Dovecot's own.
+// Config.Penalty: every failure answered after delay, and a login that
+// begins while the address has a penalty after three times it (as
+// Dovecot's 2 s and 6 s; see mailauth.Penalty); 0 means Dovecot's own.
 func NewPenalty(delay time.Duration) *mailauth.Penalty {
 	p := mailauth.NewDovecotPenalty()
 	if delay > 0 {
-		p.Delay, p.Step = delay, 2*delay
+		p.Delay, p.Step, p.Max = delay, 2*delay, 0
 	}
 	return p
 }
