@@ -28,6 +28,8 @@ type bounds struct {
 	// workers holds one token per worker of a server beyond its first
 	// (crew).
 	workers *workforce
+	// pacer spaces the servers' pairs of first logins.
+	pacer *wire.LoginPacer
 }
 
 // hostDialer is the wire.Dialer one server's probes use. It refuses any

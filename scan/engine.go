@@ -250,6 +250,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		// fewer than MaxConns of them: more could not connect anyway,
 		// and each waiting one would hold its stack (crew).
 		workers: newWorkforce(bd.MaxConns),
+		pacer:   wire.NewLoginPacer(wire.DefaultPairSpacing),
 	}
 
 	concluding := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -488,7 +489,7 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	// Up to HostConns workers take the targets in order (crew). The
 	// first target of each worker that starts at once and logs in is
 	// expected at the server's login gate before any worker starts.
-	gate := wire.NewLoginGate(wire.DefaultLoginWindow)
+	gate := wire.NewLoginGate(wire.DefaultLoginWindow, b.pacer)
 	expected := make([]bool, len(targets))
 	// after[i]: target i, started at once beside logins, waits until
 	// they went (afterLogins).
@@ -522,9 +523,9 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 			gate.Expect()
 		}
 	}
-	for i := 0; logins && i < first && i < len(targets); i++ {
+	for i := 0; logins && i < len(targets); i++ {
 		def, _ := probes.Lookup(targets[i].Service)
-		after[i] = !expected[i] && def.Transport == probes.TCP
+		after[i] = !expected[i] && !def.Logins && def.Transport == probes.TCP
 	}
 	d.mu.Lock()
 	d.onSlow = c.turnedSlow
@@ -539,30 +540,47 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 }
 
 // loginHeadStart bounds how long a probe started beside a server's
-// login probes waits for them (afterLogins). Dovecot's login probes open
-// their connections over TLS within a few hundred milliseconds, under
-// the load of a scan's start too; a server whose login services are
-// silent shows itself slow only after quietAfter, and its other probes
-// (the SMTP probe, which waits 30 s or more for a silent server's
-// greeting) should not wait that long (measured on the bench fleet: a
-// silent server alone took 32.1 s instead of 30.1 s with the 3 s login
-// window as the bound).
+// login probes waits for the first of them to come to the server's
+// login gate (afterLogins). Dovecot's login probes reach it within a
+// few hundred milliseconds, under the load of a scan's start too; a
+// server whose login services are silent shows itself slow only after
+// quietAfter, and its other probes (the SMTP probe, which waits 30 s or
+// more for a silent server's greeting) should not wait that long
+// (measured on the bench fleet: a silent server alone took 32.1 s
+// instead of 30.1 s with the 3 s login window as the bound).
 const loginHeadStart = time.Second
 
 // afterLogins waits until the first fake logins of the server went, or
-// none is expected any more, or loginHeadStart passed. A probe that
-// starts beside the login probes and needs a connection waits for them:
-// the logins over TLS that go beside those in the clear (IMAP's and
-// POP3's STARTTLS) need a connection each at once, within --host-conns,
-// and one that finds none runs after the attempts in the clear, where a
-// server that delays failed logins (Dovecot) delays it again (measured
-// on bench/real: a POP3 probe of 12.8 s beside an SSH probe of 0.3 s).
-// A server that turns slow (slowed) is not waited for: its logins may
-// never come, and its other probes are what the scan waits for; nor
-// is one whose logins are not ready after loginHeadStart.
+// none is expected any more. A probe that starts beside the login
+// probes and needs a connection waits for them: the logins over TLS
+// that go beside those in the clear (IMAP's and POP3's STARTTLS) need a
+// connection each at once, within --host-conns, and one that finds none
+// runs after the attempts in the clear, where a server that delays
+// failed logins (Dovecot) delays it again (measured on bench/real: a
+// POP3 probe of 12.8 s beside an SSH probe of 0.3 s); and the work its
+// connection makes the server do (a key exchange, a TLS handshake)
+// would slow down the server's login processes while the gate's pair
+// of logins must reach its authentication process within a millisecond
+// of each other (wire.LoginGate). It waits loginHeadStart for the first
+// login to come to the gate, and then at most the gate's window for the
+// logins to go. A server that turns slow (slowed) is not waited for:
+// its logins may never come, and its other probes are what the scan
+// waits for.
 func afterLogins(ctx context.Context, gate *wire.LoginGate, slowed <-chan struct{}) {
 	t := time.NewTimer(loginHeadStart)
 	defer t.Stop()
+	select {
+	case <-gate.Started():
+	case <-gate.Settled():
+		return
+	case <-slowed:
+		return
+	case <-t.C:
+		return
+	case <-ctx.Done():
+		return
+	}
+	t.Reset(wire.DefaultLoginWindow)
 	select {
 	case <-gate.Settled():
 	case <-slowed:

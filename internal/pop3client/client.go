@@ -45,6 +45,10 @@ type Options struct {
 	// ("S"), without line ending, before and after STLS alike.
 	// Credentials are passed as sent: redact them in Trace.
 	Trace func(dir, line string)
+	// Writer, if not nil, wraps the connection the client writes its
+	// commands to (the TLS connection after STLS): each command line
+	// reaches it in one Write.
+	Writer func(io.Writer) io.Writer
 }
 
 // TLSError reports a failed TLS handshake after STLS.
@@ -100,10 +104,14 @@ func NewClient(conn net.Conn, opts *Options) (*Client, error) {
 
 func (c *Client) reset(conn net.Conn) {
 	c.conn = conn
+	var w io.Writer = conn
+	if c.opts.Writer != nil {
+		w = c.opts.Writer(conn)
+	}
 	// The reader's buffer is the line limit: a longer line does not fit.
 	c.text = &textproto.Conn{
 		Reader: *textproto.NewReader(bufio.NewReaderSize(conn, c.opts.MaxLine)),
-		Writer: *textproto.NewWriter(bufio.NewWriter(conn)),
+		Writer: *textproto.NewWriter(bufio.NewWriter(w)),
 	}
 }
 

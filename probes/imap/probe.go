@@ -488,6 +488,13 @@ func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, e
 			*s = *ns
 			return nil
 		},
+		Arm: func(turn *wire.LoginTurn) {
+			if turn == nil {
+				s.tap.hold.Disarm()
+				return
+			}
+			s.tap.hold.Arm(p.ctx, turn, s.tls, p.cred)
+		},
 		Try: func(a attempt) (observe.LoginAttempt, login.Outcome, error) {
 			res, terr := p.try(s, a)
 			return res, login.Outcome{Result: res.Result, TLS: res.TLS, Why: res.Why}, terr

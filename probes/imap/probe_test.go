@@ -239,8 +239,11 @@ func TestHostile(t *testing.T) {
 // begin while the other is delayed. The attempts are those of the
 // probe run one after the other, none twice.
 func TestLoginsSideBySide(t *testing.T) {
-	pen := imapd.NewPenalty(100 * time.Millisecond)
-	obs := probe(t, imapd.Config{Profile: imapd.Plaintext, Penalty: pen})
+	// A second to overlap in: a TLS handshake under the race detector
+	// can take a good part of it.
+	pen := imapd.NewPenalty(time.Second)
+	ctx, env := probetest.Patient(t, testEnv())
+	obs := Probe(ctx, env, start(t, imapd.Config{Profile: imapd.Plaintext, Penalty: pen}), Options{})
 	want := map[string]observe.LoginResult{"LOGIN": observe.LoginChecked, "AUTHENTICATE ANONYMOUS": observe.LoginRefused, "LOGIN/tls": observe.LoginChecked}
 	if got := results(obs); !maps.Equal(got, want) || len(obs.Attempts) != 3 {
 		t.Errorf("results %v (%d attempts), want %v", got, len(obs.Attempts), want)

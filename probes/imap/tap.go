@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kensa-inspect/kensa/probes/internal/login"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
 
@@ -21,6 +22,9 @@ type tap struct {
 	net.Conn
 	tr  *wire.Transcript
 	max int
+	// hold sends a login's password line as the server's login gate
+	// says (login.Holder).
+	hold login.Holder
 
 	mu      sync.Mutex
 	stopped bool
@@ -47,7 +51,7 @@ func (t *tap) Read(p []byte) (int, error) {
 // a goroutine of its own), and the evidence would lose the command.
 func (t *tap) Write(p []byte) (int, error) {
 	t.record(&t.wbuf, &t.wskip, p, "C")
-	return t.Conn.Write(p)
+	return t.hold.Write(t.Conn, p)
 }
 
 // record feeds the bytes p that went in direction dir, unless stopped.

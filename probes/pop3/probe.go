@@ -162,6 +162,9 @@ type session struct {
 	cl     *pop3client.Client
 	tls    bool
 	closed bool
+	// hold sends a login's password line as the server's login gate
+	// says.
+	hold *login.Holder
 }
 
 // close sends QUIT if the connection still works and closes it.
@@ -211,8 +214,8 @@ func (p *prober) dial(ctx context.Context) (*wire.Conn, error) {
 	return c, nil
 }
 
-func (p *prober) clientOptions() *pop3client.Options {
-	return &pop3client.Options{MaxLine: p.env.Lim().MaxLine, MaxLines: 200, Trace: p.trace}
+func (p *prober) clientOptions(hold *login.Holder) *pop3client.Options {
+	return &pop3client.Options{MaxLine: p.env.Lim().MaxLine, MaxLines: 200, Trace: p.trace, Writer: hold.Writer}
 }
 
 func (p *prober) tlsConfig() *tls.Config { return wire.TLSConfig(p.t.Host) }
@@ -223,7 +226,7 @@ func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{p: p, raw: raw}
+	s := &session{p: p, raw: raw, hold: &login.Holder{}}
 	var conn net.Conn = raw
 	if implicitTLS {
 		tc, info, err := wire.HandshakeTLS(ctx, raw, p.t.Host, p.t.Host, p.env.Clock(), nil)
@@ -236,7 +239,7 @@ func (p *prober) open(ctx context.Context, implicitTLS bool) (*session, error) {
 		p.tr.Note("TLS established: %s %s", p.obs.TLS.Version, p.obs.TLS.Cipher)
 		conn, s.tls = tc, true
 	}
-	cl, err := pop3client.NewClient(conn, p.clientOptions())
+	cl, err := pop3client.NewClient(conn, p.clientOptions(s.hold))
 	if err != nil {
 		err = s.fail(err)
 		var rerr *pop3client.ReplyError
@@ -376,6 +379,13 @@ func (p *prober) attempts(s *session, plan []attempt, reopen func() (*session, e
 			}
 			*s = *ns
 			return nil
+		},
+		Arm: func(turn *wire.LoginTurn) {
+			if turn == nil {
+				s.hold.Disarm()
+				return
+			}
+			s.hold.Arm(p.ctx, turn, s.tls, p.cred)
 		},
 		Try: func(a attempt) (observe.LoginAttempt, login.Outcome, error) {
 			res, terr := p.try(s, a)

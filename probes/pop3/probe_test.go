@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kensa-inspect/kensa/internal/fleet/imapd"
 	"github.com/kensa-inspect/kensa/internal/fleet/pop3d"
 	"github.com/kensa-inspect/kensa/observe"
+	"github.com/kensa-inspect/kensa/probes/imap"
 	"github.com/kensa-inspect/kensa/probes/internal/probetest"
 	"github.com/kensa-inspect/kensa/probes/wire"
 )
@@ -232,8 +234,11 @@ func TestHostile(t *testing.T) {
 // begin while the other is delayed. The attempts are those of the
 // probe run one after the other, none twice.
 func TestLoginsSideBySide(t *testing.T) {
-	pen := pop3d.NewPenalty(100 * time.Millisecond)
-	obs := probe(t, pop3d.Config{Profile: pop3d.Plaintext, Penalty: pen})
+	// A second to overlap in: a TLS handshake under the race detector
+	// can take a good part of it.
+	pen := pop3d.NewPenalty(time.Second)
+	ctx, env := probetest.Patient(t, testEnv())
+	obs := Probe(ctx, env, start(t, pop3d.Config{Profile: pop3d.Plaintext, Penalty: pen}), Options{})
 	want := map[string]observe.LoginResult{"USER/PASS": observe.LoginChecked, "AUTH ANONYMOUS": observe.LoginRefused, "USER/PASS/tls": observe.LoginChecked}
 	if got := results(obs); !maps.Equal(got, want) || len(obs.Attempts) != 3 {
 		t.Errorf("results %v (%d attempts), want %v", got, len(obs.Attempts), want)
@@ -243,5 +248,51 @@ func TestLoginsSideBySide(t *testing.T) {
 	}
 	if n := pen.Overlapped(); n < 1 {
 		t.Errorf("the server saw no failed login begin while another was delayed: the logins ran one after the other")
+	}
+}
+
+// TestLoginPairAcrossServices: a POP3 login sends USER and waits for its
+// answer before the PASS that carries the password, while an IMAP login
+// carries it in its first line. Against a host whose mailbox services
+// share one Dovecot-like penalty, and whose POP3 service answers slowly,
+// the two first logins still reach it together (the server's login
+// gate holds both password lines until both are ready), so that neither
+// is recorded as a failure before the other began: no login waits for
+// the penalty. Sent as soon as each probe was ready, the IMAP failure
+// would be recorded 0.1 s after it came and the POP3 one, 0.3 s later,
+// would wait for the penalty.
+func TestLoginPairAcrossServices(t *testing.T) {
+	pen := pop3d.NewPenalty(100 * time.Millisecond)
+	pen.Lookup = 100 * time.Millisecond
+	po := start(t, pop3d.Config{ImplicitTLS: true, Latency: 300 * time.Millisecond, Penalty: pen})
+	srv, err := imapd.Start("127.0.0.1:0", imapd.Config{ImplicitTLS: true, Penalty: pen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	im := observe.Target{Service: "imaps", Addr: netip.MustParseAddrPort(srv.Addr().String())}
+
+	gate := wire.NewLoginGate(wire.DefaultLoginWindow, nil)
+	ctx, env := probetest.Patient(t, testEnv())
+	env.Logins = gate
+	opts := Options{Password: "kp-pair-test"}
+	gate.Expect()
+	gate.Expect()
+	imDone := make(chan *observe.IMAP, 1)
+	go func() {
+		defer gate.Done()
+		imDone <- imap.Probe(ctx, env, im, opts)
+	}()
+	poObs := Probe(ctx, env, po, opts)
+	gate.Done()
+	imObs := <-imDone
+	if poObs.Error != "" || imObs.Error != "" {
+		t.Fatalf("probe errors: pop3s %q, imaps %q", poObs.Error, imObs.Error)
+	}
+	if r := results(poObs)["USER/PASS/tls"]; r != observe.LoginChecked {
+		t.Errorf("pop3s USER/PASS: %s", r)
+	}
+	if n := pen.Penalised(); n != 0 {
+		t.Errorf("%d failed logins waited for the penalty: the first logins did not reach the server together", n)
 	}
 }

@@ -42,6 +42,10 @@ type Runner[P Planned, A any] struct {
 	// (wire.LoginGate), within Ctx; nil sends them at once.
 	Gate *wire.LoginGate
 	Ctx  context.Context
+	// Arm, if not nil, is given the attempt's turn at the gate before
+	// Try (nil when it has none) and nil after it: the protocol arms
+	// its connection's Holder with it.
+	Arm func(*wire.LoginTurn)
 }
 
 // Run makes the attempts of plan in order and returns their records. An
@@ -69,10 +73,15 @@ func (r Runner[P, A]) Run(plan []P) ([]A, error) {
 				recs = append(recs, r.Skipped(method, "not attempted: "+err.Error()))
 				return recs, fmt.Errorf("login attempts: %w", err)
 			}
-			if r.Gate != nil {
-				r.Gate.Wait(r.Ctx)
+			turn := r.Gate.Wait(r.Ctx)
+			if r.Arm != nil {
+				r.Arm(turn)
 			}
 			rec, out, terr = r.Try(a)
+			if r.Arm != nil {
+				r.Arm(nil)
+			}
+			turn.End()
 			if terr == nil {
 				break
 			}

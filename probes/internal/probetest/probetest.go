@@ -1,6 +1,7 @@
 // Package probetest helps the probes' tests: a dialer whose every
-// connection is a scripted server, and the fuzz test every probe gets
-// against a server sending arbitrary bytes.
+// connection is a scripted server, the fuzz test every probe gets
+// against a server sending arbitrary bytes, and an environment patient
+// with servers that make their answers wait.
 package probetest
 
 import (
@@ -84,4 +85,14 @@ func Bounded(t *testing.T, probe func(ctx context.Context) *observe.Endpoint) {
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
 		t.Errorf("allocated %d MiB", alloc>>20)
 	}
+}
+
+// Patient returns env with a read timeout long enough for a server that
+// makes its answers wait seconds (failed logins), and a context for the
+// probes of one test, ended with it.
+func Patient(t *testing.T, env wire.Env) (context.Context, wire.Env) {
+	env.Limits.ReadTimeout = 10 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx, env
 }
