@@ -192,20 +192,23 @@ func (g *LoginGate) Done() {
 // logins for the server's processors.
 func (g *LoginGate) Settled() <-chan struct{} {
 	if g == nil {
-		c := make(chan struct{})
-		close(c)
-		return c
+		return closedChan
 	}
 	return g.settled
 }
+
+// closedChan is closed from the start: what a nil gate's channels are.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Started returns a channel closed once the first login came to the
 // gate: the server answers, and its logins are on their way.
 func (g *LoginGate) Started() <-chan struct{} {
 	if g == nil {
-		c := make(chan struct{})
-		close(c)
-		return c
+		return closedChan
 	}
 	return g.started
 }
