@@ -50,9 +50,10 @@ var (
 			Tests: []string{"internal/htmlcheck"}},
 		// The simulated fleet plays servers: it knows observations only
 		// for banners and the registry for ports, never the probes'
-		// transport or the rules.
+		// transport or the rules. Its tests may hold it to the real
+		// daemons it stands for.
 		{Pkg: "internal/fleet/...", Allow: []string{"observe", "scoring", "probes", "internal/fleet/...", "inventory"},
-			Tests: []string{"probes/ssh", "probes/wire", "inventory"}},
+			Tests: []string{"probes/ssh", "probes/wire", "inventory", "internal/daemon", "internal/itest"}},
 		{Pkg: "scan", Allow: []string{"observe", "scoring", "advisory/...", "fingerprint", "inventory", "probes/...", "results", "rules"},
 			Tests: append([]string{"scan"}, testPeers...)},
 		// Operations: the history database stores records; the plan and
