@@ -491,8 +491,8 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	// expected at the server's login gate before any worker starts.
 	gate := wire.NewLoginGate(wire.DefaultLoginWindow, b.pacer)
 	expected := make([]bool, len(targets))
-	// after[i]: target i, started at once beside logins, waits until
-	// they went (afterLogins).
+	// after[i]: target i, a TCP probe without logins on a server whose
+	// first wave logs in, waits until the logins went (afterLogins).
 	after := make([]bool, len(targets))
 	c := newCrew(b.workers, cfg.Bounds.HostConns, len(targets), func(i int) {
 		if after[i] {
@@ -525,7 +525,7 @@ func (cfg *Config) scanServer(ctx context.Context, b *bounds, s *inventory.Serve
 	}
 	for i := 0; logins && i < len(targets); i++ {
 		def, _ := probes.Lookup(targets[i].Service)
-		after[i] = !expected[i] && !def.Logins && def.Transport == probes.TCP
+		after[i] = !def.Logins && def.Transport == probes.TCP
 	}
 	d.mu.Lock()
 	d.onSlow = c.turnedSlow

@@ -62,10 +62,10 @@ func (p *LoginPacer) reserve() time.Time {
 	return now
 }
 
-// PairWait bounds how long the logins of the first batch that carry a
-// password wait for a second one to form the pair with (a POP3 login
+// PairWait bounds how long the first batch's logins that hold wait for
+// the others to hold or end before the pair is picked (a POP3 login
 // sends USER and waits for its answer before the PASS that carries the
-// password); after it, the pair is what is there.
+// password); after it, the pair is picked from those that hold.
 const PairWait = time.Second
 
 // LoginGate lines up the first fake logins that one server's probes send.
@@ -90,8 +90,8 @@ const PairWait = time.Second
 // the other first logins follow PairLead later, once the pair has
 // cleared the penalty, and every login of the server is then answered
 // after 2 s. Had the pair's second login come too late, the others wait
-// as they would have anyway: the pair never makes a login slower than
-// sending them all together.
+// as they would have anyway; what the pair costs is PairLead for the
+// others.
 //
 // The scan engine makes one gate per server and says how many of the
 // probes it starts will log in (Expect, then Done when each ends); a
@@ -101,9 +101,10 @@ const PairWait = time.Second
 // whichever comes first, and each of its logins gets a LoginTurn; after
 // that the gate stays open and Wait returns no turn. The probe sends the
 // command that carries the password of a turn with all of it but its
-// last byte at once, then calls Hold, and sends the last byte when Hold
-// returns (login.Holder does this); it ends the turn when the attempt
-// is over (End), whether or not it held. Waiting never changes what is
+// last byte at once, then calls Hold with a function that writes the
+// last byte, which the gate calls when the login may go (login.Holder
+// does this); it ends the turn when the attempt is over (End), whether
+// or not it held. Waiting never changes what is
 // sent, only when. A nil *LoginGate lines up nothing.
 type LoginGate struct {
 	window time.Duration
